@@ -1,0 +1,57 @@
+# HMS. `make run` sets everything up and serves the demo on SQLite; `make test` sets up and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+VENDOR := static/vendor
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup db browser lint format clean
+
+run: db
+	@echo "HMS is at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) hms seed-demo
+
+test: setup browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+setup: $(VENV)/.installed $(VENDOR)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(VENDOR)/.installed: node_modules/.installed
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	touch $@
+
+# The browser tests drive Debian's Chromium; Playwright cannot download one here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium'" >&2; exit 1; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) instance/hms.sqlite3

@@ -1,0 +1,154 @@
+"""HMS: a hospital management system. `create_app` builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from config import CONFIGS, Config, ProductionConfig
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    if config_class is None:
+        config_class = CONFIGS[os.environ.get("HMS_ENV", "development")]
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class)
+    if issubclass(config_class, ProductionConfig):
+        app.config.update(config_class.from_environment())
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("mysql"):
+        # The same isolation as PostgreSQL's default, so that every database behaves alike.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "isolation_level": "READ COMMITTED",
+        }
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set")
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from flask_talisman import Talisman
+
+    from hms import models  # noqa: F401  (every table known to Alembic)
+    from hms.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+    from hms.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    # One Talisman per app: it keeps its settings on the instance.
+    Talisman(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        content_security_policy=CSP,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        session_cookie_samesite="Lax",
+        frame_options="DENY",
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from hms.auth.session import load_user
+
+    login_manager.user_loader(load_user)
+
+    @app.after_request
+    def vary_on_htmx(response):  # type: ignore[no-untyped-def]
+        response.vary.add("HX-Request")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def configure_engine(engine) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: enforce foreign keys, wait for locks instead of failing, let readers run beside a writer."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy issue BEGIN itself so that a transaction can start IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+        mode = connection.info.pop("sqlite_begin", "")  # "IMMEDIATE" to take the write lock now
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def register_blueprints(app: Flask) -> None:
+    from hms.auth.routes import bp as auth_bp
+    from hms.doctor.routes import bp as doctor_bp
+    from hms.hospital_admin.routes import bp as hospital_admin_bp
+    from hms.patient.routes import bp as patient_bp
+    from hms.public.routes import bp as public_bp
+    from hms.staff.routes import bp as staff_bp
+    from hms.super_admin.routes import bp as super_admin_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(patient_bp, url_prefix="/patient")
+    app.register_blueprint(doctor_bp, url_prefix="/doctor")
+    app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(super_admin_bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from hms.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from hms.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from hms.cli import hms_cli
+
+    app.cli.add_command(hms_cli)

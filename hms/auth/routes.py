@@ -1,0 +1,144 @@
+"""Registration, login and logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from hms.auth.forms import (
+    DoctorRegistrationForm,
+    HospitalRegistrationForm,
+    LoginForm,
+    PatientRegistrationForm,
+)
+from hms.auth.session import dashboard_endpoint
+from hms.extensions import db, limiter
+from hms.forms import EmptyForm, attach_error
+from hms.htmx import redirect_to, render
+from hms.models import Sex
+from hms.services import accounts
+from hms.services.errors import DomainError, LoginRefused
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths may be followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+    session.clear()  # a fresh session on login: no fixation
+    login_user(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(dashboard_endpoint(current_user.role)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except LoginRefused as refused:
+            db.session.commit()  # keep the failure count
+            form.form_errors.append(refused.message)
+            return render("auth/login.html", "form", status=422, form=form)
+        db.session.commit()
+        _start_session(user)
+        return redirect_to(_safe_next(request.args.get("next")) or url_for(dashboard_endpoint(user.role)))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/login.html", "form", status=status, form=form)
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect_to(url_for("public.home"))
+
+
+def _register(form, template: str, create):  # type: ignore[no-untyped-def]
+    """Validate, create the account through `create(form)`, log in; 422 with errors otherwise."""
+    if form.validate_on_submit():
+        try:
+            user = create(form)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect_to(url_for(dashboard_endpoint(user.role)))
+    status = 422 if form.is_submitted() else 200
+    return render(template, "form", status=status, form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register_patient():
+    return _register(
+        PatientRegistrationForm(),
+        "auth/register_patient.html",
+        lambda f: accounts.register_patient(
+            full_name=f.full_name.data,
+            email=f.email.data,
+            password=f.password.data,
+            date_of_birth=f.date_of_birth.data,
+            sex=Sex(f.sex.data),
+            phone=f.phone.data,
+        ),
+    )
+
+
+@bp.route("/register/doctor", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register_doctor():
+    return _register(
+        DoctorRegistrationForm(),
+        "auth/register_doctor.html",
+        lambda f: accounts.register_doctor(
+            full_name=f.full_name.data,
+            email=f.email.data,
+            password=f.password.data,
+            specialty=f.specialty.data,
+            qualifications=f.qualifications.data,
+            license_number=f.license_number.data,
+        ),
+    )
+
+
+@bp.route("/register/hospital", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register_hospital():
+    def create(f):  # type: ignore[no-untyped-def]
+        hospital = accounts.register_hospital(
+            name=f.name.data,
+            address=f.address.data,
+            city=f.city.data,
+            phone=f.phone.data,
+            timezone=f.timezone.data,
+            currency=f.currency.data,
+            admin_name=f.admin_name.data,
+            admin_email=f.email.data,
+            admin_password=f.password.data,
+        )
+        return hospital.admins[0].user
+
+    return _register(HospitalRegistrationForm(), "auth/register_hospital.html", create)

@@ -1,0 +1,151 @@
+"""Command-line tasks: `flask hms seed-demo | create-admin EMAIL | verify-audit`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from hms import clock
+from hms.extensions import db
+from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
+from hms.services import accounts, audit
+from hms.services.errors import DomainError
+
+hms_cli = AppGroup("hms", help="HMS tasks.")
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
+DEMO_HOSPITAL = "Riverside General Hospital"
+
+DEMO_ACCOUNTS = [
+    # (role, email, name)
+    ("super_admin", "admin@example.org", "Platform Admin"),
+    ("hospital_admin", "hospital.admin@example.org", "Grace Wanjiru"),
+    ("doctor", "dr.okafor@example.org", "Chinedu Okafor"),
+    ("doctor", "dr.mehta@example.org", "Priya Mehta"),
+    ("doctor", "dr.santos@example.org", "Lucas Santos"),
+    ("patient", "amina@example.org", "Amina Hassan"),
+    ("patient", "john@example.org", "John Mwangi"),
+    ("patient", "sofia@example.org", "Sofia García"),
+    ("staff", "reception@example.org", "Rose Achieng"),
+]
+
+
+def _seed_demo() -> list[tuple[str, str, str]]:
+    if db.session.scalar(select(Hospital.id).where(Hospital.name == DEMO_HOSPITAL)):
+        return []
+    hospital = accounts.register_hospital(
+        name=DEMO_HOSPITAL,
+        address="12 River Road",
+        city="Nairobi",
+        phone="+254 20 555 0100",
+        timezone="Africa/Nairobi",
+        currency="KES",
+        admin_name="Grace Wanjiru",
+        admin_email="hospital.admin@example.org",
+        admin_password=DEMO_PASSWORD,
+    )
+    hospital.status = HospitalStatus.active
+    hospital.status_changed_at = clock.now()
+    medicine = Department(hospital=hospital, name="General Medicine")
+    paediatrics = Department(hospital=hospital, name="Paediatrics")
+    db.session.add_all([medicine, paediatrics])
+
+    doctors = [
+        ("dr.okafor@example.org", "Chinedu Okafor", "General practice", medicine, 150000),
+        ("dr.mehta@example.org", "Priya Mehta", "Paediatrics", paediatrics, 200000),
+        ("dr.santos@example.org", "Lucas Santos", "Cardiology", medicine, 350000),
+    ]
+    for email, name, specialty, department, fee in doctors:
+        user = accounts.register_doctor(
+            full_name=name,
+            email=email,
+            password=DEMO_PASSWORD,
+            specialty=specialty,
+            qualifications="MBChB",
+        )
+        db.session.add(
+            Membership(doctor=user.doctor, hospital=hospital, department=department, fee_minor=fee)
+        )
+    patients = [
+        ("amina@example.org", "Amina Hassan", date(1988, 4, 12), Sex.female, "+254 700 000 001"),
+        ("john@example.org", "John Mwangi", date(1975, 11, 3), Sex.male, "+254 700 000 002"),
+        ("sofia@example.org", "Sofia García", date(2001, 7, 25), Sex.female, "+254 700 000 003"),
+    ]
+    for email, name, dob, sex, phone in patients:
+        accounts.register_patient(
+            full_name=name, email=email, password=DEMO_PASSWORD, date_of_birth=dob, sex=sex, phone=phone
+        )
+    accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.receptionist,
+        full_name="Rose Achieng",
+        email="reception@example.org",
+        password=DEMO_PASSWORD,
+    )
+    accounts.register_hospital(
+        name="Hillside Community Clinic",
+        address="4 Hill Street",
+        city="Mombasa",
+        phone=None,
+        timezone="Africa/Nairobi",
+        currency="KES",
+        admin_name="Peter Otieno",
+        admin_email="clinic.admin@example.org",
+        admin_password=DEMO_PASSWORD,
+    )
+    accounts.create_super_admin(email="admin@example.org", password=DEMO_PASSWORD, full_name="Platform Admin")
+    db.session.flush()
+    return [*DEMO_ACCOUNTS, ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno")]
+
+
+@hms_cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load demo data (once; running it again changes nothing)."""
+    created = _seed_demo()
+    db.session.commit()
+    if not created:
+        click.echo("Demo data is already loaded.")
+    else:
+        click.echo("Demo data loaded.")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for role, email, name in [
+        *DEMO_ACCOUNTS,
+        ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno"),
+    ]:
+        click.echo(f"  {role:32} {email:30} {name}")
+
+
+@hms_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Platform administrator", help="Full name.")
+@click.option(
+    "--password",
+    envvar="HMS_ADMIN_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Password (or set HMS_ADMIN_PASSWORD; prompted otherwise).",
+)
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create a platform administrator with EMAIL."""
+    try:
+        accounts.create_super_admin(email=email, password=password, full_name=name)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Platform administrator {email.strip().lower()} created.")
+
+
+@hms_cli.command("verify-audit")
+def verify_audit() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first tampered row."""
+    bad = audit.first_tampered_event()
+    if bad is None:
+        click.echo("Audit log intact.")
+        return
+    click.echo(f"Audit log tampered at event {bad.id} ({bad.at.isoformat()}).", err=True)
+    raise SystemExit(1)

@@ -1,0 +1,66 @@
+"""Error pages for 400/403/404/405/409/422/429/500, as whole pages or as HTMX fragments."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, make_response
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hms.extensions import db
+from hms.htmx import is_htmx, render
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Not found", "There is nothing here, or it is not yours to see."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    409: ("Conflict", "Someone changed this at the same time. Reload and try again."),
+    413: ("Too large", "What you sent is too large."),
+    422: ("Check your input", "Some of what you entered is not valid."),
+    429: ("Too many attempts", "Too many requests in a short time. Wait a minute and try again."),
+    500: ("Something went wrong", "An error on our side stopped this. Nothing was saved; please try again."),
+}
+
+
+def error_response(code: int, detail: str | None = None) -> Response:
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    try:
+        response = render(
+            "errors/error.html", "error", status=code, code=code, title=title, message=detail or message
+        )
+    except Exception:  # the error page itself failed: answer in plain text rather than loop
+        current_app.logger.exception("error page failed")
+        response = make_response(f"{title}: {detail or message}", code)
+        response.mimetype = "text/plain"
+    if is_htmx():
+        # Fragments of errors go to the page's message area, not into the swapped target.
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Response:
+        return error_response(
+            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = error.code or 500
+        if code == 429:
+            return error_response(429)
+        response = error_response(code)
+        if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(InternalServerError)
+    @app.errorhandler(Exception)
+    def server_error(error: Exception) -> Response:
+        if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
+            return http_error(error)
+        app.logger.exception("unhandled error", exc_info=error)
+        db.session.rollback()
+        return error_response(500)

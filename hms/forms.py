@@ -1,0 +1,62 @@
+"""Form pieces shared by every blueprint: validators and the bare CSRF form."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel.numbers import get_currency_name, list_currencies
+from flask_wtf import FlaskForm
+from wtforms import ValidationError
+
+from hms import clock
+from hms.services.passwords import password_problem
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state."""
+
+
+def valid_timezone(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
+    value = (field.data or "").strip()
+    if value not in available_timezones():
+        raise ValidationError("Unknown time zone. Use an IANA name such as Asia/Kolkata or Europe/Berlin.")
+    ZoneInfo(value)
+    field.data = value
+
+
+def valid_currency(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
+    value = (field.data or "").strip().upper()
+    if len(value) != 3 or value not in list_currencies():
+        raise ValidationError("Unknown currency. Use a three-letter ISO 4217 code such as USD or INR.")
+    get_currency_name(value)
+    field.data = value
+
+
+def not_in_future(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
+    if field.data and field.data > clock.now().date():
+        raise ValidationError("The date cannot be in the future.")
+
+
+def plausible_birth_date(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
+    not_in_future(form, field)
+    if field.data and field.data.year < 1890:
+        raise ValidationError("Enter a real date of birth.")
+
+
+def strong_password(email_field: str = "email"):  # type: ignore[no-untyped-def]
+    def check(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
+        email = getattr(form, email_field).data or ""
+        problem = password_problem(field.data or "", email)
+        if problem:
+            raise ValidationError(problem)
+
+    return check
+
+
+def attach_error(form: FlaskForm, error) -> None:  # type: ignore[no-untyped-def]
+    """Show a DomainError on the field it names, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,1 @@
+"""The hospital administrator's pages."""

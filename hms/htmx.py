@@ -1,0 +1,46 @@
+"""Small HTMX helpers: detect HTMX requests, render a page or one of its blocks, fire events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """True for an HTMX request that wants a fragment (not a history restore)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render the whole page, or only `block` of it for an HTMX request."""
+    if block and is_htmx():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    return make_response(body, status)
+
+
+def trigger(response: Response, event: str, detail: Any = None) -> Response:
+    """Add an HX-Trigger event for the page (merged with any already set)."""
+    current = response.headers.get("HX-Trigger")
+    events: dict[str, Any] = json.loads(current) if current else {}
+    events[event] = detail if detail is not None else True
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def redirect_to(url: str) -> Response:
+    """Send the browser to `url`: HX-Redirect for HTMX, a 303 otherwise."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    response = make_response("", 303)
+    response.headers["Location"] = url
+    return response

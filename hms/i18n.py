@@ -1,0 +1,17 @@
+"""Locale choice: the user's saved language, then a cookie, then the browser's."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+LANGUAGES = {"en": "English"}
+
+
+def select_locale() -> str | None:
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    cookie = request.cookies.get("locale")
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_languages.best_match(LANGUAGES.keys()) or "en"

@@ -1,0 +1,122 @@
+"""Hospitals, their departments, administrators and doctor memberships."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hms import clock
+from hms.extensions import db
+from hms.models.types import UTCDateTime, enum_type
+
+if TYPE_CHECKING:
+    from hms.models.users import Doctor, User
+
+
+class HospitalStatus(enum.StrEnum):
+    pending = "pending"
+    active = "active"
+    suspended = "suspended"
+
+
+class MembershipStatus(enum.StrEnum):
+    requested = "requested"
+    active = "active"
+    inactive = "inactive"
+
+
+class Hospital(db.Model):
+    """An organization (FHIR Organization) that takes bookings once approved."""
+
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), index=True)
+    address: Mapped[str] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(80), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    timezone: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[HospitalStatus] = mapped_column(
+        enum_type(HospitalStatus), default=HospitalStatus.pending, index=True
+    )
+    cancel_cutoff_minutes: Mapped[int] = mapped_column(default=120)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    departments: Mapped[list[Department]] = relationship(
+        back_populates="hospital", order_by="Department.name"
+    )
+    admins: Mapped[list[HospitalAdmin]] = relationship(back_populates="hospital")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="hospital")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == HospitalStatus.active
+
+    def can_approve(self) -> bool:
+        return self.status in (HospitalStatus.pending, HospitalStatus.suspended)
+
+    def can_suspend(self) -> bool:
+        return self.status == HospitalStatus.active
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("hospital_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    hospital: Mapped[Hospital] = relationship(back_populates="departments")
+
+
+class HospitalAdmin(db.Model):
+    """Links an administrator's account to the one hospital he runs."""
+
+    __tablename__ = "hospital_admins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+
+    user: Mapped[User] = relationship(back_populates="hospital_admin")
+    hospital: Mapped[Hospital] = relationship(back_populates="admins")
+
+
+class Membership(db.Model):
+    """A doctor's link to a hospital (FHIR PractitionerRole), with his fee there."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("doctor_id", "hospital_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    status: Mapped[MembershipStatus] = mapped_column(
+        enum_type(MembershipStatus), default=MembershipStatus.active
+    )
+    fee_minor: Mapped[int] = mapped_column(default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    version: Mapped[int] = mapped_column(default=1)
+
+    doctor: Mapped[Doctor] = relationship(back_populates="memberships")
+    hospital: Mapped[Hospital] = relationship(back_populates="memberships")
+    department: Mapped[Department | None] = relationship()
+
+    @property
+    def takes_bookings(self) -> bool:
+        return self.status == MembershipStatus.active and self.hospital.is_active

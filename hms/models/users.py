@@ -1,0 +1,160 @@
+"""People: user accounts and the role profiles attached to them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from hms import clock
+from hms.extensions import db
+from hms.models.types import UTCDateTime, enum_type
+
+if TYPE_CHECKING:
+    from hms.models.hospitals import Hospital, HospitalAdmin, Membership
+
+
+class Role(enum.StrEnum):
+    patient = "patient"
+    doctor = "doctor"
+    hospital_admin = "hospital_admin"
+    super_admin = "super_admin"
+    staff = "staff"
+
+    @property
+    def label(self) -> str:
+        return {
+            "patient": "Patient",
+            "doctor": "Doctor",
+            "hospital_admin": "Hospital administrator",
+            "super_admin": "Platform administrator",
+            "staff": "Staff",
+        }[self.value]
+
+
+class Sex(enum.StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class StaffKind(enum.StrEnum):
+    nurse = "nurse"
+    receptionist = "receptionist"
+    pharmacist = "pharmacist"
+    lab_technician = "lab_technician"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(enum_type(Role), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
+    doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)
+    staff: Mapped[Staff | None] = relationship(back_populates="user", uselist=False)
+    hospital_admin: Mapped[HospitalAdmin | None] = relationship(back_populates="user", uselist=False)
+
+    @validates("email")
+    def _normalize_email(self, key: str, value: str) -> str:
+        return normalize_email(value)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this before logging a user in
+        return self.active
+
+    def get_id(self) -> str:
+        # The session version invalidates every session when the password changes.
+        return f"{self.id}:{self.session_version}"
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def first_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else ""
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class Patient(db.Model):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    mrn: Mapped[str] = mapped_column(String(16), unique=True)
+    date_of_birth: Mapped[date]
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex))
+    phone: Mapped[str] = mapped_column(String(32))
+    blood_group: Mapped[str | None] = mapped_column(String(3))
+    address: Mapped[str | None] = mapped_column(String(255))
+    emergency_contact: Mapped[str | None] = mapped_column(String(255))
+    allergies: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(back_populates="patient")
+
+    @property
+    def name(self) -> str:
+        return self.user.full_name
+
+    def age(self, today: date) -> int:
+        years = today.year - self.date_of_birth.year
+        if (today.month, today.day) < (self.date_of_birth.month, self.date_of_birth.day):
+            years -= 1
+        return years
+
+
+class Doctor(db.Model):
+    """A practitioner; works at hospitals through memberships."""
+
+    __tablename__ = "doctors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    specialty: Mapped[str] = mapped_column(String(80), index=True)
+    qualifications: Mapped[str | None] = mapped_column(String(255))
+    license_number: Mapped[str | None] = mapped_column(String(64))
+    bio: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(back_populates="doctor")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="doctor")
+
+    @property
+    def name(self) -> str:
+        return self.user.full_name
+
+
+class Staff(db.Model):
+    """A nurse, receptionist, pharmacist or lab technician at one hospital."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    kind: Mapped[StaffKind] = mapped_column(enum_type(StaffKind))
+
+    user: Mapped[User] = relationship(back_populates="staff")
+    hospital: Mapped[Hospital] = relationship()

@@ -1,0 +1,23 @@
+"""Money as integer minor units plus an ISO 4217 currency code."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+def minor_to_decimal(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-get_currency_precision(currency))
+
+
+def decimal_to_minor(amount: Decimal, currency: str) -> int:
+    """Whole minor units; raises ValueError when `amount` has more decimals than the currency."""
+    scaled = amount.scaleb(get_currency_precision(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{currency} has only {get_currency_precision(currency)} decimals")
+    return int(scaled)
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
+    return format_currency(minor_to_decimal(amount_minor, currency), currency, locale=locale)

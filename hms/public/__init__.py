@@ -1,0 +1,1 @@
+"""Pages anyone can see: the home page."""

@@ -1,0 +1,192 @@
+"""Accounts: registration for every role, authentication with lockout."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from hms import clock
+from hms.extensions import db
+from hms.models import (
+    Doctor,
+    Hospital,
+    HospitalAdmin,
+    HospitalStatus,
+    Patient,
+    Role,
+    Sex,
+    Staff,
+    StaffKind,
+    User,
+)
+from hms.models.users import normalize_email
+from hms.services import passwords
+from hms.services.errors import EmailTaken, Invalid, LoginRefused
+
+# Crockford's base32 without look-alike letters, for medical record numbers read aloud.
+_MRN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# Verified against when an email is unknown, so that a miss takes as long as a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def _new_user(full_name: str, email: str, password: str, role: Role) -> User:
+    if find_user_by_email(email) is not None:
+        raise EmailTaken()
+    problem = passwords.password_problem(password, email)
+    if problem:
+        raise Invalid(problem, field="password")
+    user = User(
+        full_name=full_name.strip(),
+        email=email,
+        password_hash=passwords.hash_password(password),
+        role=role,
+    )
+    db.session.add(user)
+    return user
+
+
+def new_mrn() -> str:
+    """A fresh medical record number, unique on the platform."""
+    while True:
+        mrn = "P" + "".join(secrets.choice(_MRN_ALPHABET) for _ in range(9))
+        if db.session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is None:
+            return mrn
+
+
+def register_patient(
+    *,
+    full_name: str,
+    email: str,
+    password: str,
+    date_of_birth: date,
+    sex: Sex,
+    phone: str,
+) -> User:
+    if date_of_birth > clock.now().date():
+        raise Invalid("The date of birth cannot be in the future.", field="date_of_birth")
+    user = _new_user(full_name, email, password, Role.patient)
+    user.patient = Patient(mrn=new_mrn(), date_of_birth=date_of_birth, sex=sex, phone=phone.strip())
+    db.session.flush()
+    return user
+
+
+def register_doctor(
+    *,
+    full_name: str,
+    email: str,
+    password: str,
+    specialty: str,
+    qualifications: str | None = None,
+    license_number: str | None = None,
+) -> User:
+    user = _new_user(full_name, email, password, Role.doctor)
+    user.doctor = Doctor(
+        specialty=specialty.strip(),
+        qualifications=(qualifications or "").strip() or None,
+        license_number=(license_number or "").strip() or None,
+    )
+    db.session.flush()
+    return user
+
+
+def register_hospital(
+    *,
+    name: str,
+    address: str,
+    city: str,
+    phone: str | None,
+    timezone: str,
+    currency: str,
+    admin_name: str,
+    admin_email: str,
+    admin_password: str,
+) -> Hospital:
+    """A new hospital waits as pending, with its first administrator, until approved."""
+    user = _new_user(admin_name, admin_email, admin_password, Role.hospital_admin)
+    hospital = Hospital(
+        name=name.strip(),
+        address=address.strip(),
+        city=city.strip(),
+        phone=(phone or "").strip() or None,
+        timezone=timezone,
+        currency=currency.upper(),
+        status=HospitalStatus.pending,
+    )
+    db.session.add(hospital)
+    db.session.add(HospitalAdmin(user=user, hospital=hospital))
+    db.session.flush()
+    return hospital
+
+
+def create_super_admin(*, email: str, password: str, full_name: str = "Platform administrator") -> User:
+    user = _new_user(full_name, email, password, Role.super_admin)
+    db.session.flush()
+    return user
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = passwords.hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def login_block_reason(user: User) -> str | None:
+    """Why a user with the right password still may not log in, if any."""
+    if not user.active:
+        return "This account is deactivated. Ask your hospital's administrator."
+    if user.role == Role.staff and user.staff and not user.staff.hospital.is_active:
+        return "Your hospital is not active on the platform; you cannot log in there."
+    return None
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user with these credentials, or LoginRefused; counts failures and locks accounts."""
+    cfg = current_app.config
+    now = clock.now()
+    user = find_user_by_email(email)
+    if user is None:
+        passwords.verify_password(_dummy_hash(), password)
+        raise LoginRefused("Wrong email or password.")
+    if user.is_locked(now):
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise LoginRefused(
+            f"Too many failed attempts. This account is locked; try again in {minutes} minutes."
+        )
+    if not passwords.verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            db.session.flush()
+            raise LoginRefused(
+                "Too many failed attempts. This account is locked for "
+                f"{cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
+            )
+        db.session.flush()
+        raise LoginRefused("Wrong email or password.")
+    reason = login_block_reason(user)
+    if reason:
+        raise LoginRefused(reason)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    db.session.flush()
+    return user
+
+
+def create_staff(*, hospital: Hospital, kind: StaffKind, full_name: str, email: str, password: str) -> User:
+    user = _new_user(full_name, email, password, Role.staff)
+    user.staff = Staff(hospital=hospital, kind=kind)
+    db.session.flush()
+    return user

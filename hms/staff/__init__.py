@@ -1,0 +1,1 @@
+"""Pages for nurses, receptionists, pharmacists and lab technicians."""

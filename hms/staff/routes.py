@@ -1,0 +1,18 @@
+"""Staff pages: dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+
+from hms.auth.session import role_required
+from hms.htmx import render
+from hms.models import Role
+
+bp = Blueprint("staff", __name__)
+bp.before_request(role_required(Role.staff))
+
+
+@bp.get("/")
+def dashboard():
+    return render("staff/dashboard.html", staff=current_user.staff)

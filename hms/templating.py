@@ -1,0 +1,46 @@
+"""Jinja globals and filters: navigation per role, money and time formatting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_login import current_user
+
+from hms.models import Role
+from hms.money import format_money
+
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.patient: [("patient.dashboard", "Dashboard")],
+    Role.doctor: [("doctor.dashboard", "Dashboard")],
+    Role.hospital_admin: [("hospital_admin.dashboard", "Dashboard")],
+    Role.staff: [("staff.dashboard", "Dashboard")],
+    Role.super_admin: [("super_admin.dashboard", "Dashboard")],
+}
+
+
+def navigation() -> list[tuple[str, str]]:
+    if not current_user.is_authenticated:
+        return []
+    return NAVIGATION.get(current_user.role, [])
+
+
+def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A UTC datetime shown in a hospital's time zone."""
+    if value is None:
+        return ""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return value.astimezone(zone).strftime(fmt)
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return format_money(amount_minor, currency, str(get_locale() or "en"))
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(navigation=navigation, Role=Role, get_locale=get_locale)
+    app.jinja_env.filters.update(local_time=local_time, money=money)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

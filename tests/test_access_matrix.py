@@ -1,0 +1,62 @@
+"""Every URL × every role (and anonymous) → the expected status. Later features add rows here."""
+
+from __future__ import annotations
+
+import pytest
+
+from hms.models import HospitalStatus
+
+ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
+
+# (method, url template, {role: status}); "*" is every role not named.
+MATRIX = [
+    ("GET", "/", {"anonymous": 200, "*": 302}),
+    ("GET", "/login", {"anonymous": 200, "*": 302}),
+    ("GET", "/register", {"*": 200}),
+    ("GET", "/register/doctor", {"*": 200}),
+    ("GET", "/register/hospital", {"*": 200}),
+    ("GET", "/patient/", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/doctor/", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("GET", "/hospital/", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("GET", "/staff/", {"anonymous": 302, "staff": 200, "*": 403}),
+    ("GET", "/admin/", {"anonymous": 302, "super_admin": 200, "*": 403}),
+    ("GET", "/admin/counts", {"anonymous": 302, "super_admin": 200, "*": 403}),
+    ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
+    ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
+    ("POST", "/logout", {"*": 303}),
+    ("GET", "/no/such/page", {"*": 404}),
+]
+
+
+def _cases():
+    for method, url, expected in MATRIX:
+        for role in ROLES:
+            yield pytest.param(
+                method, url, role, expected.get(role, expected.get("*")), id=f"{method} {url} as {role}"
+            )
+
+
+@pytest.fixture
+def world(make):
+    """One of each: a hospital with an admin, a staff member, a doctor; a patient; a platform admin."""
+    hospital = make.hospital()
+    return {
+        "users": {
+            "patient": make.patient(),
+            "doctor": make.doctor_at(hospital),
+            "hospital_admin": make.hospital_admin(hospital),
+            "staff": make.staff(hospital),
+            "super_admin": make.super_admin(),
+        },
+        "ids": {"pending_hospital": make.hospital(status=HospitalStatus.pending).id},
+    }
+
+
+@pytest.mark.parametrize(("method", "url", "role", "status"), list(_cases()))
+def test_access(client, login_as, world, method, url, role, status):
+    if role != "anonymous":
+        login_as(world["users"][role])
+    path = url.format(**world["ids"])
+    data = {"action": "approve"} if method == "POST" else None
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == status, response.data[:300]

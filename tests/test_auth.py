@@ -1,0 +1,302 @@
+"""Registration, login, logout, lockout, rate limit, CSRF and password hashing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hms import clock
+from hms.extensions import db
+from hms.models import Hospital, HospitalStatus, Role, User
+from tests.factories import PASSWORD
+
+GOOD_PASSWORD = "blue kettle on the hill"
+
+
+def patient_form(**overrides):  # type: ignore[no-untyped-def]
+    return {
+        "full_name": "Amina Hassan",
+        "email": "amina@example.org",
+        "password": GOOD_PASSWORD,
+        "confirm": GOOD_PASSWORD,
+        "date_of_birth": "1988-04-12",
+        "sex": "female",
+        "phone": "+254 700 000 001",
+    } | overrides
+
+
+def hospital_form(**overrides):  # type: ignore[no-untyped-def]
+    return {
+        "name": "Lakeside Hospital",
+        "address": "1 Lake Road",
+        "city": "Kisumu",
+        "phone": "+254 57 000 000",
+        "timezone": "Africa/Nairobi",
+        "currency": "kes",
+        "admin_name": "Grace Wanjiru",
+        "email": "grace@example.org",
+        "password": GOOD_PASSWORD,
+        "confirm": GOOD_PASSWORD,
+    } | overrides
+
+
+def test_patient_registers_and_lands_on_dashboard(client):
+    response = client.post("/register", data=patient_form())
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/patient/"
+    page = client.get("/patient/")
+    assert page.status_code == 200
+    assert b"Hello, Amina" in page.data
+    user = db.session.scalar(select(User).where(User.email == "amina@example.org"))
+    assert user.role == Role.patient
+    assert user.patient.mrn.startswith("P") and len(user.patient.mrn) == 10
+
+
+def test_password_is_stored_as_argon2id_with_owasp_parameters(client):
+    client.post("/register", data=patient_form())
+    user = db.session.scalar(select(User))
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert GOOD_PASSWORD not in user.password_hash
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", b"Enter a valid email address."),
+        ("password", "short", b"Use at least 10 characters."),
+        ("password", "password123", b"too easy to guess"),
+        ("date_of_birth", "12/04/1988", b"Enter a date as YYYY-MM-DD."),
+        ("date_of_birth", "2999-01-01", b"cannot be in the future"),
+        ("phone", "call me maybe", b"Enter a phone number"),
+        ("full_name", "", b"This field is required."),
+        ("sex", "banana", b"Not a valid choice"),
+    ],
+)
+def test_bad_registration_input_is_422_with_a_field_message_and_keeps_input(client, field, value, message):
+    data = patient_form(**{field: value})
+    if field == "password":
+        data["confirm"] = value
+    response = client.post("/register", data=data)
+    assert response.status_code == 422
+    assert message in response.data
+    assert b'aria-invalid="true"' in response.data
+    if field != "email":
+        assert b'value="amina@example.org"' in response.data
+    assert db.session.scalar(select(User)) is None
+
+
+def test_duplicate_email_is_refused_case_insensitively(client, make):
+    make.patient(email="amina@example.org")
+    response = client.post("/register", data=patient_form(email="  AMINA@Example.ORG "))
+    assert response.status_code == 422
+    assert b"An account with this email already exists." in response.data
+    assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_mismatched_password_confirmation(client):
+    response = client.post("/register", data=patient_form(confirm="something else entirely"))
+    assert response.status_code == 422
+    assert b"The passwords do not match." in response.data
+
+
+def test_registration_form_errors_come_back_as_a_fragment_for_htmx(client):
+    response = client.post("/register", data=patient_form(email="bad"), headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert response.data.lstrip().startswith(b"<form")
+    assert b"<html" not in response.data
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_doctor_registers_with_a_specialty(client):
+    response = client.post(
+        "/register/doctor",
+        data={
+            "full_name": "Priya Mehta",
+            "email": "priya@example.org",
+            "password": GOOD_PASSWORD,
+            "confirm": GOOD_PASSWORD,
+            "specialty": "Paediatrics",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/doctor/"
+    user = db.session.scalar(select(User).where(User.email == "priya@example.org"))
+    assert user.doctor.specialty == "Paediatrics"
+    assert b"not linked to a hospital yet" in client.get("/doctor/").data
+
+
+def test_hospital_registration_waits_as_pending(client):
+    response = client.post("/register/hospital", data=hospital_form())
+    assert response.status_code == 303
+    hospital = db.session.scalar(select(Hospital))
+    assert hospital.status == HospitalStatus.pending
+    assert hospital.currency == "KES"
+    assert hospital.admins[0].user.email == "grace@example.org"
+    page = client.get("/hospital/")
+    assert b"Waiting for approval" in page.data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus_Mons", b"Unknown time zone"),
+        ("timezone", "../../etc/passwd", b"Unknown time zone"),
+        ("currency", "XYZ1", b"Unknown currency"),
+        ("currency", "ZZZ", b"Unknown currency"),
+    ],
+)
+def test_hospital_registration_rejects_unknown_timezone_and_currency(client, field, value, message):
+    response = client.post("/register/hospital", data=hospital_form(**{field: value}))
+    assert response.status_code == 422
+    assert message in response.data
+    assert db.session.scalar(select(Hospital)) is None
+    assert db.session.scalar(select(User)) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        (Role.patient, "/patient/"),
+        (Role.doctor, "/doctor/"),
+        (Role.hospital_admin, "/hospital/"),
+        (Role.staff, "/staff/"),
+        (Role.super_admin, "/admin/"),
+    ],
+)
+def test_each_role_logs_in_to_its_own_dashboard(client, make, role, landing):
+    hospital = make.hospital()
+    user = {
+        Role.patient: lambda: make.patient(email="who@example.org"),
+        Role.doctor: lambda: make.doctor(email="who@example.org"),
+        Role.hospital_admin: lambda: make.hospital_admin(hospital, email="who@example.org"),
+        Role.staff: lambda: make.staff(hospital, email="who@example.org"),
+        Role.super_admin: lambda: make.super_admin(email="who@example.org"),
+    }[role]()
+    response = client.post("/login", data={"email": "Who@Example.org", "password": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == landing
+    page = client.get(landing)
+    assert page.status_code == 200
+    assert user.full_name.encode() in page.data
+    assert b"Log out" in page.data
+
+
+def test_login_follows_only_local_next_urls(client, make):
+    make.patient(email="p@example.org")
+    response = client.post(
+        "/login?next=https://evil.example.com/", data={"email": "p@example.org", "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/patient/"
+    client.post("/logout")
+    response = client.post("/login?next=/patient/", data={"email": "p@example.org", "password": PASSWORD})
+    assert response.headers["Location"] == "/patient/"
+
+
+def test_wrong_password_is_422_and_does_not_say_which_part_was_wrong(client, make):
+    make.patient(email="p@example.org")
+    wrong = client.post("/login", data={"email": "p@example.org", "password": "not the password"})
+    unknown = client.post("/login", data={"email": "nobody@example.org", "password": "not the password"})
+    assert wrong.status_code == unknown.status_code == 422
+    assert b"Wrong email or password." in wrong.data
+    assert b"Wrong email or password." in unknown.data
+
+
+def test_account_locks_after_repeated_failures_and_unlocks_later(client, make):
+    make.patient(email="p@example.org")
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    clock.set_frozen(start)
+    for _ in range(4):
+        assert (
+            client.post("/login", data={"email": "p@example.org", "password": "wrong guess 1"}).status_code
+            == 422
+        )
+    fifth = client.post("/login", data={"email": "p@example.org", "password": "wrong guess 1"})
+    assert b"locked" in fifth.data
+    # Even the right password is refused while locked.
+    locked = client.post("/login", data={"email": "p@example.org", "password": PASSWORD})
+    assert locked.status_code == 422
+    assert b"locked" in locked.data
+    clock.set_frozen(start + timedelta(minutes=16))
+    assert client.post("/login", data={"email": "p@example.org", "password": PASSWORD}).status_code == 303
+
+
+def test_login_is_rate_limited_per_address(client, make):
+    make.patient(email="p@example.org")
+    statuses = [
+        client.post("/login", data={"email": f"x{i}@example.org", "password": "whatever it is"}).status_code
+        for i in range(11)
+    ]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+    limited = client.post("/login", data={"email": "p@example.org", "password": PASSWORD})
+    assert limited.status_code == 429
+    assert b"Too many attempts" in limited.data
+
+
+def test_deactivated_user_cannot_log_in(client, make):
+    user = make.patient(email="p@example.org")
+    user.active = False
+    db.session.commit()
+    response = client.post("/login", data={"email": "p@example.org", "password": PASSWORD})
+    assert response.status_code == 422
+    assert b"deactivated" in response.data
+
+
+def test_staff_of_a_suspended_hospital_cannot_log_in(client, make):
+    hospital = make.hospital(status=HospitalStatus.suspended)
+    make.staff(hospital, email="nurse@example.org")
+    response = client.post("/login", data={"email": "nurse@example.org", "password": PASSWORD})
+    assert response.status_code == 422
+    assert b"not active" in response.data
+
+
+def test_logout_ends_the_session(client, make, login_as):
+    login_as(make.patient())
+    assert client.get("/patient/").status_code == 200
+    assert client.post("/logout").status_code == 303
+    assert client.get("/patient/").status_code == 302
+
+
+def test_post_without_csrf_token_is_refused(client, make, login_as):
+    response = client.post("/register", data=patient_form(), csrf=False)
+    assert response.status_code == 400
+    assert b"Reload the page" in response.data
+    assert db.session.scalar(select(User)) is None
+
+
+def test_htmx_post_without_csrf_header_is_refused_into_the_message_area(client, make, login_as):
+    hospital = make.hospital(status=HospitalStatus.pending)
+    login_as(make.super_admin())
+    response = client.post(
+        f"/admin/hospitals/{hospital.id}/status",
+        data={"action": "approve"},
+        headers={"HX-Request": "true"},
+        csrf=False,
+    )
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#messages"
+    db.session.refresh(hospital)
+    assert hospital.status == HospitalStatus.pending
+
+
+def test_a_forged_csrf_token_is_refused(client, make, login_as):
+    hospital = make.hospital(status=HospitalStatus.pending)
+    login_as(make.super_admin())
+    response = client.post(
+        f"/admin/hospitals/{hospital.id}/status",
+        data={"action": "approve"},
+        headers={"X-CSRFToken": "forged.token.value"},
+        csrf=False,
+    )
+    assert response.status_code == 400
+
+
+def test_password_change_invalidates_old_sessions(client, make, login_as):
+    user = make.patient()
+    login_as(user)
+    assert client.get("/patient/").status_code == 200
+    user.session_version += 1
+    db.session.commit()
+    assert client.get("/patient/").status_code == 302
