@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     from flask_talisman import Talisman
 
     from hms import models  # noqa: F401  (every table known to Alembic)
+    from hms.database import configure_engine
     from hms.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from hms.i18n import select_locale
 
@@ -92,30 +93,6 @@ def register_extensions(app: Flask) -> None:
         response.vary.add("HX-Request")
         response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-def configure_engine(engine) -> None:  # type: ignore[no-untyped-def]
-    """SQLite: enforce foreign keys, wait for locks instead of failing, let readers run beside a writer."""
-    from sqlalchemy import event
-
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy issue BEGIN itself so that a transaction can start IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
-        mode = connection.info.pop("sqlite_begin", "")  # "IMMEDIATE" to take the write lock now
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def register_blueprints(app: Flask) -> None:

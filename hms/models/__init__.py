@@ -9,9 +9,24 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
+from hms.models.messaging import Notification
+from hms.models.scheduling import (
+    WEEKDAYS,
+    Appointment,
+    AppointmentStatus,
+    ScheduleBreak,
+    ScheduleRule,
+    TimeOff,
+)
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
+    "WEEKDAYS",
+    "Appointment",
+    "AppointmentStatus",
+    "ScheduleBreak",
+    "ScheduleRule",
+    "TimeOff",
     "AuditEvent",
     "Department",
     "Doctor",
@@ -19,6 +34,7 @@ __all__ = [
     "HospitalAdmin",
     "HospitalStatus",
     "Membership",
+    "Notification",
     "MembershipStatus",
     "Patient",
     "Role",

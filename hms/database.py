@@ -1,0 +1,76 @@
+"""Engine set-up per database, and the write lock that serializes bookings on every database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TypeVar
+
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hms.extensions import db
+
+_begin_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
+
+T = TypeVar("T")
+
+
+def configure_engine(engine: Engine) -> None:
+    """SQLite: enforce foreign keys, wait for locks, let readers run beside a writer, and let us
+    start a transaction IMMEDIATE (taking the write lock at once) when a booking needs it."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+def lock_rows(*rows: tuple[type, int]) -> None:
+    """Serialize writers on these rows until the caller commits.
+
+    PostgreSQL and MariaDB: SELECT ... FOR UPDATE on each row, in the order given (callers always
+    give the same order, doctor before patient, so two bookings cannot deadlock on them).
+    SQLite: it has one writer at a time; end any read transaction and start an IMMEDIATE one,
+    which holds the database's write lock until commit."""
+    if db.engine.dialect.name == "sqlite":
+        if db.session.in_transaction():
+            db.session.commit()
+        token = _begin_immediate.set(True)
+        try:
+            db.session.execute(select(1))
+        finally:
+            _begin_immediate.reset(token)
+        return
+    for model, pk in rows:
+        db.session.execute(select(model.id).where(model.id == pk).with_for_update())
+
+
+def is_deadlock(error: DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return "deadlock" in text or "lock wait timeout" in text or "database is locked" in text
+
+
+def retry_on_deadlock(operation: Callable[[], T], attempts: int = 2) -> T:
+    """Run `operation` (which must do its own commit), again after a deadlock, at most `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return operation()
+        except OperationalError as error:
+            db.session.rollback()
+            if attempt == attempts or not is_deadlock(error):
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")

@@ -1,0 +1,158 @@
+"""Doctors' weekly schedules, breaks, time off, and appointments (FHIR Schedule/Slot/Appointment)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hms import clock
+from hms.extensions import db
+from hms.models.types import UTCDateTime, enum_type
+
+if TYPE_CHECKING:
+    from hms.models.hospitals import Hospital
+    from hms.models.users import Doctor, Patient, User
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+class AppointmentStatus(enum.StrEnum):
+    booked = "booked"
+    arrived = "arrived"
+    fulfilled = "fulfilled"
+    cancelled = "cancelled"
+    noshow = "noshow"
+
+    @property
+    def is_live(self) -> bool:
+        """Live appointments hold their slot."""
+        return self in (AppointmentStatus.booked, AppointmentStatus.arrived)
+
+
+class ScheduleRule(db.Model):
+    """One weekly working block of a doctor at a hospital, in the hospital's local wall-clock time."""
+
+    __tablename__ = "schedule_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    weekday: Mapped[int]  # 0 = Monday, as date.weekday()
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+    slot_minutes: Mapped[int] = mapped_column(default=30)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    doctor: Mapped[Doctor] = relationship()
+    hospital: Mapped[Hospital] = relationship()
+    breaks: Mapped[list[ScheduleBreak]] = relationship(
+        back_populates="rule", cascade="all, delete-orphan", order_by="ScheduleBreak.start_time"
+    )
+
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAYS[self.weekday]
+
+    @property
+    def minutes(self) -> int:
+        return _minutes(self.end_time) - _minutes(self.start_time)
+
+
+class ScheduleBreak(db.Model):
+    """A pause inside a working block (lunch, ward round)."""
+
+    __tablename__ = "schedule_breaks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("schedule_rules.id", ondelete="CASCADE"), index=True)
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+    rule: Mapped[ScheduleRule] = relationship(back_populates="breaks")
+
+
+class TimeOff(db.Model):
+    """Whole days a doctor does not work (leave, conferences), at every hospital."""
+
+    __tablename__ = "time_off"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), index=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    def covers(self, day: date) -> bool:
+        return self.start_date <= day <= self.end_date
+
+
+class Appointment(db.Model):
+    """A booked visit. `active_slot` is set while the appointment is live and NULL otherwise: the two
+    unique keys on it make a double booking of the same start impossible in the database itself."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "active_slot", name="uq_appointments_doctor_active_slot"),
+        UniqueConstraint("patient_id", "active_slot", name="uq_appointments_patient_active_slot"),
+        Index("ix_appointments_doctor_start", "doctor_id", "start_at"),
+        Index("ix_appointments_patient_start", "patient_id", "start_at"),
+        Index("ix_appointments_hospital_start", "hospital_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[AppointmentStatus] = mapped_column(
+        enum_type(AppointmentStatus), default=AppointmentStatus.booked, index=True
+    )
+    active_slot: Mapped[str | None] = mapped_column(String(20))
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    patient: Mapped[Patient] = relationship()
+    doctor: Mapped[Doctor] = relationship()
+    hospital: Mapped[Hospital] = relationship()
+    booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    rescheduled_from: Mapped[Appointment | None] = relationship(remote_side=[id])
+
+    @staticmethod
+    def slot_key(start_at: datetime) -> str:
+        return start_at.strftime("%Y-%m-%dT%H:%MZ")
+
+    @property
+    def is_live(self) -> bool:
+        return self.status.is_live
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end_at - self.start_at
+
+    def cancel_deadline(self) -> datetime:
+        return self.start_at - timedelta(minutes=self.hospital.cancel_cutoff_minutes)
+
+    def can_patient_change(self, now: datetime) -> bool:
+        """A patient may cancel or reschedule a booked visit until the hospital's cut-off."""
+        return self.status == AppointmentStatus.booked and now < self.cancel_deadline()
+
+    def is_upcoming(self, now: datetime) -> bool:
+        return self.is_live and self.end_at > now
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute

@@ -1,0 +1,842 @@
+"""Schedules, slots and appointments: compute free slots, book, reschedule, cancel, never double-book.
+
+Slots are computed, never stored: the doctor's weekly rules at a hospital, minus breaks, time off,
+live appointments (at any hospital) and the past. Rules are wall-clock times in the hospital's time
+zone; each working block is turned into real UTC instants and cut into slots, so a block that spans a
+daylight-saving change has as many slots as it has real time (one hour fewer in spring, one more in
+autumn), each labelled with its local time and UTC offset."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from hms import clock
+from hms.database import lock_rows
+from hms.extensions import db
+from hms.models import (
+    Appointment,
+    AppointmentStatus,
+    Doctor,
+    Hospital,
+    HospitalStatus,
+    Membership,
+    MembershipStatus,
+    Patient,
+    Role,
+    ScheduleBreak,
+    ScheduleRule,
+    TimeOff,
+    User,
+)
+from hms.services.audit import record_event
+from hms.services.errors import Conflict, Invalid, NotAllowed
+from hms.services.notifications import notify
+
+PICKER_DAYS = 14
+SLOT_LENGTHS = (10, 15, 20, 30, 45, 60)
+LIVE = (AppointmentStatus.booked, AppointmentStatus.arrived)
+_SLOT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
+
+
+class SlotTaken(Conflict):
+    """The slot was booked by someone else; `alternatives` are the nearest free slots."""
+
+    def __init__(self, alternatives: list[Slot]) -> None:
+        super().__init__("Sorry, someone has just booked that time. Please pick another.", field="slot")
+        self.alternatives = alternatives
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # aware UTC
+    end: datetime
+    tz: ZoneInfo
+    free: bool = True
+
+    @property
+    def key(self) -> str:
+        return Appointment.slot_key(self.start)
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(self.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(self.tz)
+
+
+# ---------------------------------------------------------------- slot computation
+
+
+def parse_slot_key(value: str | None) -> datetime:
+    """The UTC start a slot key names; Invalid for anything malformed."""
+    if not value or not _SLOT_KEY.match(value):
+        raise Invalid("Choose a time from the list.", field="slot")
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise Invalid("Choose a time from the list.", field="slot") from error
+
+
+def _utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+
+
+def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def _schedule_slots(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[Slot]:
+    """Every slot the rules give on `day` (local date), ignoring bookings and the clock."""
+    slots: list[Slot] = []
+    for rule in rules:
+        if rule.weekday != day.weekday():
+            continue
+        block_start, block_end = _utc(day, rule.start_time, tz), _utc(day, rule.end_time, tz)
+        breaks = [(_utc(day, b.start_time, tz), _utc(day, b.end_time, tz)) for b in rule.breaks]
+        step = timedelta(minutes=rule.slot_minutes)
+        start = block_start
+        while start + step <= block_end:
+            end = start + step
+            if not any(_overlaps(start, end, b0, b1) for b0, b1 in breaks):
+                slots.append(Slot(start, end, tz))
+            start = end
+    return sorted(slots, key=lambda s: s.start)
+
+
+class _Calendar:
+    """What slot computation needs for one doctor at one hospital over a date range, loaded once."""
+
+    def __init__(self, doctor_id: int, hospital: Hospital, first: date, last: date) -> None:
+        self.tz = hospital.tz
+        self.rules = (
+            db.session.scalars(
+                select(ScheduleRule)
+                .where(ScheduleRule.doctor_id == doctor_id, ScheduleRule.hospital_id == hospital.id)
+                .options(joinedload(ScheduleRule.breaks))
+            )
+            .unique()
+            .all()
+        )
+        self.time_off = db.session.scalars(
+            select(TimeOff).where(
+                TimeOff.doctor_id == doctor_id, TimeOff.start_date <= last, TimeOff.end_date >= first
+            )
+        ).all()
+        range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
+        range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
+        self.busy = db.session.execute(
+            select(Appointment.start_at, Appointment.end_at).where(
+                Appointment.doctor_id == doctor_id,
+                Appointment.status.in_(LIVE),
+                Appointment.start_at < range_end,
+                Appointment.end_at > range_start,
+            )
+        ).all()
+
+    def slots(self, day: date, now: datetime) -> list[Slot]:
+        """The day's schedule slots in the future, each marked free or taken."""
+        if any(off.covers(day) for off in self.time_off):
+            return []
+        result = []
+        for slot in _schedule_slots(self.rules, day, self.tz):
+            if slot.start <= now:
+                continue
+            taken = any(_overlaps(slot.start, slot.end, b0, b1) for b0, b1 in self.busy)
+            result.append(Slot(slot.start, slot.end, slot.tz, free=not taken))
+        return result
+
+
+def local_today(hospital: Hospital, now: datetime | None = None) -> date:
+    return (now or clock.now()).astimezone(hospital.tz).date()
+
+
+def day_slots(doctor_id: int, hospital: Hospital, day: date, now: datetime | None = None) -> list[Slot]:
+    now = now or clock.now()
+    return _Calendar(doctor_id, hospital, day, day).slots(day, now)
+
+
+def day_strip(
+    doctor_id: int, hospital: Hospital, first: date, days: int = PICKER_DAYS, now: datetime | None = None
+) -> list[tuple[date, int]]:
+    """(day, number of free slots) for `days` days from `first`."""
+    now = now or clock.now()
+    last = first + timedelta(days=days - 1)
+    calendar = _Calendar(doctor_id, hospital, first, last)
+    out = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        out.append((day, sum(1 for s in calendar.slots(day, now) if s.free)))
+    return out
+
+
+def nearest_free_slots(
+    doctor_id: int, hospital: Hospital, around: datetime, count: int = 3, now: datetime | None = None
+) -> list[Slot]:
+    """The first `count` free slots from `around` on, within the picker's horizon."""
+    now = now or clock.now()
+    first = around.astimezone(hospital.tz).date()
+    last = local_today(hospital, now) + timedelta(days=PICKER_DAYS)
+    if first > last:
+        return []
+    calendar = _Calendar(doctor_id, hospital, first, last)
+    found: list[Slot] = []
+    day = first
+    while day <= last and len(found) < count:
+        found += [s for s in calendar.slots(day, now) if s.free and s.start >= around][: count - len(found)]
+        day += timedelta(days=1)
+    return found
+
+
+# ---------------------------------------------------------------- finding doctors
+
+
+def _like(value: str) -> str:
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def bookable_memberships():  # type: ignore[no-untyped-def]
+    """A query of memberships that take bookings: active, at an active hospital."""
+    return (
+        select(Membership)
+        .join(Membership.hospital)
+        .join(Membership.doctor)
+        .join(Doctor.user)
+        .where(
+            Membership.status == MembershipStatus.active,
+            Hospital.status == HospitalStatus.active,
+            User.active.is_(True),
+        )
+    )
+
+
+def search_doctors(
+    *,
+    text: str = "",
+    specialty: str = "",
+    hospital_id: int | None = None,
+    city: str = "",
+    page: int = 1,
+    per_page: int = 10,
+) -> tuple[list[Membership], int]:
+    """Bookable doctor-at-hospital pairs matching every given filter, and the total count."""
+    query = bookable_memberships()
+    if text.strip():
+        pattern = _like(text.strip())
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(pattern, escape="\\"),
+                func.lower(Doctor.specialty).like(pattern, escape="\\"),
+                func.lower(Hospital.name).like(pattern, escape="\\"),
+            )
+        )
+    if specialty.strip():
+        query = query.where(func.lower(Doctor.specialty).like(_like(specialty.strip()), escape="\\"))
+    if city.strip():
+        query = query.where(func.lower(Hospital.city).like(_like(city.strip()), escape="\\"))
+    if hospital_id:
+        query = query.where(Membership.hospital_id == hospital_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.options(joinedload(Membership.doctor).joinedload(Doctor.user), joinedload(Membership.hospital))
+        .order_by(User.full_name, Hospital.name, Membership.id)
+        .limit(per_page)
+        .offset(max(page - 1, 0) * per_page)
+    ).all()
+    return list(rows), total
+
+
+def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
+    return db.session.scalar(
+        bookable_memberships().where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+    )
+
+
+def specialties() -> list[str]:
+    return list(db.session.scalars(select(Doctor.specialty).distinct().order_by(Doctor.specialty)))
+
+
+# ---------------------------------------------------------------- booking
+
+
+def _live_overlapping(column, owner_id: int, start: datetime, end: datetime, exclude_id: int | None = None):  # type: ignore[no-untyped-def]
+    query = select(Appointment).where(
+        column == owner_id,
+        Appointment.status.in_(LIVE),
+        Appointment.start_at < end,
+        Appointment.end_at > start,
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    return db.session.scalars(query).first()
+
+
+def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
+    membership = db.session.scalar(
+        select(Membership).where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+    )
+    if membership is None:
+        raise Invalid("This doctor does not work at that hospital.", field="slot")
+    if not membership.takes_bookings or not membership.doctor.user.active:
+        raise Conflict("This doctor takes no new bookings at this hospital at the moment.", field="slot")
+    return membership
+
+
+def _schedule_slot(doctor_id: int, hospital: Hospital, start: datetime) -> Slot:
+    day = start.astimezone(hospital.tz).date()
+    for slot in _Calendar(doctor_id, hospital, day, day).slots(day, datetime.min.replace(tzinfo=UTC)):
+        if slot.start == start:
+            return slot
+    raise Invalid("That time is not on the doctor's schedule. Choose a time from the list.", field="slot")
+
+
+def book_appointment(
+    *,
+    patient: Patient,
+    doctor_id: int,
+    hospital_id: int,
+    start: datetime,
+    reason: str,
+    booked_by: User,
+    idempotency_key: str | None = None,
+    rescheduled_from: Appointment | None = None,
+) -> Appointment:
+    """Book `start` with the doctor at the hospital, re-checking every rule under a lock.
+
+    Raises SlotTaken (with the nearest free slots), Conflict, or Invalid; the caller commits."""
+    if idempotency_key:
+        existing = db.session.scalar(
+            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
+        )
+        if existing is not None and existing.patient_id == patient.id:
+            return existing
+    now = clock.now()
+    lock_rows((Doctor, doctor_id), (Patient, patient.id))
+    if idempotency_key:  # a double click that waited for the lock finds the first booking here
+        existing = db.session.scalar(
+            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            if existing.patient_id != patient.id:
+                raise Invalid("This form was already used. Reload the page.")
+            return existing
+    membership = _check_bookable(doctor_id, hospital_id)
+    hospital = membership.hospital
+    if start <= now:
+        raise Invalid("That time has already passed. Choose a later time.", field="slot")
+    if start.astimezone(hospital.tz).date() > local_today(hospital, now) + timedelta(days=PICKER_DAYS * 13):
+        raise Invalid("Bookings open at most six months ahead.", field="slot")
+    slot = _schedule_slot(doctor_id, hospital, start)  # also refuses breaks and time off
+    exclude = rescheduled_from.id if rescheduled_from else None
+    if _live_overlapping(Appointment.doctor_id, doctor_id, slot.start, slot.end, exclude) is not None:
+        raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now))
+    clash = _live_overlapping(Appointment.patient_id, patient.id, slot.start, slot.end, exclude)
+    if clash is not None:
+        raise Conflict(
+            "You already have an appointment at that time "
+            f"(with Dr {clash.doctor.name}). Choose another time.",
+            field="slot",
+        )
+    appointment = Appointment(
+        patient=patient,
+        doctor_id=doctor_id,
+        hospital_id=hospital.id,
+        start_at=slot.start,
+        end_at=slot.end,
+        reason=reason.strip()[:500],
+        status=AppointmentStatus.booked,
+        active_slot=Appointment.slot_key(slot.start),
+        booked_by_id=booked_by.id,
+        idempotency_key=idempotency_key or None,
+        rescheduled_from=rescheduled_from,
+        status_changed_at=now,
+    )
+    db.session.add(appointment)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:  # the unique keys caught what the checks could not
+        raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now)) from error
+    record_event(
+        "create",
+        "appointment",
+        appointment.id,
+        patient_id=patient.id,
+        hospital_id=hospital.id,
+        user_id=booked_by.id,
+    )
+    return appointment
+
+
+def _release(appointment: Appointment, status: AppointmentStatus, now: datetime) -> None:
+    appointment.status = status
+    appointment.active_slot = None
+    appointment.status_changed_at = now
+
+
+def can_cancel(appointment: Appointment, actor: User, now: datetime) -> bool:
+    if not appointment.is_live or appointment.end_at <= now:
+        return False
+    if actor.role == Role.patient:
+        return appointment.can_patient_change(now)
+    return True
+
+
+def cancel_appointment(appointment: Appointment, actor: User, reason: str = "") -> Appointment:
+    """Cancel a live appointment and free its slot at once; patients only before the cut-off."""
+    now = clock.now()
+    if appointment.status == AppointmentStatus.cancelled:
+        return appointment
+    if not appointment.is_live or appointment.end_at <= now:
+        raise Conflict("This appointment can no longer be cancelled.")
+    if actor.role == Role.patient and not appointment.can_patient_change(now):
+        hours = appointment.hospital.cancel_cutoff_minutes / 60
+        raise Conflict(
+            f"Appointments can be cancelled online until {hours:g} hours before they start. "
+            "Please call the hospital."
+        )
+    if actor.role != Role.patient and not reason.strip():
+        raise Invalid("Give a reason; the patient will see it.", field="reason")
+    _release(appointment, AppointmentStatus.cancelled, now)
+    appointment.cancelled_by_id = actor.id
+    appointment.cancelled_at = now
+    appointment.cancel_reason = reason.strip()[:500] or None
+    db.session.flush()
+    record_event(
+        "cancel",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        hospital_id=appointment.hospital_id,
+        user_id=actor.id,
+    )
+    when = appointment.start_at.astimezone(appointment.hospital.tz).strftime("%a %d %b %Y %H:%M")
+    if actor.id != appointment.patient.user_id:
+        notify(
+            appointment.patient.user,
+            "appointment_cancelled",
+            f"Your appointment with Dr {appointment.doctor.name} on {when} was cancelled"
+            + (f": {appointment.cancel_reason}" if appointment.cancel_reason else "."),
+            link="/patient/appointments",
+        )
+    if actor.id != appointment.doctor.user_id:
+        notify(
+            appointment.doctor.user,
+            "appointment_cancelled",
+            f"{appointment.patient.name} cancelled the appointment on {when}.",
+            link="/doctor/agenda",
+        )
+    return appointment
+
+
+def reschedule_appointment(
+    appointment: Appointment, new_start: datetime, actor: User, idempotency_key: str | None = None
+) -> Appointment:
+    """Book the new time and release the old one in the same transaction, or change nothing."""
+    now = clock.now()
+    if actor.role == Role.patient and not appointment.can_patient_change(now):
+        raise Conflict("This appointment can no longer be changed online. Please call the hospital.")
+    if not appointment.is_live or appointment.status != AppointmentStatus.booked:
+        raise Conflict("Only a booked appointment can be moved.")
+    new = book_appointment(
+        patient=appointment.patient,
+        doctor_id=appointment.doctor_id,
+        hospital_id=appointment.hospital_id,
+        start=new_start,
+        reason=appointment.reason,
+        booked_by=actor,
+        idempotency_key=idempotency_key,
+        rescheduled_from=appointment,
+    )
+    if new.rescheduled_from_id != appointment.id:  # the idempotency key found an unrelated booking
+        raise Invalid("This form was already used. Reload the page.")
+    if appointment.is_live:
+        _release(appointment, AppointmentStatus.cancelled, now)
+        appointment.cancelled_by_id = actor.id
+        appointment.cancelled_at = now
+        appointment.cancel_reason = "Rescheduled"
+        db.session.flush()
+        record_event(
+            "reschedule",
+            "appointment",
+            appointment.id,
+            patient_id=appointment.patient_id,
+            hospital_id=appointment.hospital_id,
+            user_id=actor.id,
+            detail=f"to {new.id}",
+        )
+    return new
+
+
+TRANSITIONS = {
+    AppointmentStatus.arrived: (AppointmentStatus.booked,),
+    AppointmentStatus.fulfilled: (AppointmentStatus.booked, AppointmentStatus.arrived),
+    AppointmentStatus.noshow: (AppointmentStatus.booked,),
+}
+
+
+def set_appointment_status(appointment: Appointment, status: AppointmentStatus, actor: User) -> Appointment:
+    """Check a patient in, mark the visit done, or record a no-show."""
+    now = clock.now()
+    if appointment.status == status:
+        return appointment
+    if status not in TRANSITIONS or appointment.status not in TRANSITIONS[status]:
+        raise Conflict(f"A {appointment.status.value} appointment cannot be marked {status.value}.")
+    if status == AppointmentStatus.noshow and now < appointment.start_at:
+        raise Conflict("A no-show can only be recorded once the appointment has started.")
+    if status in (
+        AppointmentStatus.arrived,
+        AppointmentStatus.fulfilled,
+    ) and now < appointment.start_at - timedelta(hours=12):
+        raise Conflict("Patients can be checked in on the day of the appointment.")
+    appointment.status = status
+    appointment.status_changed_at = now
+    if not status.is_live:
+        appointment.active_slot = None
+    db.session.flush()
+    record_event(
+        status.value,
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        hospital_id=appointment.hospital_id,
+        user_id=actor.id,
+    )
+    return appointment
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def _check_member(doctor: Doctor, hospital_id: int) -> Membership:
+    membership = db.session.scalar(
+        select(Membership).where(Membership.doctor_id == doctor.id, Membership.hospital_id == hospital_id)
+    )
+    if membership is None or membership.status != MembershipStatus.active:
+        raise NotAllowed("You can set a schedule only where you are an active member.")
+    return membership
+
+
+def _reference_utc(weekday: int, wall: time, tz: ZoneInfo) -> datetime:
+    """The instant of `weekday` at `wall` in a fixed reference week (for comparing time zones)."""
+    monday = date(2030, 1, 7)
+    return _utc(monday + timedelta(days=weekday), wall, tz)
+
+
+def _check_rule(
+    doctor: Doctor,
+    hospital: Hospital,
+    weekday: int,
+    start: time,
+    end: time,
+    slot_minutes: int,
+    exclude_id: int | None,
+) -> None:
+    if weekday not in range(7):
+        raise Invalid("Choose a day of the week.", field="weekday")
+    if _minutes(end) <= _minutes(start):
+        raise Invalid("The end must be after the start.", field="end_time")
+    if slot_minutes not in SLOT_LENGTHS:
+        raise Invalid("Choose a slot length from the list.", field="slot_minutes")
+    if _minutes(end) - _minutes(start) < slot_minutes:
+        raise Invalid("The working time is shorter than one slot.", field="end_time")
+    mine = (_reference_utc(weekday, start, hospital.tz), _reference_utc(weekday, end, hospital.tz))
+    others = db.session.scalars(
+        select(ScheduleRule)
+        .where(ScheduleRule.doctor_id == doctor.id)
+        .options(joinedload(ScheduleRule.hospital))
+    ).all()
+    for other in others:
+        if other.id == exclude_id:
+            continue
+        theirs = (
+            _reference_utc(other.weekday, other.start_time, other.hospital.tz),
+            _reference_utc(other.weekday, other.end_time, other.hospital.tz),
+        )
+        if _overlaps(*mine, *theirs):
+            where = "here" if other.hospital_id == hospital.id else f"at {other.hospital.name}"
+            raise Invalid(
+                f"This overlaps your {other.weekday_name} "
+                f"{other.start_time:%H:%M}–{other.end_time:%H:%M} schedule {where}.",
+                field="start_time",
+            )
+
+
+def future_appointments(
+    doctor_id: int, hospital_id: int | None = None, after: datetime | None = None
+) -> list[Appointment]:
+    query = select(Appointment).where(
+        Appointment.doctor_id == doctor_id,
+        Appointment.status.in_(LIVE),
+        Appointment.start_at > (after or clock.now()),
+    )
+    if hospital_id is not None:
+        query = query.where(Appointment.hospital_id == hospital_id)
+    return list(db.session.scalars(query.order_by(Appointment.start_at)))
+
+
+def _working_intervals(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The day's working time as UTC intervals: each block minus its breaks."""
+    intervals = []
+    for rule in rules:
+        if rule.weekday != day.weekday():
+            continue
+        cursor, block_end = _utc(day, rule.start_time, tz), _utc(day, rule.end_time, tz)
+        for b in sorted(rule.breaks, key=lambda b: b.start_time):
+            b0, b1 = _utc(day, b.start_time, tz), _utc(day, b.end_time, tz)
+            if b0 > cursor:
+                intervals.append((cursor, b0))
+            cursor = max(cursor, b1)
+        if cursor < block_end:
+            intervals.append((cursor, block_end))
+    return intervals
+
+
+def _outside_rules(
+    appointments: list[Appointment], rules_by_hospital: dict[int, list[ScheduleRule]]
+) -> list[Appointment]:
+    """The appointments that no longer lie inside working time."""
+    out = []
+    for appointment in appointments:
+        tz = appointment.hospital.tz
+        day = appointment.start_at.astimezone(tz).date()
+        working = _working_intervals(rules_by_hospital.get(appointment.hospital_id, []), day, tz)
+        if not any(w0 <= appointment.start_at and appointment.end_at <= w1 for w0, w1 in working):
+            out.append(appointment)
+    return out
+
+
+def collisions_after_rule_change(
+    doctor: Doctor, hospital: Hospital, proposed: list[ScheduleRule]
+) -> list[Appointment]:
+    """Future live appointments at `hospital` that the proposed rules no longer cover."""
+    return _outside_rules(future_appointments(doctor.id, hospital.id), {hospital.id: proposed})
+
+
+def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> None:
+    if appointments and not reason.strip():
+        raise Invalid("Give the patients a reason for the cancellation.", field="cancel_reason")
+    for appointment in appointments:
+        cancel_appointment(appointment, actor, reason)
+
+
+@dataclass
+class Collisions(Exception):
+    """The change touches booked appointments: the doctor must choose to cancel them or keep them."""
+
+    appointments: list[Appointment]
+
+
+def save_schedule_rule(
+    *,
+    doctor: Doctor,
+    hospital_id: int,
+    weekday: int,
+    start_time: time,
+    end_time: time,
+    slot_minutes: int,
+    rule: ScheduleRule | None = None,
+    on_collision: str = "",
+    cancel_reason: str = "",
+    actor: User,
+) -> ScheduleRule:
+    """Add a rule or change one. If future bookings fall outside the new schedule, raise Collisions
+    unless `on_collision` is "cancel" (cancel them with the reason) or "keep"."""
+    membership = _check_member(doctor, hospital_id)
+    hospital = membership.hospital
+    _check_rule(doctor, hospital, weekday, start_time, end_time, slot_minutes, rule.id if rule else None)
+    if rule is None:
+        rule = ScheduleRule(doctor=doctor, hospital_id=hospital.id)
+        db.session.add(rule)
+    elif rule.doctor_id != doctor.id:
+        raise NotAllowed("Not your schedule.")
+    for b in rule.breaks:
+        if not (
+            _minutes(start_time) <= _minutes(b.start_time) and _minutes(b.end_time) <= _minutes(end_time)
+        ):
+            raise Invalid(
+                f"The break {b.start_time:%H:%M}–{b.end_time:%H:%M} would fall outside these hours; "
+                "remove it first.",
+                field="start_time",
+            )
+    rule.weekday, rule.start_time, rule.end_time, rule.slot_minutes = (
+        weekday,
+        start_time,
+        end_time,
+        slot_minutes,
+    )
+    _resolve_collisions(doctor, hospital, on_collision, cancel_reason, actor)
+    db.session.flush()
+    return rule
+
+
+def _resolve_collisions(
+    doctor: Doctor, hospital: Hospital, on_collision: str, cancel_reason: str, actor: User
+) -> None:
+    with db.session.no_autoflush:
+        rules = [
+            r
+            for r in db.session.scalars(
+                select(ScheduleRule).where(
+                    ScheduleRule.doctor_id == doctor.id, ScheduleRule.hospital_id == hospital.id
+                )
+            )
+        ]
+        for pending in db.session.new:
+            if (
+                isinstance(pending, ScheduleRule)
+                and pending.hospital_id == hospital.id
+                and pending not in rules
+            ):
+                rules.append(pending)
+        rules = [r for r in rules if r not in db.session.deleted]
+        hit = collisions_after_rule_change(doctor, hospital, rules)
+    if not hit:
+        return
+    if on_collision == "cancel":
+        _cancel_all(hit, actor, cancel_reason)
+    elif on_collision != "keep":
+        raise Collisions(hit)
+
+
+def delete_schedule_rule(
+    rule: ScheduleRule, *, on_collision: str = "", cancel_reason: str = "", actor: User
+) -> None:
+    doctor, hospital = rule.doctor, rule.hospital
+    db.session.delete(rule)
+    _resolve_collisions(doctor, hospital, on_collision, cancel_reason, actor)
+    db.session.flush()
+
+
+def add_break(
+    rule: ScheduleRule,
+    start_time: time,
+    end_time: time,
+    *,
+    on_collision: str = "",
+    cancel_reason: str = "",
+    actor: User,
+) -> ScheduleBreak:
+    if _minutes(end_time) <= _minutes(start_time):
+        raise Invalid("The break must end after it starts.", field="break_end")
+    if not (
+        _minutes(rule.start_time) <= _minutes(start_time) and _minutes(end_time) <= _minutes(rule.end_time)
+    ):
+        raise Invalid(
+            f"A break must lie inside the working hours {rule.start_time:%H:%M}–{rule.end_time:%H:%M}.",
+            field="break_start",
+        )
+    for other in rule.breaks:
+        if _minutes(start_time) < _minutes(other.end_time) and _minutes(other.start_time) < _minutes(
+            end_time
+        ):
+            raise Invalid(
+                f"This overlaps the break {other.start_time:%H:%M}–{other.end_time:%H:%M}.",
+                field="break_start",
+            )
+    item = ScheduleBreak(start_time=start_time, end_time=end_time)
+    rule.breaks.append(item)
+    _resolve_collisions(rule.doctor, rule.hospital, on_collision, cancel_reason, actor)
+    db.session.flush()
+    return item
+
+
+def delete_break(item: ScheduleBreak) -> None:
+    db.session.delete(item)
+    db.session.flush()
+
+
+def appointments_on_days(doctor_id: int, first: date, last: date) -> list[Appointment]:
+    """Live appointments of the doctor whose local date (at their hospital) lies in [first, last]."""
+    candidates = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.doctor_id == doctor_id,
+            Appointment.status.in_(LIVE),
+            Appointment.start_at >= datetime.combine(first, time(0), tzinfo=UTC) - timedelta(days=1),
+            Appointment.start_at < datetime.combine(last, time(0), tzinfo=UTC) + timedelta(days=2),
+            Appointment.start_at > clock.now(),
+        )
+        .options(joinedload(Appointment.hospital))
+        .order_by(Appointment.start_at)
+    ).all()
+    return [a for a in candidates if first <= a.start_at.astimezone(a.hospital.tz).date() <= last]
+
+
+def add_time_off(
+    *,
+    doctor: Doctor,
+    start_date: date,
+    end_date: date,
+    reason: str = "",
+    on_collision: str = "",
+    cancel_reason: str = "",
+    actor: User,
+) -> TimeOff:
+    if end_date < start_date:
+        raise Invalid("The last day must not be before the first.", field="end_date")
+    if start_date < clock.now().date() - timedelta(days=1):
+        raise Invalid("Time off cannot start in the past.", field="start_date")
+    if (end_date - start_date).days > 366:
+        raise Invalid("Time off can last at most a year; add another period for longer.", field="end_date")
+    hit = appointments_on_days(doctor.id, start_date, end_date)
+    if hit:
+        if on_collision == "cancel":
+            _cancel_all(hit, actor, cancel_reason)
+        elif on_collision != "keep":
+            raise Collisions(hit)
+    item = TimeOff(
+        doctor=doctor, start_date=start_date, end_date=end_date, reason=reason.strip()[:200] or None
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def delete_time_off(item: TimeOff) -> None:
+    db.session.delete(item)
+    db.session.flush()
+
+
+def agenda(doctor_id: int, first: date, last: date, tz: ZoneInfo | None = None) -> list[Appointment]:
+    """All appointments of a doctor from `first` to `last` (inclusive, local dates), any status."""
+    start = datetime.combine(first, time(0), tzinfo=tz or UTC).astimezone(UTC) - timedelta(hours=14)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz or UTC).astimezone(UTC) + timedelta(
+        hours=14
+    )
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.doctor_id == doctor_id, Appointment.start_at >= start, Appointment.start_at < end)
+        .options(joinedload(Appointment.hospital), joinedload(Appointment.patient).joinedload(Patient.user))
+        .order_by(Appointment.start_at)
+    ).all()
+    return [a for a in rows if first <= a.start_at.astimezone(a.hospital.tz).date() <= last]
+
+
+def patient_appointments(
+    patient_id: int, now: datetime | None = None
+) -> tuple[list[Appointment], list[Appointment]]:
+    """(upcoming live appointments soonest first, past or ended ones newest first)."""
+    now = now or clock.now()
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.patient_id == patient_id)
+        .options(joinedload(Appointment.hospital), joinedload(Appointment.doctor).joinedload(Doctor.user))
+        .order_by(Appointment.start_at)
+    ).all()
+    upcoming = [a for a in rows if a.is_upcoming(now)]
+    past = [a for a in reversed(rows) if not a.is_upcoming(now)]
+    return upcoming, past
