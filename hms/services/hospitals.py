@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hms import clock
+from hms import clock, events
 from hms.models import Hospital, HospitalStatus, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
@@ -17,6 +17,7 @@ def approve_hospital(hospital: Hospital, actor: User) -> Hospital:
     hospital.status_changed_at = clock.now()
     action = "approve" if previous == HospitalStatus.pending else "reactivate"
     record_event(action, "hospital", hospital.id, hospital_id=hospital.id, user_id=actor.id)
+    events.hospital_status_changed.send(hospital, actor=actor, status=hospital.status)
     return hospital
 
 
@@ -29,4 +30,5 @@ def suspend_hospital(hospital: Hospital, actor: User) -> Hospital:
     hospital.status = HospitalStatus.suspended
     hospital.status_changed_at = clock.now()
     record_event("suspend", "hospital", hospital.id, hospital_id=hospital.id, user_id=actor.id)
+    events.hospital_status_changed.send(hospital, actor=actor, status=hospital.status)
     return hospital

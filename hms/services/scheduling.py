@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from hms import clock
+from hms import clock, events
 from hms.database import lock_rows
 from hms.extensions import db
 from hms.models import (
@@ -374,6 +374,8 @@ def book_appointment(
         hospital_id=hospital.id,
         user_id=booked_by.id,
     )
+    if rescheduled_from is None:
+        events.appointment_booked.send(appointment, actor=booked_by)
     return appointment
 
 
@@ -432,9 +434,10 @@ def cancel_appointment(appointment: Appointment, actor: User, reason: str = "") 
         notify(
             appointment.doctor.user,
             "appointment_cancelled",
-            f"{appointment.patient.name} cancelled the appointment on {when}.",
+            f"The appointment with {appointment.patient.name} on {when} was cancelled.",
             link="/doctor/agenda",
         )
+    events.appointment_cancelled.send(appointment, actor=actor, reason=appointment.cancel_reason or "")
     return appointment
 
 
@@ -474,6 +477,7 @@ def reschedule_appointment(
             user_id=actor.id,
             detail=f"to {new.id}",
         )
+    events.appointment_rescheduled.send(new, old=appointment, actor=actor)
     return new
 
 
@@ -511,6 +515,7 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
         hospital_id=appointment.hospital_id,
         user_id=actor.id,
     )
+    events.appointment_status_changed.send(appointment, actor=actor, status=status)
     return appointment
 
 
