@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,11 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_minutes_list(name: str, default: str) -> list[int]:
+    raw = os.environ.get(name) or default
+    return sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
 
 
 def _sqlite_default() -> str:
@@ -53,6 +59,40 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "HMS <no-reply@hms.local>")
+    MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "30"))
+    MAIL_SUPPRESS_SEND = _env_bool("MAIL_SUPPRESS_SEND")  # Flask-Mail would suppress when TESTING
+    # Links in emails and text messages start with this (never with the request's Host header).
+    PUBLIC_URL = os.environ.get("HMS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    # The outbox worker (`flask hms worker`): batch size, how long a claimed row stays locked to its
+    # worker, and retries with exponential backoff (base * 2^attempts, capped) before giving up.
+    OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "50"))
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+    OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "30"))
+    OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", "3600"))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20"))
+    WORKER_INTERVAL_SECONDS = float(os.environ.get("WORKER_INTERVAL_SECONDS", "10"))
+    # Reminders before each appointment, in minutes (default: 24 hours and 1 hour).
+    REMINDER_OFFSETS_MINUTES = _env_minutes_list("HMS_REMINDER_OFFSETS_MINUTES", "1440,60")
+
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes")
+
+    # Text messages through Twilio's REST API; a hospital's own settings take precedence.
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER")
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+    SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+
+    # Chat per appointment: open from booking until this many days after the visit.
+    CHAT_DAYS_AFTER_VISIT = int(os.environ.get("CHAT_DAYS_AFTER_VISIT", "7"))
+    CHAT_POLL_SECONDS = int(os.environ.get("CHAT_POLL_SECONDS", "3"))
+    # Video calls open this many minutes before the slot and close at its end. ICE servers are a
+    # JSON list of RTCIceServer objects, e.g. [{"urls": "stun:stun.example.org:3478"}]; none are
+    # needed on a local network.
+    VIDEO_OPENS_MINUTES_BEFORE = int(os.environ.get("VIDEO_OPENS_MINUTES_BEFORE", "10"))
+    VIDEO_ICE_SERVERS = json.loads(os.environ.get("HMS_ICE_SERVERS") or "[]")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")

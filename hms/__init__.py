@@ -48,6 +48,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_subscribers()
     return app
 
 
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.auth.routes import bp as auth_bp
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
+    from hms.notifications.routes import bp as notifications_bp
     from hms.patient.routes import bp as patient_bp
     from hms.public.routes import bp as public_bp
     from hms.staff.routes import bp as staff_bp
@@ -111,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(super_admin_bp, url_prefix="/admin")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -123,6 +126,12 @@ def register_template_helpers(app: Flask) -> None:
     from hms.templating import register
 
     register(app)
+
+
+def register_subscribers() -> None:
+    from hms.services.notifications import connect_subscribers
+
+    connect_subscribers()
 
 
 def register_commands(app: Flask) -> None:

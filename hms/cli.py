@@ -1,7 +1,12 @@
-"""Command-line tasks: `flask hms seed-demo | create-admin EMAIL | verify-audit`."""
+"""Command-line tasks: `flask hms seed-demo | create-admin EMAIL | verify-audit | worker | send-reminders`."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import socket
+import threading
 from datetime import date
 
 import click
@@ -11,7 +16,7 @@ from sqlalchemy import select
 from hms import clock
 from hms.extensions import db
 from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
-from hms.services import accounts, audit
+from hms.services import accounts, audit, outbox
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -149,3 +154,46 @@ def verify_audit() -> None:
         return
     click.echo(f"Audit log tampered at event {bad.id} ({bad.at.isoformat()}).", err=True)
     raise SystemExit(1)
+
+
+log = logging.getLogger("hms.worker")
+
+
+def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
+    """One round of the worker: send what is due in the outbox."""
+    return 0, outbox.deliver_all_due(worker_id)
+
+
+@hms_cli.command("worker")
+@click.option("--once", is_flag=True, help="Run one round and exit (for cron and tests).")
+@click.option(
+    "--interval", type=float, default=None, help="Seconds between rounds (WORKER_INTERVAL_SECONDS)."
+)
+def worker(once: bool, interval: float | None) -> None:
+    """Send the outbox (emails, text messages) and queue reminders; run several on any hosts."""
+    from flask import current_app
+
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    pause = interval if interval is not None else current_app.config["WORKER_INTERVAL_SECONDS"]
+    stop = threading.Event()
+    if not once:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"Worker {worker_id} started; Ctrl-C or SIGTERM stops it after the current round.")
+    while True:
+        try:
+            queued, report = _run_cycle(worker_id)
+        except Exception:
+            db.session.rollback()
+            if once:
+                raise
+            log.exception("worker round failed; trying again in %s seconds", pause)
+        else:
+            if once or report.handled or queued:
+                click.echo(
+                    f"reminders queued {queued}; sent {report.sent}, retrying {report.retrying}, "
+                    f"failed {report.failed}"
+                )
+        if once or stop.wait(pause):
+            break
+    db.session.remove()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import email
+import email.policy
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 
 import flask_migrate
@@ -137,3 +140,49 @@ def login_as(client: CsrfClient):  # type: ignore[no-untyped-def]
 def make():
     """The test data factories (tests/factories.py)."""
     return factories
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free local port, keeping every message it accepts.
+    Addresses in `refuse` get a permanent 550; `stop()` and `start()` take it down and bring it back."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse: set[str] = set()
+        self._controller = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
+    """The app's mail goes to a real local SMTP server for this test."""
+    sink = SmtpSink()
+    sink.start()
+    state = app.extensions["mail"]
+    monkeypatch.setattr(state, "server", "127.0.0.1")
+    monkeypatch.setattr(state, "port", sink.port)
+    yield sink
+    sink.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from hms import clock
 from hms.extensions import db
 from hms.models import (
+    Appointment,
+    AppointmentStatus,
     Department,
     Doctor,
     Hospital,
@@ -17,6 +19,7 @@ from hms.models import (
     MembershipStatus,
     Patient,
     Role,
+    ScheduleRule,
     Sex,
     Staff,
     StaffKind,
@@ -138,3 +141,71 @@ def doctor_at(hospital_row: Hospital | None = None, **kwargs) -> User:  # type: 
     account = doctor(**kwargs)
     membership(account, hospital_row or hospital())
     return account
+
+
+def schedule_rule(
+    doctor_user: User,
+    hospital_row: Hospital,
+    *,
+    weekday: int,
+    start: time = time(9, 0),
+    end: time = time(12, 0),
+    slot_minutes: int = 30,
+) -> ScheduleRule:
+    """A weekly working block of the doctor at the hospital, in the hospital's local time."""
+    row = ScheduleRule(
+        doctor=doctor_user.doctor,
+        hospital=hospital_row,
+        weekday=weekday,
+        start_time=start,
+        end_time=end,
+        slot_minutes=slot_minutes,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def appointment(
+    patient_user: User | None = None,
+    doctor_user: User | None = None,
+    hospital_row: Hospital | None = None,
+    *,
+    start_at: datetime | None = None,
+    minutes: int = 30,
+    status: AppointmentStatus = AppointmentStatus.booked,
+    created_at: datetime | None = None,
+    reason: str = "",
+) -> Appointment:
+    """An appointment row made directly (no schedule needed): booked tomorrow by default."""
+    if hospital_row is None:
+        hospital_row = doctor_user.doctor.memberships[0].hospital if doctor_user else hospital()
+    doctor_user = doctor_user or doctor_at(hospital_row)
+    patient_user = patient_user or patient()
+    start_at = start_at or (clock.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    row = Appointment(
+        patient=patient_user.patient,
+        doctor=doctor_user.doctor,
+        hospital=hospital_row,
+        start_at=start_at,
+        end_at=start_at + timedelta(minutes=minutes),
+        reason=reason,
+        status=status,
+        active_slot=Appointment.slot_key(start_at) if status.is_live else None,
+        booked_by_id=patient_user.id,
+        created_at=created_at or clock.now(),
+        status_changed_at=created_at or clock.now(),
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def bookable_slot(hospital_row: Hospital | None = None) -> tuple[User, Hospital, datetime]:
+    """A doctor who works tomorrow 09:00–12:00 (hospital time), and the start of tomorrow's first slot."""
+    hospital_row = hospital_row or hospital()
+    doctor_user = doctor_at(hospital_row)
+    tomorrow = (clock.now().astimezone(hospital_row.tz) + timedelta(days=1)).date()
+    schedule_rule(doctor_user, hospital_row, weekday=tomorrow.weekday())
+    start = datetime.combine(tomorrow, time(9, 0), tzinfo=hospital_row.tz).astimezone(clock.now().tzinfo)
+    return doctor_user, hospital_row, start

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hms.extensions import db
 from hms.models import HospitalStatus
+from hms.services.notifications import notify
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
 
@@ -24,6 +26,21 @@ MATRIX = [
     ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
     ("POST", "/logout", {"*": 303}),
+    # notifications: every role has a bell, a list and preferences; a notice is its owner's only
+    ("GET", "/notifications/", {"anonymous": 302, "*": 200}),
+    ("GET", "/notifications/bell", {"anonymous": 286, "*": 200}),
+    ("POST", "/notifications/read-all", {"anonymous": 302, "*": 303}),
+    ("POST", "/notifications/{patient_notice}/read", {"anonymous": 302, "patient": 303, "*": 404}),
+    ("POST", "/notifications/{patient_notice}/open", {"anonymous": 302, "patient": 303, "*": 404}),
+    ("POST", "/notifications/999999/read", {"anonymous": 302, "*": 404}),
+    ("GET", "/notifications/preferences", {"anonymous": 302, "*": 200}),
+    ("POST", "/notifications/preferences", {"anonymous": 302, "*": 303}),
+    # password reset: open to everyone; without a valid link in the session the form is refused
+    ("GET", "/forgot-password", {"*": 200}),
+    ("POST", "/forgot-password", {"*": 422}),
+    ("GET", "/reset-password/not-a-real-token", {"*": 303}),
+    ("GET", "/reset-password", {"*": 400}),
+    ("POST", "/reset-password", {"*": 400}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -40,15 +57,21 @@ def _cases():
 def world(make):
     """One of each: a hospital with an admin, a staff member, a doctor; a patient; a platform admin."""
     hospital = make.hospital()
+    patient = make.patient()
+    notice = notify(patient, "test", "A notice for the patient only")
+    db.session.commit()
     return {
         "users": {
-            "patient": make.patient(),
+            "patient": patient,
             "doctor": make.doctor_at(hospital),
             "hospital_admin": make.hospital_admin(hospital),
             "staff": make.staff(hospital),
             "super_admin": make.super_admin(),
         },
-        "ids": {"pending_hospital": make.hospital(status=HospitalStatus.pending).id},
+        "ids": {
+            "pending_hospital": make.hospital(status=HospitalStatus.pending).id,
+            "patient_notice": notice.id,
+        },
     }
 
 

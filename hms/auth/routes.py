@@ -1,4 +1,4 @@
-"""Registration, login and logout."""
+"""Registration, login, logout and password reset."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from flask_login import current_user, login_user, logout_user
 
 from hms.auth.forms import (
     DoctorRegistrationForm,
+    ForgotPasswordForm,
     HospitalRegistrationForm,
     LoginForm,
     PatientRegistrationForm,
+    ResetPasswordForm,
 )
 from hms.auth.session import dashboard_endpoint
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
 from hms.models import Sex
-from hms.services import accounts
+from hms.services import accounts, password_reset
 from hms.services.errors import DomainError, LoginRefused
 
 bp = Blueprint("auth", __name__)
@@ -142,3 +144,61 @@ def register_hospital():
         return hospital.admins[0].user
 
     return _register(HospitalRegistrationForm(), "auth/register_hospital.html", create)
+
+
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
+
+
+RESET_SENT = (
+    "If an account uses that address, we have sent it a link to choose a new password. "
+    "Check your email; the link works once and for a limited time."
+)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(RESET_SENT, "info")  # the same answer whether or not the address has an account
+        return redirect_to(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/forgot_password.html", "form", status=status, form=form)
+
+
+@bp.get("/reset-password/<token>")
+def reset_password_link(token: str):
+    """Keep the token in the session and continue on an address without it (browser history,
+    Referer headers and screenshots then never carry it)."""
+    session["password_reset_token"] = token[:128]
+    return redirect(url_for("auth.reset_password"), code=303)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def reset_password():
+    token = session.get("password_reset_token", "")
+    try:
+        password_reset.usable_token(token)
+    except DomainError as error:
+        db.session.rollback()
+        session.pop("password_reset_token", None)
+        return render("auth/reset_password.html", "form", status=400, form=None, invalid=error.message)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset_password(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password is changed and every other session is logged out. Log in now.", "success")
+            return redirect_to(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render("auth/reset_password.html", "form", status=status, form=form, invalid=None)

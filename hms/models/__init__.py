@@ -9,7 +9,17 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
-from hms.models.messaging import Notification
+from hms.models.messaging import (
+    AppointmentReminder,
+    Channel,
+    Message,
+    Notification,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxStatus,
+    PasswordResetToken,
+    VideoSignal,
+)
 from hms.models.scheduling import (
     WEEKDAYS,
     Appointment,
@@ -35,6 +45,14 @@ __all__ = [
     "HospitalStatus",
     "Membership",
     "Notification",
+    "NotificationPreference",
+    "OutboxEmail",
+    "OutboxStatus",
+    "PasswordResetToken",
+    "VideoSignal",
+    "AppointmentReminder",
+    "Channel",
+    "Message",
     "MembershipStatus",
     "Patient",
     "Role",

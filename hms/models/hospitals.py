@@ -49,6 +49,11 @@ class Hospital(db.Model):
     cancel_cutoff_minutes: Mapped[int] = mapped_column(default=120)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Text messages through Twilio, when the hospital sets them up (else the platform's, if any).
+    # The auth token is stored encrypted (hms.services.sms.seal).
+    sms_account_sid: Mapped[str | None] = mapped_column(String(64))
+    sms_auth_token_sealed: Mapped[str | None] = mapped_column(String(255))
+    sms_from_number: Mapped[str | None] = mapped_column(String(32))
 
     departments: Mapped[list[Department]] = relationship(
         back_populates="hospital", order_by="Department.name"

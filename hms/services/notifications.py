@@ -1,14 +1,382 @@
-"""Tell people about what concerns them: in-app notices (email and SMS build on this)."""
+"""Tell people what concerns them. `notify()` is the one entry point: it records the in-app notice
+(the bell) and, following the user's preferences, puts an email and a text message in the outbox,
+all in the caller's transaction, so that they exist only if the change does.
+
+The appointment and hospital events are turned into notices here (`connect_subscribers()`, called
+from create_app); other modules (billing, prescriptions, memberships) call `notify()` themselves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from hms import clock, events, ical
 from hms.extensions import db
-from hms.models import User
-from hms.models.messaging import Notification
+from hms.models import (
+    Appointment,
+    Hospital,
+    HospitalStatus,
+    Notification,
+    NotificationPreference,
+    Role,
+    User,
+)
+from hms.services import outbox, sms
+from hms.services.errors import NotFound
 
 
-def notify(user: User, kind: str, text: str, link: str | None = None) -> Notification:
-    """Record a notice for `user` in the caller's transaction (so it exists only if the change does)."""
-    notice = Notification(user_id=user.id, kind=kind, text=text[:500], link=link)
-    db.session.add(notice)
+@dataclass(frozen=True)
+class Kind:
+    """A kind of notice, who can get it, and whether it goes by email / text unless the user says."""
+
+    key: str
+    label: str
+    roles: tuple[Role, ...]
+    email: bool = True
+    sms: bool = False
+
+
+_PATIENT, _DOCTOR, _ADMIN = Role.patient, Role.doctor, Role.hospital_admin
+
+KINDS: dict[str, Kind] = {
+    k.key: k
+    for k in [
+        Kind("appointment_booked", "Appointment booked", (_PATIENT, _DOCTOR)),
+        Kind("appointment_rescheduled", "Appointment moved", (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_cancelled", "Appointment cancelled", (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_reminder", "Appointment reminders", (_PATIENT,), sms=True),
+        Kind("chat_message", "New chat messages", (_PATIENT, _DOCTOR), email=False),
+        Kind("prescription_issued", "Prescriptions issued", (_PATIENT,)),
+        Kind("bill_issued", "Bills issued", (_PATIENT,)),
+        Kind("payment_received", "Payments received", (_PATIENT, _ADMIN)),
+        Kind("refund_issued", "Refunds", (_PATIENT,)),
+        Kind("membership_changed", "Hospital memberships", (_DOCTOR, _ADMIN)),
+        Kind("hospital_status", "Hospital approval and suspension", (_ADMIN,)),
+    ]
+}
+_UNKNOWN_KIND = Kind("other", "Other notices", tuple(Role))
+
+
+def kinds_for(role: Role) -> list[Kind]:
+    return [k for k in KINDS.values() if role in k.roles]
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@dataclass(frozen=True)
+class Channels:
+    email: bool
+    sms: bool
+
+
+def channels_for(user: User, kind: str) -> Channels:
+    """How notices of `kind` reach `user` besides the bell: his choice, else the kind's default."""
+    saved = db.session.scalar(
+        select(NotificationPreference).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+        )
+    )
+    if saved is not None:
+        return Channels(saved.email, saved.sms)
+    default = KINDS.get(kind, _UNKNOWN_KIND)
+    return Channels(default.email, default.sms)
+
+
+def preferences(user: User) -> list[tuple[Kind, Channels]]:
+    return [(kind, channels_for(user, kind.key)) for kind in kinds_for(user.role)]
+
+
+def set_preferences(user: User, choices: dict[str, Channels]) -> None:
+    """Save the user's choice per kind (only kinds his role can receive)."""
+    allowed = {k.key for k in kinds_for(user.role)}
+    existing = {
+        p.kind: p
+        for p in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    for key, channels in choices.items():
+        if key not in allowed:
+            continue
+        row = existing.get(key)
+        if row is None:
+            row = NotificationPreference(user_id=user.id, kind=key)
+            db.session.add(row)
+        row.email, row.sms = channels.email, channels.sms
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- notify
+
+
+def public_url(path: str | None) -> str | None:
+    """An absolute link for emails, built on the configured address (never the request's Host)."""
+    if not path:
+        return None
+    return current_app.config["PUBLIC_URL"] + path
+
+
+def _default_subject(text: str) -> str:
+    first = text.split(". ")[0].strip().rstrip(".")
+    return f"HMS: {first[:120]}"
+
+
+def _default_body(user: User, text: str, link: str | None) -> str:
+    parts = [f"Hello {user.first_name},", "", text]
+    if link:
+        parts += ["", public_url(link)]
+    parts += [
+        "",
+        "-- ",
+        "HMS. Choose which notices reach you by email or text message:",
+        public_url("/notifications/preferences"),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def notify(
+    user: User,
+    kind: str,
+    text: str,
+    link: str | None = None,
+    *,
+    subject: str | None = None,
+    email_body: str | None = None,
+    ics: str | None = None,
+    hospital_id: int | None = None,
+    in_app: bool = True,
+) -> Notification | None:
+    """Tell `user` about something, in the caller's transaction: the in-app notice and, as the user
+    chose for this kind, an email (with `ics` attached) and a text message (sent through the
+    hospital's SMS account, or the platform's). `link` is a path inside HMS."""
+    notice = None
+    if in_app:
+        notice = Notification(user_id=user.id, kind=kind, text=text[:500], link=link)
+        db.session.add(notice)
+    if not user.active:
+        return notice
+    channels = channels_for(user, kind)
+    if channels.email:
+        outbox.enqueue_email(
+            to=user.email,
+            subject=subject or _default_subject(text),
+            body=email_body or _default_body(user, text, link),
+            kind=kind,
+            user_id=user.id,
+            hospital_id=hospital_id,
+            ics=ics,
+        )
+    if channels.sms:
+        phone = sms.user_phone(user)
+        if phone and sms.credentials_for(hospital_id) is not None:
+            outbox.enqueue_sms(
+                to=phone, body=f"HMS: {text}", kind=kind, user_id=user.id, hospital_id=hospital_id
+            )
     return notice
+
+
+def send_account_email(user: User, kind: str, subject: str, body: str) -> None:
+    """Security mail about the account itself (password reset, password changed): always by email,
+    whatever the preferences, and never in the bell."""
+    outbox.enqueue_email(to=user.email, subject=subject, body=body, kind=kind, user_id=user.id)
+
+
+# ---------------------------------------------------------------- the bell and the list
+
+
+def unread_count(user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def list_notifications(user: User, page: int, per_page: int) -> tuple[list[Notification], int]:
+    query = select(Notification).where(Notification.user_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Notification.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+def users_notification(user: User, notification_id: int) -> Notification:
+    notice = db.session.scalar(
+        select(Notification).where(Notification.id == notification_id, Notification.user_id == user.id)
+    )
+    if notice is None:
+        raise NotFound("No such notification.")
+    return notice
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    notice = users_notification(user, notification_id)
+    if notice.read_at is None:
+        notice.read_at = clock.now()
+        db.session.flush()
+    return notice
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- appointment and hospital events
+
+
+def when_text(appointment: Appointment) -> str:
+    """The appointment's start in its hospital's time zone, e.g. "Tue 03 Mar 2026 at 10:00 EAT"."""
+    local = appointment.start_at.astimezone(appointment.hospital.tz)
+    return local.strftime("%a %d %b %Y at %H:%M ") + (local.tzname() or "")
+
+
+def _chain(appointment: Appointment) -> tuple[int, int]:
+    """(id of the first booking of a reschedule chain, number of moves since): the calendar UID and
+    SEQUENCE, so that a calendar moves the event instead of adding another one."""
+    root, depth = appointment, 0
+    while root.rescheduled_from is not None and depth < 100:
+        root, depth = root.rescheduled_from, depth + 1
+    return root.id, depth
+
+
+def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: bool = False) -> str:
+    root_id, depth = _chain(appointment)
+    hospital = appointment.hospital
+    sender = current_app.config["MAIL_DEFAULT_SENDER"] or "no-reply@hms.local"
+    organizer_email = sender.rsplit("<", 1)[-1].strip(" >")
+    where = ", ".join(p for p in (hospital.name, hospital.address, hospital.city) if p)
+    reason = f"\nReason: {appointment.reason}" if appointment.reason else ""
+    return ical.appointment_event(
+        uid=f"appointment-{root_id}@{organizer_email.rsplit('@', 1)[-1]}",
+        start=appointment.start_at,
+        end=appointment.end_at,
+        stamp=clock.now(),
+        summary=f"Appointment: Dr {appointment.doctor.name} / {appointment.patient.name}",
+        location=where,
+        description=f"{appointment.doctor.specialty} at {hospital.name}.{reason}",
+        organizer_name=hospital.name,
+        organizer_email=organizer_email,
+        attendee_name=recipient.full_name,
+        attendee_email=recipient.email,
+        sequence=depth + (1 if cancelled else 0),
+        cancelled=cancelled,
+    )
+
+
+def _link(user: User) -> str:
+    return "/patient/appointments" if user.role == Role.patient else "/doctor/agenda"
+
+
+def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancelled: bool, own: bool) -> None:
+    notify(
+        user,
+        kind,
+        text,
+        link=_link(user),
+        ics=appointment_ics(appointment, user, cancelled=cancelled),
+        hospital_id=appointment.hospital_id,
+        in_app=not own,  # a confirmation of one's own action goes by email only
+    )
+
+
+def on_appointment_booked(appointment: Appointment, actor: User, **_: object) -> None:
+    patient, doctor = appointment.patient.user, appointment.doctor.user
+    when, hospital = when_text(appointment), appointment.hospital.name
+    _tell(
+        appointment,
+        patient,
+        "appointment_booked",
+        f"Your appointment with Dr {doctor.full_name} at {hospital} on {when} is booked.",
+        cancelled=False,
+        own=actor.id == patient.id,
+    )
+    if actor.id != doctor.id:
+        _tell(
+            appointment,
+            doctor,
+            "appointment_booked",
+            f"New appointment: {patient.full_name} at {hospital} on {when}.",
+            cancelled=False,
+            own=False,
+        )
+
+
+def on_appointment_rescheduled(appointment: Appointment, old: Appointment, actor: User, **_: object) -> None:
+    patient, doctor = appointment.patient.user, appointment.doctor.user
+    before, after = when_text(old), when_text(appointment)
+    _tell(
+        appointment,
+        patient,
+        "appointment_rescheduled",
+        f"Your appointment with Dr {doctor.full_name} moved from {before} to {after}.",
+        cancelled=False,
+        own=actor.id == patient.id,
+    )
+    if actor.id != doctor.id:
+        _tell(
+            appointment,
+            doctor,
+            "appointment_rescheduled",
+            f"{patient.full_name}'s appointment moved from {before} to {after}.",
+            cancelled=False,
+            own=False,
+        )
+
+
+def on_appointment_cancelled(appointment: Appointment, actor: User, reason: str = "", **_: object) -> None:
+    patient, doctor = appointment.patient.user, appointment.doctor.user
+    when = when_text(appointment)
+    because = f": {reason}" if reason else "."
+    if actor.id == patient.id:
+        patient_text = f"You cancelled your appointment with Dr {doctor.full_name} on {when}."
+    else:
+        patient_text = f"Your appointment with Dr {doctor.full_name} on {when} was cancelled{because}"
+    _tell(
+        appointment,
+        patient,
+        "appointment_cancelled",
+        patient_text,
+        cancelled=True,
+        own=actor.id == patient.id,
+    )
+    if actor.id != doctor.id:
+        _tell(
+            appointment,
+            doctor,
+            "appointment_cancelled",
+            f"The appointment with {patient.full_name} on {when} was cancelled{because}",
+            cancelled=True,
+            own=False,
+        )
+
+
+def on_hospital_status_changed(hospital: Hospital, actor: User, status: HospitalStatus, **_: object) -> None:
+    text = {
+        HospitalStatus.active: f"{hospital.name} is approved: doctors can now take bookings there.",
+        HospitalStatus.suspended: f"{hospital.name} is suspended: it takes no new bookings for now.",
+    }.get(status)
+    if text is None:
+        return
+    for admin in hospital.admins:
+        notify(admin.user, "hospital_status", text, link="/hospital/", hospital_id=hospital.id)
+
+
+def connect_subscribers() -> None:
+    """Subscribe to the domain events (idempotent: blinker keeps one connection per receiver)."""
+    events.appointment_booked.connect(on_appointment_booked)
+    events.appointment_rescheduled.connect(on_appointment_rescheduled)
+    events.appointment_cancelled.connect(on_appointment_cancelled)
+    events.hospital_status_changed.connect(on_hospital_status_changed)

@@ -37,7 +37,6 @@ from hms.models import (
 )
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
-from hms.services.notifications import notify
 
 PICKER_DAYS = 14
 SLOT_LENGTHS = (10, 15, 20, 30, 45, 60)
@@ -421,22 +420,6 @@ def cancel_appointment(appointment: Appointment, actor: User, reason: str = "") 
         hospital_id=appointment.hospital_id,
         user_id=actor.id,
     )
-    when = appointment.start_at.astimezone(appointment.hospital.tz).strftime("%a %d %b %Y %H:%M")
-    if actor.id != appointment.patient.user_id:
-        notify(
-            appointment.patient.user,
-            "appointment_cancelled",
-            f"Your appointment with Dr {appointment.doctor.name} on {when} was cancelled"
-            + (f": {appointment.cancel_reason}" if appointment.cancel_reason else "."),
-            link="/patient/appointments",
-        )
-    if actor.id != appointment.doctor.user_id:
-        notify(
-            appointment.doctor.user,
-            "appointment_cancelled",
-            f"The appointment with {appointment.patient.name} on {when} was cancelled.",
-            link="/doctor/agenda",
-        )
     events.appointment_cancelled.send(appointment, actor=actor, reason=appointment.cancel_reason or "")
     return appointment
 

@@ -1,0 +1,1 @@
+"""Notifications: the bell, the list of notices, and each user's delivery preferences."""

@@ -1,0 +1,123 @@
+"""Password reset by an emailed, single-use, expiring link. Only a SHA-256 of the token is stored:
+a copy of the database cannot be used to reset anyone's password."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from hms import clock
+from hms.extensions import db
+from hms.models import PasswordResetToken, User
+from hms.services import passwords
+from hms.services.accounts import find_user_by_email
+from hms.services.audit import record_event
+from hms.services.errors import Invalid
+from hms.services.notifications import public_url, send_account_email
+
+MAX_LINKS_PER_HOUR = 3  # per account, whatever the client address
+
+
+class ResetLinkInvalid(Invalid):
+    def __init__(self) -> None:
+        super().__init__("This link has expired or was already used. Ask for a new one.")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if an active account has this address; do nothing visible otherwise (the
+    caller answers the same either way). Earlier unused links stop working. Flushes."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    now = clock.now()
+    recent = db.session.scalar(
+        select(func.count(PasswordResetToken.id)).where(
+            PasswordResetToken.user_id == user.id,
+            PasswordResetToken.created_at > now - timedelta(hours=1),
+        )
+    )
+    if recent and recent >= MAX_LINKS_PER_HOUR:
+        return  # no mail bombing of one address from many client addresses
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    send_account_email(
+        user,
+        "password_reset",
+        "HMS: reset your password",
+        f"Hello {user.first_name},\n\n"
+        "Someone (we hope you) asked to reset the password of your HMS account. "
+        f"Open this link within {minutes} minutes to choose a new password:\n\n"
+        f"{public_url('/reset-password/' + token)}\n\n"
+        "The link works once. If you did not ask for it, ignore this email: your password stays as it is.\n",
+    )
+    record_event("request_password_reset", "user", user.id, user_id=user.id)
+    db.session.flush()
+
+
+def usable_token(token: str) -> PasswordResetToken:
+    """The stored token for this link, if it can still be used; ResetLinkInvalid otherwise."""
+    if not token or len(token) > 128:
+        raise ResetLinkInvalid()
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+    )
+    if row is None or not row.is_usable(clock.now()) or not row.user.active:
+        raise ResetLinkInvalid()
+    return row
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password with a reset link: uses the link up, unlocks the account and ends every
+    other session (session_version). Flushes."""
+    row = usable_token(token)
+    user = row.user
+    problem = passwords.password_problem(new_password, user.email)
+    if problem:
+        raise Invalid(problem, field="password")
+    now = clock.now()
+    # Single use even when two requests race: only one UPDATE finds the token unused.
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise ResetLinkInvalid()
+    user.password_hash = passwords.hash_password(new_password)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    record_event("reset_password", "user", user.id, user_id=user.id)
+    send_account_email(
+        user,
+        "password_changed",
+        "HMS: your password was changed",
+        f"Hello {user.first_name},\n\nThe password of your HMS account was just changed with a reset link, "
+        "and every session was logged out. If this was not you, reset it again at once and tell the "
+        f"hospital:\n\n{public_url('/forgot-password')}\n",
+    )
+    return user
