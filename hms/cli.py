@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hms import clock
 from hms.extensions import db
 from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
-from hms.services import accounts, audit, outbox
+from hms.services import accounts, audit, outbox, reminders
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -160,8 +160,18 @@ log = logging.getLogger("hms.worker")
 
 
 def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
-    """One round of the worker: send what is due in the outbox."""
-    return 0, outbox.deliver_all_due(worker_id)
+    """One round of the worker: queue due reminders, then send what is due in the outbox."""
+    queued = reminders.send_reminders()
+    db.session.commit()
+    return queued, outbox.deliver_all_due(worker_id)
+
+
+@hms_cli.command("send-reminders")
+def send_reminders() -> None:
+    """Queue the appointment reminders that are due (each one only once); the worker sends them."""
+    count = reminders.send_reminders()
+    db.session.commit()
+    click.echo(f"{count} reminders queued.")
 
 
 @hms_cli.command("worker")
