@@ -98,6 +98,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from hms.auth.routes import bp as auth_bp
+    from hms.consult.routes import bp as consult_bp
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
     from hms.notifications.routes import bp as notifications_bp
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(super_admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(consult_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

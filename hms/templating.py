@@ -13,8 +13,8 @@ from hms.models import Role
 from hms.money import format_money
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.patient: [("patient.dashboard", "Dashboard")],
-    Role.doctor: [("doctor.dashboard", "Dashboard")],
+    Role.patient: [("patient.dashboard", "Dashboard"), ("consult.index", "Messages")],
+    Role.doctor: [("doctor.dashboard", "Dashboard"), ("consult.index", "Messages")],
     Role.hospital_admin: [("hospital_admin.dashboard", "Dashboard")],
     Role.staff: [("staff.dashboard", "Dashboard")],
     Role.super_admin: [("super_admin.dashboard", "Dashboard")],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from hms import clock
 from hms.extensions import db
 from hms.models import HospitalStatus
 from hms.services.notifications import notify
@@ -41,6 +44,31 @@ MATRIX = [
     ("GET", "/reset-password/not-a-real-token", {"*": 303}),
     ("GET", "/reset-password", {"*": 400}),
     ("POST", "/reset-password", {"*": 400}),
+    # chat: the appointment's patient and doctor only; anyone else's appointment is a 404
+    ("GET", "/consultations/", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
+    ("GET", "/appointments/{appointment}/chat", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
+    ("POST", "/appointments/{appointment}/chat", {"anonymous": 302, "patient": 422, "doctor": 422, "*": 403}),
+    (
+        "GET",
+        "/appointments/{appointment}/chat/messages",
+        {"anonymous": 302, "patient": 303, "doctor": 303, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{other_appointment}/chat",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    (
+        "POST",
+        "/appointments/{other_appointment}/chat",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{other_appointment}/chat/messages",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    ("GET", "/appointments/999999/chat", {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -58,12 +86,14 @@ def world(make):
     """One of each: a hospital with an admin, a staff member, a doctor; a patient; a platform admin."""
     hospital = make.hospital()
     patient = make.patient()
+    doctor = make.doctor_at(hospital)
     notice = notify(patient, "test", "A notice for the patient only")
     db.session.commit()
+    soon = (clock.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
     return {
         "users": {
             "patient": patient,
-            "doctor": make.doctor_at(hospital),
+            "doctor": doctor,
             "hospital_admin": make.hospital_admin(hospital),
             "staff": make.staff(hospital),
             "super_admin": make.super_admin(),
@@ -71,6 +101,10 @@ def world(make):
         "ids": {
             "pending_hospital": make.hospital(status=HospitalStatus.pending).id,
             "patient_notice": notice.id,
+            # the world's patient with the world's doctor, its video call open now
+            "appointment": make.appointment(patient, doctor, hospital, start_at=soon).id,
+            # someone else's appointment, at the same hospital
+            "other_appointment": make.appointment(hospital_row=hospital, start_at=soon).id,
         },
     }
 

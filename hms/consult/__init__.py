@@ -1,0 +1,1 @@
+"""Consultations: chat and video calls between an appointment's patient and doctor."""

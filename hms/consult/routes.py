@@ -1,0 +1,142 @@
+"""Chat per appointment, for its patient and its doctor only (404 for anyone else)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, make_response, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from hms import clock
+from hms.auth.session import role_required
+from hms.extensions import db
+from hms.forms import attach_error
+from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.models import Message, Role
+from hms.services import consultations as service
+from hms.services.errors import DomainError, NotFound
+
+bp = Blueprint("consult", __name__)
+bp.before_request(role_required(Role.patient, Role.doctor))
+MAX_ID = 2**31 - 1
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        "Message",
+        validators=[
+            DataRequired(message="Write a message first."),
+            Length(max=Message.MAX_LENGTH, message=f"Keep a message under {Message.MAX_LENGTH} characters."),
+        ],
+    )
+
+
+def _appointment(appointment_id: int):  # type: ignore[no-untyped-def]
+    if appointment_id > MAX_ID:
+        abort(404)
+    try:
+        return service.participant_appointment(current_user, appointment_id)
+    except NotFound:
+        abort(404)
+
+
+def _after() -> int:
+    return min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
+
+
+@bp.get("/consultations/")
+def index():
+    now = clock.now()
+    rows = service.conversations(current_user, now)
+    return render(
+        "consult/index.html",
+        rows=rows,
+        now=now,
+        chat_is_open=service.chat_is_open,
+    )
+
+
+def _chat_page(appointment, form: MessageForm, status: int = 200):  # type: ignore[no-untyped-def]
+    messages = service.messages_after(appointment)
+    unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
+    service.mark_messages_read(appointment, current_user)
+    service.record_chat_view(appointment, current_user)
+    db.session.commit()
+    return render(
+        "consult/chat.html",
+        status=status,
+        appointment=appointment,
+        other=service.other_participant(appointment, current_user),
+        messages=messages,
+        unread_ids=unread_ids,
+        last_id=messages[-1].id if messages else 0,
+        form=form,
+        chat_open=service.chat_is_open(appointment),
+        poll_seconds=current_app.config["CHAT_POLL_SECONDS"],
+        now=clock.now(),
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>/chat")
+def chat(appointment_id: int):
+    return _chat_page(_appointment(appointment_id), MessageForm(formdata=None))
+
+
+@bp.get("/appointments/<int:appointment_id>/chat/messages")
+def new_messages(appointment_id: int):
+    """The messages after `after` (the poller's last id): appended by HTMX; 204 when there are none."""
+    appointment = _appointment(appointment_id)
+    if not is_htmx():
+        return redirect_to(url_for("consult.chat", appointment_id=appointment.id))
+    messages = service.messages_after(appointment, _after())
+    if not messages:
+        return make_response("", 204)
+    unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
+    if unread_ids:
+        service.mark_messages_read(appointment, current_user)
+        db.session.commit()
+    return render(
+        "consult/chat.html",
+        "poll",
+        appointment=appointment,
+        messages=messages,
+        unread_ids=unread_ids,
+        last_id=messages[-1].id,
+        poll_seconds=current_app.config["CHAT_POLL_SECONDS"],
+    )
+
+
+@bp.post("/appointments/<int:appointment_id>/chat")
+def send_message(appointment_id: int):
+    appointment = _appointment(appointment_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            service.post_message(appointment, current_user, form.body.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            if is_htmx():
+                response = render(
+                    "consult/chat.html",
+                    "message_form",
+                    appointment=appointment,
+                    form=MessageForm(formdata=None),
+                    chat_open=True,
+                    refocus=True,
+                )
+                return trigger(response, "chatChanged")
+            return redirect_to(url_for("consult.chat", appointment_id=appointment.id))
+    if is_htmx():
+        return render(
+            "consult/chat.html",
+            "message_form",
+            status=422,
+            appointment=appointment,
+            form=form,
+            chat_open=service.chat_is_open(appointment),
+        )
+    return _chat_page(appointment, form, status=422)

@@ -1,0 +1,222 @@
+"""Talking to the doctor about an appointment: chat messages.
+
+Only the appointment's patient and doctor take part; anyone else gets NotFound, as if the appointment
+did not exist. Chat is open from the booking until some days after the visit; messages are kept with
+the record and audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from hms import clock
+from hms.extensions import db
+from hms.models import (
+    Appointment,
+    AppointmentStatus,
+    Doctor,
+    Message,
+    Notification,
+    Patient,
+    Role,
+    User,
+)
+from hms.services.audit import record_event
+from hms.services.errors import Conflict, Invalid, NotFound
+from hms.services.notifications import notify
+
+SIGNALS_PER_MINUTE = 240
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)  # per participant and call; a negotiation takes a few dozen
+
+
+def participant_appointment(user: User, appointment_id: int) -> Appointment:
+    """The appointment if `user` is its patient or its doctor; NotFound for everyone else."""
+    query = select(Appointment).where(Appointment.id == appointment_id)
+    if user.role == Role.patient and user.patient is not None:
+        query = query.where(Appointment.patient_id == user.patient.id)
+    elif user.role == Role.doctor and user.doctor is not None:
+        query = query.where(Appointment.doctor_id == user.doctor.id)
+    else:
+        raise NotFound("No such appointment.")
+    appointment = db.session.scalar(
+        query.options(
+            joinedload(Appointment.hospital),
+            joinedload(Appointment.doctor).joinedload(Doctor.user),
+            joinedload(Appointment.patient).joinedload(Patient.user),
+        )
+    )
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    return appointment
+
+
+def other_participant(appointment: Appointment, user: User) -> User:
+    return appointment.doctor.user if user.id == appointment.patient.user_id else appointment.patient.user
+
+
+def chat_link(appointment: Appointment) -> str:
+    return f"/appointments/{appointment.id}/chat"
+
+
+# ---------------------------------------------------------------- chat
+
+
+def chat_closes_at(appointment: Appointment) -> datetime:
+    return appointment.end_at + timedelta(days=current_app.config["CHAT_DAYS_AFTER_VISIT"])
+
+
+def chat_is_open(appointment: Appointment, now: datetime | None = None) -> bool:
+    """Open from the booking until some days after the visit; a cancelled appointment's chat is closed."""
+    now = now or clock.now()
+    return appointment.status != AppointmentStatus.cancelled and now <= chat_closes_at(appointment)
+
+
+def post_message(appointment: Appointment, sender: User, body: str) -> Message:
+    """Add a message to the appointment's chat, audit it, and tell the other participant (one unread
+    notice per conversation, not one per message). Flushes."""
+    text = (body or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise Invalid("Write a message first.", field="body")
+    if len(text) > Message.MAX_LENGTH:
+        raise Invalid(f"Keep a message under {Message.MAX_LENGTH} characters.", field="body")
+    if not chat_is_open(appointment):
+        raise Conflict("This conversation is closed.", field="body")
+    now = clock.now()
+    last = db.session.scalar(
+        select(Message)
+        .where(Message.appointment_id == appointment.id, Message.sender_id == sender.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.body == text and now - last.created_at < DOUBLE_SUBMIT_WINDOW:
+        return last  # a double click sends the message once
+    message = Message(appointment_id=appointment.id, sender_id=sender.id, body=text, created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    record_event(
+        "create",
+        "message",
+        message.id,
+        patient_id=appointment.patient_id,
+        hospital_id=appointment.hospital_id,
+        user_id=sender.id,
+        detail=f"appointment {appointment.id}",
+    )
+    recipient = other_participant(appointment, sender)
+    link = chat_link(appointment)
+    waiting = db.session.scalar(
+        select(Notification.id).where(
+            Notification.user_id == recipient.id,
+            Notification.kind == "chat_message",
+            Notification.link == link,
+            Notification.read_at.is_(None),
+        )
+    )
+    if waiting is None:
+        who = f"Dr {sender.full_name}" if sender.role == Role.doctor else sender.full_name
+        notify(
+            recipient,
+            "chat_message",
+            f"New message from {who} about the appointment on "
+            f"{appointment.start_at.astimezone(appointment.hospital.tz):%a %d %b %Y %H:%M}.",
+            link=link,
+            hospital_id=appointment.hospital_id,
+        )
+    return message
+
+
+def messages_after(appointment: Appointment, after_id: int = 0, limit: int = 200) -> list[Message]:
+    """Messages with an id above `after_id`, oldest first (the last `limit` of them)."""
+    rows = db.session.scalars(
+        select(Message)
+        .where(Message.appointment_id == appointment.id, Message.id > after_id)
+        .options(joinedload(Message.sender))
+        .order_by(Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def mark_messages_read(appointment: Appointment, reader: User) -> int:
+    """The reader has seen the other side's messages (and the bell's notice about them)."""
+    now = clock.now()
+    count = db.session.execute(
+        update(Message)
+        .where(
+            Message.appointment_id == appointment.id,
+            Message.sender_id != reader.id,
+            Message.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == reader.id,
+            Notification.kind == "chat_message",
+            Notification.link == chat_link(appointment),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return count or 0
+
+
+def record_chat_view(appointment: Appointment, viewer: User) -> None:
+    record_event(
+        "view",
+        "conversation",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        hospital_id=appointment.hospital_id,
+        user_id=viewer.id,
+    )
+
+
+def conversations(user: User, now: datetime | None = None, limit: int = 50) -> list[tuple[Appointment, int]]:
+    """The user's appointments whose chat is open or holds messages, soonest first, each with the
+    number of messages he has not read."""
+    now = now or clock.now()
+    if user.role == Role.patient and user.patient is not None:
+        mine = Appointment.patient_id == user.patient.id
+    elif user.role == Role.doctor and user.doctor is not None:
+        mine = Appointment.doctor_id == user.doctor.id
+    else:
+        return []
+    days = current_app.config["CHAT_DAYS_AFTER_VISIT"]
+    has_messages = select(Message.id).where(Message.appointment_id == Appointment.id).exists()
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(
+            mine,
+            or_(
+                (Appointment.status != AppointmentStatus.cancelled)
+                & (Appointment.end_at >= now - timedelta(days=days)),
+                has_messages,
+            ),
+        )
+        .options(
+            joinedload(Appointment.hospital),
+            joinedload(Appointment.doctor).joinedload(Doctor.user),
+            joinedload(Appointment.patient).joinedload(Patient.user),
+        )
+        .order_by(Appointment.start_at.desc())
+        .limit(limit)
+    ).all()
+    unread = dict(
+        db.session.execute(
+            select(Message.appointment_id, func.count(Message.id))
+            .where(
+                Message.appointment_id.in_([a.id for a in rows]),
+                Message.sender_id != user.id,
+                Message.read_at.is_(None),
+            )
+            .group_by(Message.appointment_id)
+        ).all()
+    )
+    return [(a, unread.get(a.id, 0)) for a in rows]
