@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hms import clock
 from hms.extensions import db
 from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
-from hms.services import accounts, audit, outbox, reminders
+from hms.services import accounts, audit, consultations, outbox, reminders
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -162,6 +162,7 @@ log = logging.getLogger("hms.worker")
 def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
     """One round of the worker: queue due reminders, then send what is due in the outbox."""
     queued = reminders.send_reminders()
+    consultations.purge_signals()
     db.session.commit()
     return queued, outbox.deliver_all_due(worker_id)
 

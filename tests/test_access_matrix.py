@@ -69,6 +69,33 @@ MATRIX = [
         {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
     ),
     ("GET", "/appointments/999999/chat", {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403}),
+    # video calls: the same two people only
+    ("GET", "/appointments/{appointment}/video", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
+    (
+        "GET",
+        "/appointments/{appointment}/video/signals",
+        {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403},
+    ),
+    (
+        "POST",
+        "/appointments/{appointment}/video/signals",
+        {"anonymous": 302, "patient": 400, "doctor": 400, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{other_appointment}/video",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{other_appointment}/video/signals",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    (
+        "POST",
+        "/appointments/{other_appointment}/video/signals",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 

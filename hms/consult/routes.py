@@ -1,8 +1,10 @@
-"""Chat per appointment, for its patient and its doctor only (404 for anyone else)."""
+"""Chat and video calls per appointment, for its patient and its doctor only (404 for anyone else)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, make_response, request, url_for
+import json
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -20,6 +22,7 @@ from hms.services.errors import DomainError, NotFound
 bp = Blueprint("consult", __name__)
 bp.before_request(role_required(Role.patient, Role.doctor))
 MAX_ID = 2**31 - 1
+MAX_SIGNAL_BYTES = 20_000
 
 
 class MessageForm(FlaskForm):
@@ -53,16 +56,18 @@ def index():
         "consult/index.html",
         rows=rows,
         now=now,
+        call_is_open=service.call_is_open,
         chat_is_open=service.chat_is_open,
     )
 
 
 def _chat_page(appointment, form: MessageForm, status: int = 200):  # type: ignore[no-untyped-def]
     messages = service.messages_after(appointment)
+    last_id = messages[-1].id if messages else 0
     unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
-    service.mark_messages_read(appointment, current_user)
-    service.record_chat_view(appointment, current_user)
+    service.open_conversation(appointment, current_user, up_to=last_id)
     db.session.commit()
+    messages = service.messages_after(appointment, up_to=last_id)  # as loaded, after the commit
     return render(
         "consult/chat.html",
         status=status,
@@ -70,9 +75,11 @@ def _chat_page(appointment, form: MessageForm, status: int = 200):  # type: igno
         other=service.other_participant(appointment, current_user),
         messages=messages,
         unread_ids=unread_ids,
-        last_id=messages[-1].id if messages else 0,
+        last_id=last_id,
         form=form,
         chat_open=service.chat_is_open(appointment),
+        call_open=service.call_is_open(appointment),
+        call_opens_at=service.call_opens_at(appointment),
         poll_seconds=current_app.config["CHAT_POLL_SECONDS"],
         now=clock.now(),
     )
@@ -89,20 +96,23 @@ def new_messages(appointment_id: int):
     appointment = _appointment(appointment_id)
     if not is_htmx():
         return redirect_to(url_for("consult.chat", appointment_id=appointment.id))
-    messages = service.messages_after(appointment, _after())
+    after = _after()
+    messages = service.messages_after(appointment, after)
     if not messages:
         return make_response("", 204)
     unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
+    last_id = messages[-1].id
     if unread_ids:
-        service.mark_messages_read(appointment, current_user)
+        service.mark_messages_read(appointment, current_user, up_to=last_id)
         db.session.commit()
+        messages = service.messages_after(appointment, after, up_to=last_id)
     return render(
         "consult/chat.html",
         "poll",
         appointment=appointment,
         messages=messages,
         unread_ids=unread_ids,
-        last_id=messages[-1].id,
+        last_id=last_id,
         poll_seconds=current_app.config["CHAT_POLL_SECONDS"],
     )
 
@@ -140,3 +150,63 @@ def send_message(appointment_id: int):
             chat_open=service.chat_is_open(appointment),
         )
     return _chat_page(appointment, form, status=422)
+
+
+@bp.get("/appointments/<int:appointment_id>/video")
+def video(appointment_id: int):
+    appointment = _appointment(appointment_id)
+    call_open = service.call_is_open(appointment)
+    if is_htmx():
+        # The waiting page asks now and then; once the call opens, the browser reloads into it.
+        response = make_response("", 204)
+        if call_open:
+            response.headers["HX-Refresh"] = "true"
+        return response
+    last_id = 0
+    if call_open:
+        last_id = service.join_call(appointment, current_user)
+        db.session.commit()
+    return render(
+        "consult/video.html",
+        appointment=appointment,
+        other=service.other_participant(appointment, current_user),
+        call_open=call_open,
+        call_opens_at=service.call_opens_at(appointment),
+        call_over=not call_open and clock.now() >= service.call_opens_at(appointment),
+        last_id=last_id,
+        ice_servers=json.dumps(current_app.config["VIDEO_ICE_SERVERS"]),
+    )
+
+
+def _json_error(error: DomainError):  # type: ignore[no-untyped-def]
+    return jsonify({"error": error.message}), error.status
+
+
+@bp.get("/appointments/<int:appointment_id>/video/signals")
+def signals(appointment_id: int):
+    appointment = _appointment(appointment_id)
+    rows = service.signals_after(appointment, current_user, _after())
+    db.session.rollback()
+    return jsonify(
+        {
+            "open": service.call_is_open(appointment),
+            "signals": [{"id": s.id, "kind": s.kind, "payload": json.loads(s.payload)} for s in rows],
+        }
+    )
+
+
+@bp.post("/appointments/<int:appointment_id>/video/signals")
+def send_signal(appointment_id: int):
+    appointment = _appointment(appointment_id)
+    if (request.content_length or 0) > MAX_SIGNAL_BYTES:
+        abort(413)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        return jsonify({"error": "Send a JSON object with a kind and a payload."}), 400
+    try:
+        signal = service.post_signal(appointment, current_user, data["kind"], data.get("payload"))
+    except DomainError as error:
+        db.session.rollback()
+        return _json_error(error)
+    db.session.commit()
+    return jsonify({"id": signal.id}), 201

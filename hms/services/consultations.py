@@ -1,18 +1,21 @@
-"""Talking to the doctor about an appointment: chat messages.
+"""Talking to the doctor about an appointment: chat messages and one-to-one video calls.
 
 Only the appointment's patient and doctor take part; anyone else gets NotFound, as if the appointment
 did not exist. Chat is open from the booking until some days after the visit; messages are kept with
-the record and audited."""
+the record and audited. A video call opens shortly before the slot and closes at its end; the app
+relays the WebRTC signalling (offer, answer, ICE candidates), the media go browser to browser."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from hms import clock
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.models import (
     Appointment,
@@ -23,6 +26,7 @@ from hms.models import (
     Patient,
     Role,
     User,
+    VideoSignal,
 )
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotFound
@@ -30,6 +34,13 @@ from hms.services.notifications import notify
 
 SIGNALS_PER_MINUTE = 240
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)  # per participant and call; a negotiation takes a few dozen
+
+
+def _write_lock() -> None:
+    """SQLite: turn this request's transaction into a writing one before it reads what it checks
+    (two browsers post signals at the same moment; a read-then-write transaction would fail there).
+    PostgreSQL and MariaDB: nothing to do."""
+    lock_rows()
 
 
 def participant_appointment(user: User, appointment_id: int) -> Appointment:
@@ -84,6 +95,7 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
         raise Invalid(f"Keep a message under {Message.MAX_LENGTH} characters.", field="body")
     if not chat_is_open(appointment):
         raise Conflict("This conversation is closed.", field="body")
+    _write_lock()
     now = clock.now()
     last = db.session.scalar(
         select(Message)
@@ -128,20 +140,22 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
     return message
 
 
-def messages_after(appointment: Appointment, after_id: int = 0, limit: int = 200) -> list[Message]:
-    """Messages with an id above `after_id`, oldest first (the last `limit` of them)."""
+def messages_after(
+    appointment: Appointment, after_id: int = 0, limit: int = 200, up_to: int | None = None
+) -> list[Message]:
+    """Messages with an id above `after_id` (and at most `up_to`), oldest first (the last `limit`)."""
+    query = select(Message).where(Message.appointment_id == appointment.id, Message.id > after_id)
+    if up_to is not None:
+        query = query.where(Message.id <= up_to)
     rows = db.session.scalars(
-        select(Message)
-        .where(Message.appointment_id == appointment.id, Message.id > after_id)
-        .options(joinedload(Message.sender))
-        .order_by(Message.id.desc())
-        .limit(limit)
+        query.options(joinedload(Message.sender)).order_by(Message.id.desc()).limit(limit)
     ).all()
     return list(reversed(rows))
 
 
-def mark_messages_read(appointment: Appointment, reader: User) -> int:
-    """The reader has seen the other side's messages (and the bell's notice about them)."""
+def mark_messages_read(appointment: Appointment, reader: User, up_to: int) -> int:
+    """The reader has seen the other side's messages up to id `up_to` (and the bell's notice)."""
+    _write_lock()
     now = clock.now()
     count = db.session.execute(
         update(Message)
@@ -149,6 +163,7 @@ def mark_messages_read(appointment: Appointment, reader: User) -> int:
             Message.appointment_id == appointment.id,
             Message.sender_id != reader.id,
             Message.read_at.is_(None),
+            Message.id <= up_to,
         )
         .values(read_at=now)
         .execution_options(synchronize_session=False)
@@ -167,7 +182,9 @@ def mark_messages_read(appointment: Appointment, reader: User) -> int:
     return count or 0
 
 
-def record_chat_view(appointment: Appointment, viewer: User) -> None:
+def open_conversation(appointment: Appointment, viewer: User, up_to: int) -> None:
+    """The viewer opened the chat: the messages he sees are read now, and the view is audited."""
+    mark_messages_read(appointment, viewer, up_to)
     record_event(
         "view",
         "conversation",
@@ -220,3 +237,90 @@ def conversations(user: User, now: datetime | None = None, limit: int = 50) -> l
         ).all()
     )
     return [(a, unread.get(a.id, 0)) for a in rows]
+
+
+# ---------------------------------------------------------------- video
+
+
+def call_opens_at(appointment: Appointment) -> datetime:
+    return appointment.start_at - timedelta(minutes=current_app.config["VIDEO_OPENS_MINUTES_BEFORE"])
+
+
+def call_is_open(appointment: Appointment, now: datetime | None = None) -> bool:
+    """From a few minutes before the slot until its end, while the appointment is live."""
+    now = now or clock.now()
+    return appointment.is_live and call_opens_at(appointment) <= now < appointment.end_at
+
+
+def join_call(appointment: Appointment, user: User) -> int:
+    """Record that `user` joined the call; returns the last signal id (older signals are history)."""
+    if not call_is_open(appointment):
+        raise Conflict("The video call is not open now.")
+    _write_lock()
+    record_event(
+        "join",
+        "video_call",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        hospital_id=appointment.hospital_id,
+        user_id=user.id,
+    )
+    return db.session.scalar(
+        select(func.coalesce(func.max(VideoSignal.id), 0)).where(VideoSignal.appointment_id == appointment.id)
+    )
+
+
+def post_signal(appointment: Appointment, sender: User, kind: str, payload: object) -> VideoSignal:
+    """Relay one signalling message to the other participant. Flushes."""
+    if kind not in VideoSignal.KINDS:
+        raise Invalid("Unknown signal.")
+    text = json.dumps(payload, separators=(",", ":"))
+    if len(text) > VideoSignal.MAX_PAYLOAD:
+        raise Invalid("Signal too large.")
+    if not call_is_open(appointment):
+        raise Conflict("The video call is not open now.")
+    _write_lock()
+    now = clock.now()
+    recent = db.session.scalar(
+        select(func.count(VideoSignal.id)).where(
+            VideoSignal.appointment_id == appointment.id,
+            VideoSignal.sender_id == sender.id,
+            VideoSignal.created_at > now - timedelta(minutes=1),
+        )
+    )
+    if recent and recent >= SIGNALS_PER_MINUTE:
+        raise Conflict("Too many signals; wait a moment.")
+    signal = VideoSignal(
+        appointment_id=appointment.id, sender_id=sender.id, kind=kind, payload=text, created_at=now
+    )
+    db.session.add(signal)
+    db.session.flush()
+    return signal
+
+
+def signals_after(
+    appointment: Appointment, reader: User, after_id: int, limit: int = 100
+) -> list[VideoSignal]:
+    """The other participant's signals with an id above `after_id`, oldest first."""
+    return list(
+        db.session.scalars(
+            select(VideoSignal)
+            .where(
+                VideoSignal.appointment_id == appointment.id,
+                VideoSignal.sender_id != reader.id,
+                VideoSignal.id > after_id,
+            )
+            .order_by(VideoSignal.id)
+            .limit(limit)
+        )
+    )
+
+
+def purge_signals(older_than: timedelta = timedelta(days=1)) -> int:
+    """Signalling is only needed while a call is set up; the worker drops old rows."""
+    result = db.session.execute(
+        delete(VideoSignal)
+        .where(VideoSignal.created_at < clock.now() - older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
