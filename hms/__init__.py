@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.consult.routes import bp as consult_bp
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
+    from hms.hospital_admin.sms import bp as hospital_sms_bp
     from hms.notifications.routes import bp as notifications_bp
     from hms.patient.routes import bp as patient_bp
     from hms.public.routes import bp as public_bp
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(super_admin_bp, url_prefix="/admin")
+    app.register_blueprint(hospital_sms_bp, url_prefix="/hospital/sms")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(consult_bp)
 

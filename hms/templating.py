@@ -15,7 +15,10 @@ from hms.money import format_money
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.patient: [("patient.dashboard", "Dashboard"), ("consult.index", "Messages")],
     Role.doctor: [("doctor.dashboard", "Dashboard"), ("consult.index", "Messages")],
-    Role.hospital_admin: [("hospital_admin.dashboard", "Dashboard")],
+    Role.hospital_admin: [
+        ("hospital_admin.dashboard", "Dashboard"),
+        ("hospital_sms.settings", "Text messages"),
+    ],
     Role.staff: [("staff.dashboard", "Dashboard")],
     Role.super_admin: [("super_admin.dashboard", "Dashboard")],
 }

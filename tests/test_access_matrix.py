@@ -38,6 +38,10 @@ MATRIX = [
     ("POST", "/notifications/999999/read", {"anonymous": 302, "*": 404}),
     ("GET", "/notifications/preferences", {"anonymous": 302, "*": 200}),
     ("POST", "/notifications/preferences", {"anonymous": 302, "*": 303}),
+    # a hospital's text-message settings: its administrator only
+    ("GET", "/hospital/sms/", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("POST", "/hospital/sms/", {"anonymous": 302, "hospital_admin": 422, "*": 403}),
+    ("POST", "/hospital/sms/off", {"anonymous": 302, "hospital_admin": 303, "*": 403}),
     # password reset: open to everyone; without a valid link in the session the form is refused
     ("GET", "/forgot-password", {"*": 200}),
     ("POST", "/forgot-password", {"*": 422}),
