@@ -43,6 +43,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
     FORCE_HTTPS = False
 
+    # No request body above this is read at all (urlencoded forms have no other limit in Werkzeug).
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_SSL_STRICT = True
 
@@ -71,6 +74,7 @@ class Config:
     OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "30"))
     OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", "3600"))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20"))
+    OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "30"))  # sent rows are deleted after
     WORKER_INTERVAL_SECONDS = float(os.environ.get("WORKER_INTERVAL_SECONDS", "10"))
     # Reminders before each appointment, in minutes (default: 24 hours and 1 hour).
     REMINDER_OFFSETS_MINUTES = _env_minutes_list("HMS_REMINDER_OFFSETS_MINUTES", "1440,60")

@@ -34,6 +34,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     if issubclass(config_class, ProductionConfig):
         app.config.update(config_class.from_environment())
+        if not os.environ.get("HMS_PUBLIC_URL"):
+            app.logger.warning(
+                "HMS_PUBLIC_URL is not set: links in emails point to %s", app.config["PUBLIC_URL"]
+            )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("mysql"):
         # The same isolation as PostgreSQL's default, so that every database behaves alike.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {

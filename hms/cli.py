@@ -7,7 +7,8 @@ import os
 import signal
 import socket
 import threading
-from datetime import date
+import time
+from datetime import date, timedelta
 
 import click
 from flask.cli import AppGroup
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from hms import clock
 from hms.extensions import db
 from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
-from hms.services import accounts, audit, consultations, outbox, reminders
+from hms.services import accounts, audit, consultations, outbox, password_reset, reminders
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -162,9 +163,18 @@ log = logging.getLogger("hms.worker")
 def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
     """One round of the worker: queue due reminders, then send what is due in the outbox."""
     queued = reminders.send_reminders()
-    consultations.purge_signals()
     db.session.commit()
     return queued, outbox.deliver_all_due(worker_id)
+
+
+def _housekeeping() -> None:
+    """Drop what is no longer needed: sent mail, old call signalling, long-expired reset links."""
+    from flask import current_app
+
+    outbox.purge_sent(timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"]))
+    consultations.purge_signals()
+    password_reset.purge_old_tokens()
+    db.session.commit()
 
 
 @hms_cli.command("send-reminders")
@@ -187,12 +197,16 @@ def worker(once: bool, interval: float | None) -> None:
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     pause = interval if interval is not None else current_app.config["WORKER_INTERVAL_SECONDS"]
     stop = threading.Event()
+    last_housekeeping: float | None = None
     if not once:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         click.echo(f"Worker {worker_id} started; Ctrl-C or SIGTERM stops it after the current round.")
     while True:
         try:
+            if last_housekeeping is None or time.monotonic() - last_housekeeping > 3600:
+                _housekeeping()
+                last_housekeeping = time.monotonic()
             queued, report = _run_cycle(worker_id)
         except Exception:
             db.session.rollback()
@@ -208,3 +222,17 @@ def worker(once: bool, interval: float | None) -> None:
         if once or stop.wait(pause):
             break
     db.session.remove()
+
+
+@hms_cli.command("outbox")
+@click.option("--retry-failed", is_flag=True, help="Queue every failed message again.")
+def outbox_status(retry_failed: bool) -> None:
+    """Show the outbox (pending, sent, failed and the latest failures); optionally retry failures."""
+    if retry_failed:
+        count = outbox.retry_failed()
+        db.session.commit()
+        click.echo(f"{count} failed messages queued again.")
+    counts = outbox.status_counts()
+    click.echo(", ".join(f"{status.value} {n}" for status, n in counts.items()))
+    for row in outbox.recent_failures():
+        click.echo(f"  #{row.id} {row.channel.value} {row.kind} to {row.to}: {row.last_error}")

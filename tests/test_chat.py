@@ -130,8 +130,8 @@ def test_empty_and_oversized_messages_are_refused(client, login_as, visit):
     too_long = say(client, visit, "x" * (Message.MAX_LENGTH + 1), headers=HX)
     assert too_long.status_code == 422 and b"Keep a message under 2000 characters." in too_long.data
     assert say(client, visit, "x" * Message.MAX_LENGTH).status_code == 303
-    huge = say(client, visit, "x" * 600_000)
-    assert huge.status_code in (413, 422)  # too large for the form parser, or for the form
+    assert say(client, visit, "x" * 600_000).status_code == 422
+    assert say(client, visit, "x" * (17 * 1024 * 1024)).status_code == 413  # never even read
     assert len(bodies(visit)) == 1
 
 
@@ -198,3 +198,49 @@ def test_conversations_list_shows_unread_counts(app, client, login_as, make, vis
     assert re.search(rf'id="conversation-{visit.id}".*?2 new', page, re.S)
     assert page.count('id="conversation-') == 1  # the old visit without messages is not listed
     assert client.get("/consultations/").status_code == 200
+
+
+def test_the_page_shows_the_latest_messages_and_loads_earlier_ones_on_demand(client, login_as, visit):
+    patient = visit.patient.user
+    for i in range(30):
+        db.session.add(
+            Message(
+                appointment_id=visit.id, sender_id=patient.id, body=f"Message number {i:02d}", created_at=NOW
+            )
+        )
+    db.session.commit()
+    login_as(visit.doctor.user)
+    page = client.get(f"/appointments/{visit.id}/chat")
+    text = page.data.decode()
+    assert "Message number 29" in text and "Message number 05" in text and "Message number 04" not in text
+    assert len(page.data) < 15_000
+    first_shown = db.session.scalar(select(Message.id).where(Message.body == "Message number 05"))
+    assert f"before={first_shown}" in text
+    earlier = client.get(f"/appointments/{visit.id}/chat?before={first_shown}", headers=HX).data.decode()
+    assert (
+        "Message number 00" in earlier
+        and "Message number 04" in earlier
+        and "Message number 05" not in earlier
+    )
+    assert "Earlier messages" not in earlier and "<html" not in earlier
+    history = client.get(f"/appointments/{visit.id}/chat?before={first_shown}").data.decode()
+    assert "Message number 00" in history and "Show the latest messages" in history
+    assert 'id="message-form"' not in history and 'id="chat-poll"' not in history
+    assert client.get(f"/appointments/{visit.id}/chat?before=-5").status_code == 200
+    assert client.get(f"/appointments/{visit.id}/chat?before=99999999999999").status_code == 200
+
+
+def test_conversations_list_upcoming_visits_first_then_recent_ones(client, login_as, make, visit):
+    doctor, hospital = visit.doctor.user, visit.hospital
+    later = make.appointment(doctor_user=doctor, hospital_row=hospital, start_at=NOW + timedelta(days=3))
+    past = make.appointment(doctor_user=doctor, hospital_row=hospital, start_at=NOW - timedelta(days=2))
+    make.appointment(
+        doctor_user=doctor, hospital_row=hospital, start_at=NOW + timedelta(days=40)
+    )  # far ahead
+    make.appointment(
+        doctor_user=doctor, hospital_row=hospital, start_at=NOW - timedelta(days=20)
+    )  # long over
+    login_as(doctor)
+    page = client.get("/consultations/").data.decode()
+    order = [int(n) for n in re.findall(r'id="conversation-(\d+)"', page)]
+    assert order == [visit.id, later.id, past.id]

@@ -212,3 +212,28 @@ def test_worker_command_once_sends_and_reports(app, make, smtp_server):
     assert result.exit_code == 0, result.output
     assert "sent 2, retrying 0, failed 0" in result.output
     assert len(smtp_server.messages) == 2
+
+
+def test_outbox_command_shows_failures_and_queues_them_again(app, make, smtp_server):
+    clock.set_frozen(MONDAY)
+    _queue(2)
+    smtp_server.refuse.add("person1@example.org")
+    outbox.deliver_all_due("w1")
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["hms", "outbox"]).output
+    assert "pending 0, sent 1, failed 1" in shown
+    assert "to person1@example.org: SMTP: " in shown and "550" in shown
+    smtp_server.refuse.clear()
+    assert "1 failed messages queued again." in runner.invoke(args=["hms", "outbox", "--retry-failed"]).output
+    assert outbox.deliver_all_due("w1").sent == 1
+
+
+def test_sent_mail_is_purged_after_the_keeping_period(app, make, smtp_server):
+    clock.set_frozen(MONDAY)
+    _queue(1)
+    outbox.deliver_all_due("w1")
+    clock.set_frozen(MONDAY + timedelta(days=app.config["OUTBOX_KEEP_DAYS"], seconds=1))
+    _queue(1)  # not sent yet: kept
+    assert outbox.purge_sent(timedelta(days=app.config["OUTBOX_KEEP_DAYS"])) == 1
+    db.session.commit()
+    assert count(OutboxEmail) == 1

@@ -22,6 +22,7 @@ from hms.services.errors import DomainError, NotFound
 bp = Blueprint("consult", __name__)
 bp.before_request(role_required(Role.patient, Role.doctor))
 MAX_ID = 2**31 - 1
+PAGE_SIZE = 25  # messages per page: the chat page stays small on slow networks
 MAX_SIGNAL_BYTES = 20_000
 
 
@@ -61,19 +62,30 @@ def index():
     )
 
 
-def _chat_page(appointment, form: MessageForm, status: int = 200):  # type: ignore[no-untyped-def]
-    messages = service.messages_after(appointment)
-    last_id = messages[-1].id if messages else 0
+def _shown(appointment, before: int | None = None):  # type: ignore[no-untyped-def]
+    """One page of messages (the latest, or those before `before`), and whether earlier ones exist."""
+    up_to = None if before is None else max(before - 1, 0)
+    rows = service.messages_between(appointment, up_to=up_to, limit=PAGE_SIZE + 1)
+    return rows[-PAGE_SIZE:], len(rows) > PAGE_SIZE
+
+
+def _chat_page(appointment, form: MessageForm, status: int = 200, before: int | None = None):  # type: ignore[no-untyped-def]
+    """The conversation: its latest messages (or an earlier page of them), marked read and audited."""
+    messages, has_earlier = _shown(appointment, before)
+    last_id = messages[-1].id if messages else (before or 1) - 1
     unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
     service.open_conversation(appointment, current_user, up_to=last_id)
     db.session.commit()
-    messages = service.messages_after(appointment, up_to=last_id)  # as loaded, after the commit
+    first_id = messages[0].id if messages else 0
+    messages = service.messages_between(appointment, after_id=first_id - 1, up_to=last_id)  # after the commit
     return render(
         "consult/chat.html",
         status=status,
         appointment=appointment,
         other=service.other_participant(appointment, current_user),
         messages=messages,
+        has_earlier=has_earlier,
+        history=before is not None,
         unread_ids=unread_ids,
         last_id=last_id,
         form=form,
@@ -87,7 +99,21 @@ def _chat_page(appointment, form: MessageForm, status: int = 200):  # type: igno
 
 @bp.get("/appointments/<int:appointment_id>/chat")
 def chat(appointment_id: int):
-    return _chat_page(_appointment(appointment_id), MessageForm(formdata=None))
+    appointment = _appointment(appointment_id)
+    before = request.args.get("before", type=int)
+    if before is not None:
+        before = min(max(before, 0), MAX_ID)
+        if is_htmx():  # "Earlier messages": the page of messages above, put in place of the link
+            messages, has_earlier = _shown(appointment, before)
+            return render(
+                "consult/chat.html",
+                "earlier",
+                appointment=appointment,
+                messages=messages,
+                has_earlier=has_earlier,
+                unread_ids=set(),
+            )
+    return _chat_page(appointment, MessageForm(formdata=None), before=before)
 
 
 @bp.get("/appointments/<int:appointment_id>/chat/messages")
@@ -97,7 +123,7 @@ def new_messages(appointment_id: int):
     if not is_htmx():
         return redirect_to(url_for("consult.chat", appointment_id=appointment.id))
     after = _after()
-    messages = service.messages_after(appointment, after)
+    messages = service.messages_between(appointment, after_id=after)
     if not messages:
         return make_response("", 204)
     unread_ids = {m.id for m in messages if m.sender_id != current_user.id and m.read_at is None}
@@ -105,7 +131,7 @@ def new_messages(appointment_id: int):
     if unread_ids:
         service.mark_messages_read(appointment, current_user, up_to=last_id)
         db.session.commit()
-        messages = service.messages_after(appointment, after, up_to=last_id)
+        messages = service.messages_between(appointment, after_id=after, up_to=last_id)
     return render(
         "consult/chat.html",
         "poll",
@@ -198,7 +224,7 @@ def signals(appointment_id: int):
 @bp.post("/appointments/<int:appointment_id>/video/signals")
 def send_signal(appointment_id: int):
     appointment = _appointment(appointment_id)
-    if (request.content_length or 0) > MAX_SIGNAL_BYTES:
+    if request.content_length is None or request.content_length > MAX_SIGNAL_BYTES:
         abort(413)
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):

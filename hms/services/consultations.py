@@ -140,10 +140,10 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
     return message
 
 
-def messages_after(
-    appointment: Appointment, after_id: int = 0, limit: int = 200, up_to: int | None = None
+def messages_between(
+    appointment: Appointment, *, after_id: int = 0, up_to: int | None = None, limit: int = 200
 ) -> list[Message]:
-    """Messages with an id above `after_id` (and at most `up_to`), oldest first (the last `limit`)."""
+    """Messages with `after_id` < id <= `up_to`: the newest `limit` of them, oldest first."""
     query = select(Message).where(Message.appointment_id == appointment.id, Message.id > after_id)
     if up_to is not None:
         query = query.where(Message.id <= up_to)
@@ -195,9 +195,14 @@ def open_conversation(appointment: Appointment, viewer: User, up_to: int) -> Non
     )
 
 
-def conversations(user: User, now: datetime | None = None, limit: int = 50) -> list[tuple[Appointment, int]]:
-    """The user's appointments whose chat is open or holds messages, soonest first, each with the
-    number of messages he has not read."""
+CONVERSATIONS_AHEAD = timedelta(days=14)
+CONVERSATIONS_KEPT = timedelta(days=90)
+
+
+def conversations(user: User, now: datetime | None = None, limit: int = 100) -> list[tuple[Appointment, int]]:
+    """The user's conversations: open chats of visits in the next two weeks or the past week, and
+    chats with messages from the last three months; upcoming soonest first, then past newest first;
+    each with the number of messages he has not read."""
     now = now or clock.now()
     if user.role == Role.patient and user.patient is not None:
         mine = Appointment.patient_id == user.patient.id
@@ -205,7 +210,7 @@ def conversations(user: User, now: datetime | None = None, limit: int = 50) -> l
         mine = Appointment.doctor_id == user.doctor.id
     else:
         return []
-    days = current_app.config["CHAT_DAYS_AFTER_VISIT"]
+    days = timedelta(days=current_app.config["CHAT_DAYS_AFTER_VISIT"])
     has_messages = select(Message.id).where(Message.appointment_id == Appointment.id).exists()
     rows = db.session.scalars(
         select(Appointment)
@@ -213,8 +218,9 @@ def conversations(user: User, now: datetime | None = None, limit: int = 50) -> l
             mine,
             or_(
                 (Appointment.status != AppointmentStatus.cancelled)
-                & (Appointment.end_at >= now - timedelta(days=days)),
-                has_messages,
+                & (Appointment.end_at >= now - days)
+                & (Appointment.start_at <= now + CONVERSATIONS_AHEAD),
+                has_messages & (Appointment.end_at >= now - CONVERSATIONS_KEPT),
             ),
         )
         .options(
@@ -225,6 +231,8 @@ def conversations(user: User, now: datetime | None = None, limit: int = 50) -> l
         .order_by(Appointment.start_at.desc())
         .limit(limit)
     ).all()
+    upcoming = sorted((a for a in rows if a.end_at > now), key=lambda a: a.start_at)
+    past = [a for a in rows if a.end_at <= now]
     unread = dict(
         db.session.execute(
             select(Message.appointment_id, func.count(Message.id))
@@ -236,7 +244,7 @@ def conversations(user: User, now: datetime | None = None, limit: int = 50) -> l
             .group_by(Message.appointment_id)
         ).all()
     )
-    return [(a, unread.get(a.id, 0)) for a in rows]
+    return [(a, unread.get(a.id, 0)) for a in [*upcoming, *past]]
 
 
 # ---------------------------------------------------------------- video

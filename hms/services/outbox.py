@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from hms import clock
 from hms.database import lock_rows
@@ -349,3 +349,43 @@ def deliver_all_due(worker_id: str, limit: int | None = None) -> DeliveryReport:
         total = total + report
         if report.handled == 0 or report.retrying:
             return total
+
+
+# ---------------------------------------------------------------- housekeeping
+
+
+def purge_sent(older_than: timedelta) -> int:
+    """Drop rows sent longer ago than `older_than` (failed rows stay for inspection). Flushes."""
+    result = db.session.execute(
+        delete(OutboxEmail)
+        .where(OutboxEmail.status == OutboxStatus.sent, OutboxEmail.sent_at < clock.now() - older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def status_counts() -> dict[OutboxStatus, int]:
+    rows = db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all()
+    return {status: 0 for status in OutboxStatus} | dict(rows)
+
+
+def recent_failures(limit: int = 10) -> list[OutboxEmail]:
+    return list(
+        db.session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.status == OutboxStatus.failed)
+            .order_by(OutboxEmail.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_failed() -> int:
+    """Put every failed row back in the queue (after fixing what made it fail). Flushes."""
+    result = db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.status == OutboxStatus.failed)
+        .values(status=OutboxStatus.pending, attempts=0, next_try_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from hms import clock
 from hms.extensions import db
@@ -121,3 +121,13 @@ def reset_password(token: str, new_password: str) -> User:
         f"hospital:\n\n{public_url('/forgot-password')}\n",
     )
     return user
+
+
+def purge_old_tokens(older_than: timedelta = timedelta(days=7)) -> int:
+    """Drop reset tokens that expired long ago (they are kept a while for the per-hour limit)."""
+    result = db.session.execute(
+        delete(PasswordResetToken)
+        .where(PasswordResetToken.expires_at < clock.now() - older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
