@@ -96,6 +96,9 @@ class Config:
     # JSON list of RTCIceServer objects, e.g. [{"urls": "stun:stun.example.org:3478"}]; none are
     # needed on a local network.
     VIDEO_OPENS_MINUTES_BEFORE = int(os.environ.get("VIDEO_OPENS_MINUTES_BEFORE", "10"))
+    VIDEO_OVERRUN_MINUTES = int(
+        os.environ.get("VIDEO_OVERRUN_MINUTES", "30")
+    )  # a call in progress may run over
     VIDEO_ICE_SERVERS = json.loads(os.environ.get("HMS_ICE_SERVERS") or "[]")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")

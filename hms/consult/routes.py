@@ -215,7 +215,7 @@ def signals(appointment_id: int):
     db.session.rollback()
     return jsonify(
         {
-            "open": service.call_is_open(appointment),
+            "open": service.signalling_is_open(appointment),
             "signals": [{"id": s.id, "kind": s.kind, "payload": json.loads(s.payload)} for s in rows],
         }
     )

@@ -260,6 +260,13 @@ def call_is_open(appointment: Appointment, now: datetime | None = None) -> bool:
     return appointment.is_live and call_opens_at(appointment) <= now < appointment.end_at
 
 
+def signalling_is_open(appointment: Appointment, now: datetime | None = None) -> bool:
+    """A call that started in time may run over: the relay stays open a while after the slot."""
+    now = now or clock.now()
+    grace = timedelta(minutes=current_app.config["VIDEO_OVERRUN_MINUTES"])
+    return appointment.is_live and call_opens_at(appointment) <= now < appointment.end_at + grace
+
+
 def join_call(appointment: Appointment, user: User) -> int:
     """Record that `user` joined the call; returns the last signal id (older signals are history)."""
     if not call_is_open(appointment):
@@ -285,7 +292,7 @@ def post_signal(appointment: Appointment, sender: User, kind: str, payload: obje
     text = json.dumps(payload, separators=(",", ":"))
     if len(text) > VideoSignal.MAX_PAYLOAD:
         raise Invalid("Signal too large.")
-    if not call_is_open(appointment):
+    if not signalling_is_open(appointment):
         raise Conflict("The video call is not open now.")
     _write_lock()
     now = clock.now()

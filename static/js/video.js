@@ -204,8 +204,8 @@
           handleChain = handleChain.then(function () { return handle(signal.kind, signal.payload); })
             .catch(function () { /* a broken negotiation restarts with the next hello */ });
         });
-        if (!data.open) {
-          end(text("Closed", "The call time is over."), false);
+        if (!data.open && !(pc && pc.connectionState === "connected")) {
+          end(text("Closed", "The call time is over."), false); // a call in progress goes on
           return;
         }
         handleChain.then(function () { schedulePoll(); });
