@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from hms import clock
 from hms.extensions import db
 from hms.models import (
+    Appointment,
+    AppointmentStatus,
     Department,
     Doctor,
     Hospital,
@@ -17,6 +19,8 @@ from hms.models import (
     MembershipStatus,
     Patient,
     Role,
+    ScheduleBreak,
+    ScheduleRule,
     Sex,
     Staff,
     StaffKind,
@@ -138,3 +142,60 @@ def doctor_at(hospital_row: Hospital | None = None, **kwargs) -> User:  # type: 
     account = doctor(**kwargs)
     membership(account, hospital_row or hospital())
     return account
+
+
+def schedule(
+    doctor_user: User,
+    hospital_row: Hospital,
+    weekdays: range | list[int] = range(7),
+    start: str = "09:00",
+    end: str = "17:00",
+    slot_minutes: int = 30,
+    breaks: list[tuple[str, str]] | None = None,
+) -> list[ScheduleRule]:
+    """Weekly rules for the doctor at the hospital (every day 09:00–17:00 by default)."""
+    rules = []
+    for weekday in weekdays:
+        rule = ScheduleRule(
+            doctor=doctor_user.doctor,
+            hospital=hospital_row,
+            weekday=weekday,
+            start_time=time.fromisoformat(start),
+            end_time=time.fromisoformat(end),
+            slot_minutes=slot_minutes,
+        )
+        for b0, b1 in breaks or []:
+            rule.breaks.append(
+                ScheduleBreak(start_time=time.fromisoformat(b0), end_time=time.fromisoformat(b1))
+            )
+        db.session.add(rule)
+        rules.append(rule)
+    db.session.commit()
+    return rules
+
+
+def appointment(
+    patient_user: User,
+    doctor_user: User,
+    hospital_row: Hospital,
+    start_at: datetime,
+    *,
+    minutes: int = 30,
+    status: AppointmentStatus = AppointmentStatus.booked,
+    reason: str = "Check-up",
+) -> Appointment:
+    """An appointment row as the booking service would leave it (no rule checks: a fixture)."""
+    row = Appointment(
+        patient=patient_user.patient,
+        doctor=doctor_user.doctor,
+        hospital=hospital_row,
+        start_at=start_at,
+        end_at=start_at + timedelta(minutes=minutes),
+        status=status,
+        reason=reason,
+        active_slot=Appointment.slot_key(start_at) if status.is_live else None,
+        booked_by_id=patient_user.id,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
