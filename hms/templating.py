@@ -13,8 +13,16 @@ from hms.models import Role
 from hms.money import format_money
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.patient: [("patient.dashboard", "Dashboard")],
-    Role.doctor: [("doctor.dashboard", "Dashboard")],
+    Role.patient: [
+        ("patient.dashboard", "Dashboard"),
+        ("patient.find_doctors", "Find a doctor"),
+        ("patient.appointments", "My appointments"),
+    ],
+    Role.doctor: [
+        ("doctor.dashboard", "Dashboard"),
+        ("doctor.agenda", "Agenda"),
+        ("doctor.schedule", "My schedule"),
+    ],
     Role.hospital_admin: [("hospital_admin.dashboard", "Dashboard")],
     Role.staff: [("staff.dashboard", "Dashboard")],
     Role.super_admin: [("super_admin.dashboard", "Dashboard")],
