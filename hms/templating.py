@@ -23,7 +23,10 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("doctor.agenda", "Agenda"),
         ("doctor.schedule", "My schedule"),
     ],
-    Role.hospital_admin: [("hospital_admin.dashboard", "Dashboard")],
+    Role.hospital_admin: [
+        ("hospital_admin.dashboard", "Dashboard"),
+        ("hospital_admin.appointments", "Appointments"),
+    ],
     Role.staff: [("staff.dashboard", "Dashboard")],
     Role.super_admin: [("super_admin.dashboard", "Dashboard")],
 }

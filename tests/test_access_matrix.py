@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from hms import clock
 from hms.models import HospitalStatus
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
@@ -24,6 +27,50 @@ MATRIX = [
     ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
     ("POST", "/logout", {"*": 303}),
+    # Booking (patients)
+    ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/doctors/{doctor}/at/{hospital}", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/doctors/{doctor}/at/999999", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/doctors/{doctor}/at/{hospital}/book", {"anonymous": 302, "patient": 422, "*": 403}),
+    ("GET", "/patient/appointments", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/appointments/{own_appointment}", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/appointments/{other_appointment}", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/appointments/{own_appointment}/cancel", {"anonymous": 302, "patient": 303, "*": 403}),
+    (
+        "POST",
+        "/patient/appointments/{other_appointment}/cancel",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    (
+        "GET",
+        "/patient/appointments/{own_appointment}/reschedule",
+        {"anonymous": 302, "patient": 200, "*": 403},
+    ),
+    (
+        "GET",
+        "/patient/appointments/{other_appointment}/reschedule",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    # Schedules and agenda (doctors)
+    ("GET", "/doctor/schedule", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("GET", "/doctor/agenda", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("POST", "/doctor/schedule/{hospital}/rules", {"anonymous": 302, "doctor": 422, "*": 403}),
+    ("POST", "/doctor/schedule/{other_hospital}/rules", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("GET", "/doctor/schedule/rules/{own_rule}/edit", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("GET", "/doctor/schedule/rules/{other_rule}/edit", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/schedule/rules/{other_rule}/delete", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/schedule/rules/{other_rule}/breaks", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/time-off", {"anonymous": 302, "doctor": 422, "*": 403}),
+    ("POST", "/doctor/appointments/{own_appointment}/status", {"anonymous": 302, "doctor": 400, "*": 403}),
+    ("POST", "/doctor/appointments/{other_appointment}/status", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/appointments/{other_appointment}/cancel", {"anonymous": 302, "doctor": 404, "*": 403}),
+    # Hospital administration
+    ("GET", "/hospital/appointments", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    (
+        "GET",
+        "/hospital/appointments?doctor=x&date=bad&status=nope&page=-1",
+        {"anonymous": 302, "hospital_admin": 200, "*": 403},
+    ),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -39,16 +86,32 @@ def _cases():
 @pytest.fixture
 def world(make):
     """One of each: a hospital with an admin, a staff member, a doctor; a patient; a platform admin."""
-    hospital = make.hospital()
+    hospital, other_hospital = make.hospital(), make.hospital()
+    patient, doctor = make.patient(), make.doctor_at(hospital)
+    other_doctor = make.doctor_at(other_hospital)
+    own_rule = make.schedule(doctor, hospital, weekdays=[0])[0]
+    other_rule = make.schedule(other_doctor, other_hospital, weekdays=[0])[0]
+    soon = clock.now().replace(microsecond=0) + timedelta(days=3)
+    own = make.appointment(patient, doctor, hospital, soon)
+    other = make.appointment(make.patient(), other_doctor, other_hospital, soon)
     return {
         "users": {
-            "patient": make.patient(),
-            "doctor": make.doctor_at(hospital),
+            "patient": patient,
+            "doctor": doctor,
             "hospital_admin": make.hospital_admin(hospital),
             "staff": make.staff(hospital),
             "super_admin": make.super_admin(),
         },
-        "ids": {"pending_hospital": make.hospital(status=HospitalStatus.pending).id},
+        "ids": {
+            "pending_hospital": make.hospital(status=HospitalStatus.pending).id,
+            "hospital": hospital.id,
+            "other_hospital": other_hospital.id,
+            "doctor": doctor.doctor.id,
+            "own_rule": own_rule.id,
+            "other_rule": other_rule.id,
+            "own_appointment": own.id,
+            "other_appointment": other.id,
+        },
     }
 
 
