@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -123,7 +123,7 @@ def doctor_page(doctor_id: int, hospital_id: int):
 
 
 @bp.post("/doctors/<int:doctor_id>/at/<int:hospital_id>/book")
-@limiter.limit("30 per minute")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def book(doctor_id: int, hospital_id: int):
     membership = scheduling.bookable_membership(doctor_id, hospital_id)
     form = BookingForm()
@@ -200,7 +200,7 @@ def appointment(appointment_id: int):
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
-@limiter.limit("30 per minute")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def cancel(appointment_id: int):
     item = _own_appointment(appointment_id)
     form = CancelForm()
@@ -238,7 +238,7 @@ def cancel(appointment_id: int):
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
 def reschedule(appointment_id: int):
     item = _own_appointment(appointment_id)
     if not item.can_patient_change(clock.now()):
