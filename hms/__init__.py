@@ -93,6 +93,21 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.user_loader(load_user)
 
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        # No text field of ours may hold NUL, and PostgreSQL cannot store it: refuse such input early.
+        from flask import abort, request
+
+        values = (
+            [*request.args.values(), *request.view_args.values()]
+            if request.view_args
+            else [*request.args.values()]
+        )
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += list(request.form.values())
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            abort(400)
+
     @app.after_request
     def vary_on_htmx(response):  # type: ignore[no-untyped-def]
         response.vary.add("HX-Request")

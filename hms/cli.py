@@ -7,8 +7,8 @@ import os
 import signal
 import socket
 import threading
-import time
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from time import monotonic
 
 import click
 from flask.cli import AppGroup
@@ -16,8 +16,17 @@ from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
-from hms.models import Department, Hospital, HospitalStatus, Membership, Sex, StaffKind
-from hms.services import accounts, audit, consultations, outbox, password_reset, reminders
+from hms.models import (
+    Department,
+    Hospital,
+    HospitalStatus,
+    Membership,
+    ScheduleBreak,
+    ScheduleRule,
+    Sex,
+    StaffKind,
+)
+from hms.services import accounts, audit, consultations, outbox, password_reset, reminders, scheduling
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -64,6 +73,7 @@ def _seed_demo() -> list[tuple[str, str, str]]:
         ("dr.mehta@example.org", "Priya Mehta", "Paediatrics", paediatrics, 200000),
         ("dr.santos@example.org", "Lucas Santos", "Cardiology", medicine, 350000),
     ]
+    doctor_users = []
     for email, name, specialty, department, fee in doctors:
         user = accounts.register_doctor(
             full_name=name,
@@ -75,15 +85,48 @@ def _seed_demo() -> list[tuple[str, str, str]]:
         db.session.add(
             Membership(doctor=user.doctor, hospital=hospital, department=department, fee_minor=fee)
         )
+        # Monday to Friday 09:00–17:00 with lunch 13:00–14:00, Saturday mornings.
+        for weekday in range(6):
+            rule = ScheduleRule(
+                doctor=user.doctor,
+                hospital=hospital,
+                weekday=weekday,
+                start_time=time(9),
+                end_time=time(17) if weekday < 5 else time(12),
+            )
+            if weekday < 5:
+                rule.breaks.append(ScheduleBreak(start_time=time(13), end_time=time(14)))
+            db.session.add(rule)
+        doctor_users.append(user)
     patients = [
         ("amina@example.org", "Amina Hassan", date(1988, 4, 12), Sex.female, "+254 700 000 001"),
         ("john@example.org", "John Mwangi", date(1975, 11, 3), Sex.male, "+254 700 000 002"),
         ("sofia@example.org", "Sofia García", date(2001, 7, 25), Sex.female, "+254 700 000 003"),
     ]
-    for email, name, dob, sex, phone in patients:
+    patient_users = [
         accounts.register_patient(
             full_name=name, email=email, password=DEMO_PASSWORD, date_of_birth=dob, sex=sex, phone=phone
         )
+        for email, name, dob, sex, phone in patients
+    ]
+    db.session.flush()
+    # Amina and John each have a visit booked in the next days.
+    for patient_user, doctor_user, reason in [
+        (patient_users[0], doctor_users[0], "Persistent cough"),
+        (patient_users[1], doctor_users[2], "Follow-up on blood pressure"),
+    ]:
+        slot = scheduling.nearest_free_slots(
+            doctor_user.doctor.id, hospital, clock.now() + timedelta(days=1), count=1
+        )
+        if slot:
+            scheduling.book_appointment(
+                patient=patient_user.patient,
+                doctor_id=doctor_user.doctor.id,
+                hospital_id=hospital.id,
+                start=slot[0].start,
+                reason=reason,
+                booked_by=patient_user,
+            )
     accounts.create_staff(
         hospital=hospital,
         kind=StaffKind.receptionist,
@@ -204,9 +247,9 @@ def worker(once: bool, interval: float | None) -> None:
         click.echo(f"Worker {worker_id} started; Ctrl-C or SIGTERM stops it after the current round.")
     while True:
         try:
-            if last_housekeeping is None or time.monotonic() - last_housekeeping > 3600:
+            if last_housekeeping is None or monotonic() - last_housekeeping > 3600:
                 _housekeeping()
-                last_housekeeping = time.monotonic()
+                last_housekeeping = monotonic()
             queued, report = _run_cycle(worker_id)
         except Exception:
             db.session.rollback()

@@ -46,7 +46,7 @@ def lock_rows(*rows: tuple[type, int]) -> None:
     SQLite: it has one writer at a time; end any read transaction and start an IMMEDIATE one,
     which holds the database's write lock until commit."""
     if db.engine.dialect.name == "sqlite":
-        if db.session().in_transaction():  # the scoped_session proxy has no in_transaction()
+        if db.session().in_transaction():
             db.session.commit()
         token = _begin_immediate.set(True)
         try:

@@ -13,10 +13,21 @@ from hms.models import Role
 from hms.money import format_money
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.patient: [("patient.dashboard", "Dashboard"), ("consult.index", "Messages")],
-    Role.doctor: [("doctor.dashboard", "Dashboard"), ("consult.index", "Messages")],
+    Role.patient: [
+        ("patient.dashboard", "Dashboard"),
+        ("patient.find_doctors", "Find a doctor"),
+        ("patient.appointments", "My appointments"),
+        ("consult.index", "Messages"),
+    ],
+    Role.doctor: [
+        ("doctor.dashboard", "Dashboard"),
+        ("doctor.agenda", "Agenda"),
+        ("doctor.schedule", "My schedule"),
+        ("consult.index", "Messages"),
+    ],
     Role.hospital_admin: [
         ("hospital_admin.dashboard", "Dashboard"),
+        ("hospital_admin.appointments", "Appointments"),
         ("hospital_sms.settings", "Text messages"),
     ],
     Role.staff: [("staff.dashboard", "Dashboard")],
@@ -43,7 +54,11 @@ def money(amount_minor: int, currency: str) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.globals.update(navigation=navigation, Role=Role, get_locale=get_locale)
+    from hms.services.consultations import call_is_open
+
+    app.jinja_env.globals.update(
+        navigation=navigation, Role=Role, get_locale=get_locale, video_call_open=call_is_open
+    )
     app.jinja_env.filters.update(local_time=local_time, money=money)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

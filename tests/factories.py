@@ -19,6 +19,7 @@ from hms.models import (
     MembershipStatus,
     Patient,
     Role,
+    ScheduleBreak,
     ScheduleRule,
     Sex,
     Staff,
@@ -143,54 +144,57 @@ def doctor_at(hospital_row: Hospital | None = None, **kwargs) -> User:  # type: 
     return account
 
 
-def schedule_rule(
+def schedule(
     doctor_user: User,
     hospital_row: Hospital,
-    *,
-    weekday: int,
-    start: time = time(9, 0),
-    end: time = time(12, 0),
+    weekdays: range | list[int] = range(7),
+    start: str = "09:00",
+    end: str = "17:00",
     slot_minutes: int = 30,
-) -> ScheduleRule:
-    """A weekly working block of the doctor at the hospital, in the hospital's local time."""
-    row = ScheduleRule(
-        doctor=doctor_user.doctor,
-        hospital=hospital_row,
-        weekday=weekday,
-        start_time=start,
-        end_time=end,
-        slot_minutes=slot_minutes,
-    )
-    db.session.add(row)
+    breaks: list[tuple[str, str]] | None = None,
+) -> list[ScheduleRule]:
+    """Weekly rules for the doctor at the hospital (every day 09:00–17:00 by default)."""
+    rules = []
+    for weekday in weekdays:
+        rule = ScheduleRule(
+            doctor=doctor_user.doctor,
+            hospital=hospital_row,
+            weekday=weekday,
+            start_time=time.fromisoformat(start),
+            end_time=time.fromisoformat(end),
+            slot_minutes=slot_minutes,
+        )
+        for b0, b1 in breaks or []:
+            rule.breaks.append(
+                ScheduleBreak(start_time=time.fromisoformat(b0), end_time=time.fromisoformat(b1))
+            )
+        db.session.add(rule)
+        rules.append(rule)
     db.session.commit()
-    return row
+    return rules
 
 
 def appointment(
-    patient_user: User | None = None,
-    doctor_user: User | None = None,
-    hospital_row: Hospital | None = None,
+    patient_user: User,
+    doctor_user: User,
+    hospital_row: Hospital,
+    start_at: datetime,
     *,
-    start_at: datetime | None = None,
     minutes: int = 30,
     status: AppointmentStatus = AppointmentStatus.booked,
+    reason: str = "Check-up",
     created_at: datetime | None = None,
-    reason: str = "",
 ) -> Appointment:
-    """An appointment row made directly (no schedule needed): booked tomorrow by default."""
-    if hospital_row is None:
-        hospital_row = doctor_user.doctor.memberships[0].hospital if doctor_user else hospital()
-    doctor_user = doctor_user or doctor_at(hospital_row)
-    patient_user = patient_user or patient()
-    start_at = start_at or (clock.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    """An appointment row as the booking service would leave it (no rule checks: a fixture).
+    `created_at` says when it was booked (reminders depend on it); now by default."""
     row = Appointment(
         patient=patient_user.patient,
         doctor=doctor_user.doctor,
         hospital=hospital_row,
         start_at=start_at,
         end_at=start_at + timedelta(minutes=minutes),
-        reason=reason,
         status=status,
+        reason=reason,
         active_slot=Appointment.slot_key(start_at) if status.is_live else None,
         booked_by_id=patient_user.id,
         created_at=created_at or clock.now(),
@@ -206,6 +210,6 @@ def bookable_slot(hospital_row: Hospital | None = None) -> tuple[User, Hospital,
     hospital_row = hospital_row or hospital()
     doctor_user = doctor_at(hospital_row)
     tomorrow = (clock.now().astimezone(hospital_row.tz) + timedelta(days=1)).date()
-    schedule_rule(doctor_user, hospital_row, weekday=tomorrow.weekday())
+    schedule(doctor_user, hospital_row, weekdays=[tomorrow.weekday()], start="09:00", end="12:00")
     start = datetime.combine(tomorrow, time(9, 0), tzinfo=hospital_row.tz).astimezone(clock.now().tzinfo)
     return doctor_user, hospital_row, start

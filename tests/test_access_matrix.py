@@ -29,6 +29,50 @@ MATRIX = [
     ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
     ("POST", "/logout", {"*": 303}),
+    # Booking (patients)
+    ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/doctors/{doctor}/at/{hospital}", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/doctors/{doctor}/at/999999", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/doctors/{doctor}/at/{hospital}/book", {"anonymous": 302, "patient": 422, "*": 403}),
+    ("GET", "/patient/appointments", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/appointments/{own_appointment}", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/appointments/{other_appointment}", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/appointments/{own_appointment}/cancel", {"anonymous": 302, "patient": 303, "*": 403}),
+    (
+        "POST",
+        "/patient/appointments/{other_appointment}/cancel",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    (
+        "GET",
+        "/patient/appointments/{own_appointment}/reschedule",
+        {"anonymous": 302, "patient": 200, "*": 403},
+    ),
+    (
+        "GET",
+        "/patient/appointments/{other_appointment}/reschedule",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    # Schedules and agenda (doctors)
+    ("GET", "/doctor/schedule", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("GET", "/doctor/agenda", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("POST", "/doctor/schedule/{hospital}/rules", {"anonymous": 302, "doctor": 422, "*": 403}),
+    ("POST", "/doctor/schedule/{other_hospital}/rules", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("GET", "/doctor/schedule/rules/{own_rule}/edit", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("GET", "/doctor/schedule/rules/{other_rule}/edit", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/schedule/rules/{other_rule}/delete", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/schedule/rules/{other_rule}/breaks", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/time-off", {"anonymous": 302, "doctor": 422, "*": 403}),
+    ("POST", "/doctor/appointments/{own_appointment}/status", {"anonymous": 302, "doctor": 400, "*": 403}),
+    ("POST", "/doctor/appointments/{other_appointment}/status", {"anonymous": 302, "doctor": 404, "*": 403}),
+    ("POST", "/doctor/appointments/{other_appointment}/cancel", {"anonymous": 302, "doctor": 404, "*": 403}),
+    # Hospital administration
+    ("GET", "/hospital/appointments", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    (
+        "GET",
+        "/hospital/appointments?doctor=x&date=bad&status=nope&page=-1",
+        {"anonymous": 302, "hospital_admin": 200, "*": 403},
+    ),
     # notifications: every role has a bell, a list and preferences; a notice is its owner's only
     ("GET", "/notifications/", {"anonymous": 302, "*": 200}),
     ("GET", "/notifications/bell", {"anonymous": 286, "*": 200}),
@@ -50,11 +94,19 @@ MATRIX = [
     ("POST", "/reset-password", {"*": 400}),
     # chat: the appointment's patient and doctor only; anyone else's appointment is a 404
     ("GET", "/consultations/", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
-    ("GET", "/appointments/{appointment}/chat", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
-    ("POST", "/appointments/{appointment}/chat", {"anonymous": 302, "patient": 422, "doctor": 422, "*": 403}),
     (
         "GET",
-        "/appointments/{appointment}/chat/messages",
+        "/appointments/{own_appointment}/chat",
+        {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403},
+    ),
+    (
+        "POST",
+        "/appointments/{own_appointment}/chat",
+        {"anonymous": 302, "patient": 422, "doctor": 422, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{own_appointment}/chat/messages",
         {"anonymous": 302, "patient": 303, "doctor": 303, "*": 403},
     ),
     (
@@ -73,16 +125,20 @@ MATRIX = [
         {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
     ),
     ("GET", "/appointments/999999/chat", {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403}),
-    # video calls: the same two people only
-    ("GET", "/appointments/{appointment}/video", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
+    # video calls: the same two people only ({call_appointment} starts in 5 minutes: the call is open)
     (
         "GET",
-        "/appointments/{appointment}/video/signals",
+        "/appointments/{call_appointment}/video",
+        {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{call_appointment}/video/signals",
         {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403},
     ),
     (
         "POST",
-        "/appointments/{appointment}/video/signals",
+        "/appointments/{call_appointment}/video/signals",
         {"anonymous": 302, "patient": 400, "doctor": 400, "*": 403},
     ),
     (
@@ -115,12 +171,18 @@ def _cases():
 @pytest.fixture
 def world(make):
     """One of each: a hospital with an admin, a staff member, a doctor; a patient; a platform admin."""
-    hospital = make.hospital()
-    patient = make.patient()
-    doctor = make.doctor_at(hospital)
+    hospital, other_hospital = make.hospital(), make.hospital()
+    patient, doctor = make.patient(), make.doctor_at(hospital)
+    other_doctor = make.doctor_at(other_hospital)
+    own_rule = make.schedule(doctor, hospital, weekdays=[0])[0]
+    other_rule = make.schedule(other_doctor, other_hospital, weekdays=[0])[0]
+    soon = clock.now().replace(microsecond=0) + timedelta(days=3)
+    own = make.appointment(patient, doctor, hospital, soon)
+    in_five_minutes = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=5)
+    call = make.appointment(patient, doctor, hospital, in_five_minutes)
     notice = notify(patient, "test", "A notice for the patient only")
     db.session.commit()
-    soon = (clock.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    other = make.appointment(make.patient(), other_doctor, other_hospital, soon)
     return {
         "users": {
             "patient": patient,
@@ -131,11 +193,15 @@ def world(make):
         },
         "ids": {
             "pending_hospital": make.hospital(status=HospitalStatus.pending).id,
+            "hospital": hospital.id,
+            "other_hospital": other_hospital.id,
+            "doctor": doctor.doctor.id,
+            "own_rule": own_rule.id,
+            "other_rule": other_rule.id,
+            "own_appointment": own.id,
+            "other_appointment": other.id,
+            "call_appointment": call.id,
             "patient_notice": notice.id,
-            # the world's patient with the world's doctor, its video call open now
-            "appointment": make.appointment(patient, doctor, hospital, start_at=soon).id,
-            # someone else's appointment, at the same hospital
-            "other_appointment": make.appointment(hospital_row=hospital, start_at=soon).id,
         },
     }
 

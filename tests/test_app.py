@@ -118,3 +118,12 @@ def test_audit_chain_detects_a_modified_row(app, make):
     result = runner.invoke(args=["hms", "verify-audit"])
     assert result.exit_code == 1
     assert f"event {second.id}" in result.output
+
+
+@pytest.mark.parametrize("where", ["query", "form"])
+def test_nul_bytes_in_input_are_a_400_not_a_500(client, where):
+    if where == "query":
+        response = client.get("/patient/doctors?q=a%00b")
+    else:
+        response = client.post("/login", data={"email": "a\x00@example.org", "password": "x\x00y"})
+    assert response.status_code == 400

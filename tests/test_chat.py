@@ -232,14 +232,13 @@ def test_the_page_shows_the_latest_messages_and_loads_earlier_ones_on_demand(cli
 
 def test_conversations_list_upcoming_visits_first_then_recent_ones(client, login_as, make, visit):
     doctor, hospital = visit.doctor.user, visit.hospital
-    later = make.appointment(doctor_user=doctor, hospital_row=hospital, start_at=NOW + timedelta(days=3))
-    past = make.appointment(doctor_user=doctor, hospital_row=hospital, start_at=NOW - timedelta(days=2))
-    make.appointment(
-        doctor_user=doctor, hospital_row=hospital, start_at=NOW + timedelta(days=40)
-    )  # far ahead
-    make.appointment(
-        doctor_user=doctor, hospital_row=hospital, start_at=NOW - timedelta(days=20)
-    )  # long over
+
+    def another(days: int):  # type: ignore[no-untyped-def]
+        return make.appointment(make.patient(), doctor, hospital, NOW + timedelta(days=days))
+
+    later, past = another(3), another(-2)
+    another(40)  # too far ahead to list
+    another(-20)  # long over, no messages
     login_as(doctor)
     page = client.get("/consultations/").data.decode()
     order = [int(n) for n in re.findall(r'id="conversation-(\d+)"', page)]

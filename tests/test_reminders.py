@@ -22,8 +22,15 @@ from hms.services import reminders
 START = datetime(2030, 1, 8, 6, 0, tzinfo=UTC)  # 09:00 in Nairobi
 
 
+def booked(make, start_at=START, created_at=START - timedelta(days=5), hospital=None, **fields):  # type: ignore[no-untyped-def]
+    """A patient's appointment with a doctor, booked at `created_at`."""
+    hospital = hospital or make.hospital()
+    doctor = make.doctor_at(hospital)
+    return make.appointment(make.patient(), doctor, hospital, start_at, created_at=created_at, **fields)
+
+
 def booked_long_ago(make, **fields):  # type: ignore[no-untyped-def]
-    return make.appointment(start_at=START, created_at=START - timedelta(days=5), **fields)
+    return booked(make, **fields)
 
 
 def reminder_texts(user) -> list[str]:  # type: ignore[no-untyped-def]
@@ -72,7 +79,7 @@ def test_reminder_email_carries_the_invitation_in_hospital_time(make):
 
 def test_times_follow_each_hospitals_time_zone(make):
     hospital = make.hospital(timezone="America/Lima")
-    make.appointment(hospital_row=hospital, start_at=START, created_at=START - timedelta(days=5))
+    booked(make, hospital=hospital)
     run_at(START - timedelta(hours=20))
     (text,) = db.session.scalars(select(Notification.text).where(Notification.kind == "appointment_reminder"))
     assert "on Tue 08 Jan 2030 at 01:00 -05 " in text
@@ -87,7 +94,7 @@ def test_a_worker_that_was_down_sends_only_the_nearest_reminder(make):
 
 
 def test_no_day_before_reminder_for_a_booking_made_within_the_day(make):
-    appointment = make.appointment(start_at=START, created_at=START - timedelta(hours=5))
+    appointment = booked(make, created_at=START - timedelta(hours=5))
     assert run_at(START - timedelta(hours=4)) == 0
     assert run_at(START - timedelta(minutes=59)) == 1
     assert len(reminder_texts(appointment.patient.user)) == 1
@@ -95,7 +102,7 @@ def test_no_day_before_reminder_for_a_booking_made_within_the_day(make):
 
 def test_no_reminders_for_cancelled_or_past_appointments(make):
     booked_long_ago(make, status=AppointmentStatus.cancelled)
-    make.appointment(start_at=START - timedelta(hours=2), created_at=START - timedelta(days=3))
+    booked(make, start_at=START - timedelta(hours=2), created_at=START - timedelta(days=3))
     assert run_at(START - timedelta(hours=1)) == 0
 
 

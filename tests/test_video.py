@@ -161,3 +161,18 @@ def test_the_worker_drops_old_signals(client, login_as, visit):
     assert consultations.purge_signals() == 1
     db.session.commit()
     assert db.session.scalar(select(func.count(VideoSignal.id))) == 0
+
+
+def test_appointment_pages_lead_to_the_chat_and_the_call(app, client, login_as, visit):
+    login_as(visit.patient.user)
+    page = client.get(f"/patient/appointments/{visit.id}").data.decode()
+    assert f'href="/appointments/{visit.id}/chat"' in page
+    assert f'href="/appointments/{visit.id}/video"' in page  # five minutes before: open
+    doctor = login_as(visit.doctor.user, on=app.test_client())
+    agenda = doctor.get("/doctor/agenda?day=2030-01-08").data.decode()
+    assert f'href="/appointments/{visit.id}/video"' in agenda
+    clock.set_frozen(START - timedelta(hours=2))
+    assert (
+        f'href="/appointments/{visit.id}/video"'
+        not in client.get(f"/patient/appointments/{visit.id}").data.decode()
+    )

@@ -1,13 +1,31 @@
-"""Doctor pages: dashboard."""
+"""Doctor pages: dashboard, weekly schedule with breaks and time off, agenda."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import current_user
+from datetime import date, timedelta
 
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from hms import clock
 from hms.auth.session import role_required
-from hms.htmx import render
-from hms.models import Role
+from hms.doctor.forms import AppointmentCancelForm, BreakForm, RuleForm, TimeOffForm
+from hms.extensions import db
+from hms.forms import EmptyForm, attach_error
+from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.models import (
+    Appointment,
+    AppointmentStatus,
+    Membership,
+    MembershipStatus,
+    Role,
+    ScheduleBreak,
+    ScheduleRule,
+    TimeOff,
+)
+from hms.services import scheduling
+from hms.services.errors import DomainError
 
 bp = Blueprint("doctor", __name__)
 bp.before_request(role_required(Role.doctor))
@@ -16,4 +34,379 @@ bp.before_request(role_required(Role.doctor))
 @bp.get("/")
 def dashboard():
     doctor = current_user.doctor
-    return render("doctor/dashboard.html", doctor=doctor, memberships=doctor.memberships)
+    today = clock.now().date()
+    todays = scheduling.agenda(doctor.id, today, today)
+    return render("doctor/dashboard.html", doctor=doctor, memberships=doctor.memberships, todays=todays)
+
+
+# ------------------------------------------------------------------ schedule
+
+
+def _active_memberships() -> list[Membership]:
+    return [m for m in current_user.doctor.memberships if m.status == MembershipStatus.active]
+
+
+def _own_rule(rule_id: int) -> ScheduleRule:
+    rule = db.session.get(ScheduleRule, rule_id)
+    if rule is None or rule.doctor_id != current_user.doctor.id:
+        abort(404)
+    return rule
+
+
+def _rules(hospital_id: int) -> list[ScheduleRule]:
+    return list(
+        db.session.scalars(
+            select(ScheduleRule)
+            .where(ScheduleRule.doctor_id == current_user.doctor.id, ScheduleRule.hospital_id == hospital_id)
+            .order_by(ScheduleRule.weekday, ScheduleRule.start_time)
+        )
+    )
+
+
+def _time_off() -> list[TimeOff]:
+    return list(
+        db.session.scalars(
+            select(TimeOff)
+            .where(TimeOff.doctor_id == current_user.doctor.id, TimeOff.end_date >= clock.now().date())
+            .order_by(TimeOff.start_date)
+        )
+    )
+
+
+def _form_factories(state: dict):  # type: ignore[no-untyped-def]
+    """Per-hospital and per-rule forms with their own prefixes (unique field ids on one page); the
+    form that was just submitted keeps its data and errors."""
+    add_form, focus = state.get("add_form"), state.get("focus")
+    break_form, break_rule_id = state.get("break_form"), state.get("break_rule_id")
+
+    def rule_form_for(hospital_id: int) -> RuleForm:
+        if add_form is not None and focus == hospital_id:
+            return add_form
+        return RuleForm(formdata=None, prefix=f"h{hospital_id}")
+
+    def break_form_for(rule_id: int) -> BreakForm:
+        if break_form is not None and break_rule_id == rule_id:
+            return break_form
+        return BreakForm(formdata=None, prefix=f"r{rule_id}")
+
+    return {"rule_form_for": rule_form_for, "break_form_for": break_form_for}
+
+
+def _section(membership: Membership, status: int = 200, **state):  # type: ignore[no-untyped-def]
+    """One hospital's schedule: its block for HTMX, the whole page without JavaScript."""
+    state.setdefault("focus", membership.hospital_id)
+    if not is_htmx():
+        return _schedule_page(status, **state)
+    context = {"m": membership, "rules": _rules(membership.hospital_id)} | _form_factories(state) | state
+    return render("doctor/schedule.html", "hospital_schedule", status=status, **context)
+
+
+def _schedule_page(status: int = 200, **state):  # type: ignore[no-untyped-def]
+    memberships = _active_memberships()
+    state.setdefault("time_off_form", TimeOffForm(formdata=None))
+    return render(
+        "doctor/schedule.html",
+        status=status,
+        memberships=memberships,
+        rules_by_hospital={m.hospital_id: _rules(m.hospital_id) for m in memberships},
+        time_off=_time_off(),
+        **_form_factories(state),
+        **state,
+    )
+
+
+@bp.get("/schedule")
+def schedule():
+    return _schedule_page()
+
+
+def _membership_or_404(hospital_id: int) -> Membership:
+    for membership in _active_memberships():
+        if membership.hospital_id == hospital_id:
+            return membership
+    abort(404)
+
+
+def _collision_state(error: scheduling.Collisions, form, action: str) -> dict:  # type: ignore[no-untyped-def]
+    return {"collisions": error.appointments, "pending_form": form, "pending_action": action}
+
+
+@bp.post("/schedule/<int:hospital_id>/rules")
+def add_rule(hospital_id: int):
+    membership = _membership_or_404(hospital_id)
+    form = RuleForm(prefix=f"h{hospital_id}")
+    return _save_rule(membership, form, None, url_for("doctor.add_rule", hospital_id=hospital_id))
+
+
+@bp.get("/schedule/rules/<int:rule_id>/edit")
+def edit_rule(rule_id: int):
+    rule = _own_rule(rule_id)
+    membership = _membership_or_404(rule.hospital_id)
+    form = RuleForm(obj=rule, formdata=None, prefix=f"e{rule.id}")
+    return _section(membership, edit_rule_id=rule.id, edit_form=form)
+
+
+@bp.post("/schedule/rules/<int:rule_id>")
+def update_rule(rule_id: int):
+    rule = _own_rule(rule_id)
+    membership = _membership_or_404(rule.hospital_id)
+    form = RuleForm(prefix=f"e{rule.id}")
+    return _save_rule(membership, form, rule, url_for("doctor.update_rule", rule_id=rule.id))
+
+
+def _save_rule(membership: Membership, form: RuleForm, rule: ScheduleRule | None, action: str):  # type: ignore[no-untyped-def]
+    editing = {"edit_rule_id": rule.id, "edit_form": form} if rule else {"add_form": form}
+    if not form.validate_on_submit():
+        return _section(membership, 422, **editing)
+    try:
+        scheduling.save_schedule_rule(
+            doctor=current_user.doctor,
+            hospital_id=membership.hospital_id,
+            weekday=form.weekday.data if form.weekday.data is not None else -1,
+            start_time=form.start_time.data,
+            end_time=form.end_time.data,
+            slot_minutes=form.slot_minutes.data,
+            rule=rule,
+            on_collision=form.on_collision.data or "",
+            cancel_reason=form.cancel_reason.data or "",
+            actor=current_user,
+        )
+    except scheduling.Collisions as collided:
+        db.session.rollback()
+        return _section(membership, 409, **editing, **_collision_state(collided, form, action))
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _section(membership, 422, **editing)
+    db.session.commit()
+    return _changed(membership, "Schedule saved. It applies to times not yet booked.")
+
+
+def _changed(membership: Membership, message: str):  # type: ignore[no-untyped-def]
+    if is_htmx():
+        return trigger(_section(membership, message=message), "slotsChanged")
+    flash(message, "success")
+    return redirect_to(url_for("doctor.schedule") + f"#schedule-{membership.hospital_id}")
+
+
+@bp.post("/schedule/rules/<int:rule_id>/delete")
+def delete_rule(rule_id: int):
+    rule = _own_rule(rule_id)
+    membership = _membership_or_404(rule.hospital_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        scheduling.delete_schedule_rule(
+            rule,
+            on_collision=request.form.get("on_collision", ""),
+            cancel_reason=request.form.get("cancel_reason", ""),
+            actor=current_user,
+        )
+    except scheduling.Collisions as collided:
+        db.session.rollback()
+        return _section(
+            membership,
+            409,
+            **_collision_state(collided, EmptyForm(), url_for("doctor.delete_rule", rule_id=rule_id)),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return _section(membership, 422, message=error.message)
+    db.session.commit()
+    return _changed(membership, "Working hours removed.")
+
+
+@bp.post("/schedule/rules/<int:rule_id>/breaks")
+def add_break(rule_id: int):
+    rule = _own_rule(rule_id)
+    membership = _membership_or_404(rule.hospital_id)
+    form = BreakForm(prefix=f"r{rule.id}")
+    state = {"break_rule_id": rule.id, "break_form": form}
+    if not form.validate_on_submit():
+        return _section(membership, 422, **state)
+    try:
+        scheduling.add_break(
+            rule,
+            form.break_start.data,
+            form.break_end.data,
+            on_collision=form.on_collision.data or "",
+            cancel_reason=form.cancel_reason.data or "",
+            actor=current_user,
+        )
+    except scheduling.Collisions as collided:
+        db.session.rollback()
+        return _section(
+            membership,
+            409,
+            **state,
+            **_collision_state(collided, form, url_for("doctor.add_break", rule_id=rule_id)),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _section(membership, 422, **state)
+    db.session.commit()
+    return _changed(membership, "Break added.")
+
+
+@bp.post("/schedule/breaks/<int:break_id>/delete")
+def delete_break(break_id: int):
+    item = db.session.get(ScheduleBreak, break_id)
+    if item is None or item.rule.doctor_id != current_user.doctor.id:
+        abort(404)
+    membership = _membership_or_404(item.rule.hospital_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    scheduling.delete_break(item)
+    db.session.commit()
+    return _changed(membership, "Break removed.")
+
+
+def _time_off_section(status: int = 200, **state):  # type: ignore[no-untyped-def]
+    if not is_htmx():
+        return _schedule_page(status, **state)
+    context = {
+        "time_off": _time_off(),
+        "time_off_form": state.pop("time_off_form", None) or TimeOffForm(formdata=None),
+    }
+    return render("doctor/schedule.html", "time_off", status=status, **context, **state)
+
+
+@bp.post("/time-off")
+def add_time_off():
+    form = TimeOffForm()
+    if not form.validate_on_submit():
+        return _time_off_section(422, time_off_form=form)
+    try:
+        scheduling.add_time_off(
+            doctor=current_user.doctor,
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+            reason=form.reason.data or "",
+            on_collision=form.on_collision.data or "",
+            cancel_reason=form.cancel_reason.data or "",
+            actor=current_user,
+        )
+    except scheduling.Collisions as collided:
+        db.session.rollback()
+        return _time_off_section(
+            409, time_off_form=form, **_collision_state(collided, form, url_for("doctor.add_time_off"))
+        )
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _time_off_section(422, time_off_form=form)
+    db.session.commit()
+    if is_htmx():
+        return trigger(_time_off_section(time_off_message="Time off added."), "slotsChanged")
+    flash("Time off added.", "success")
+    return redirect_to(url_for("doctor.schedule") + "#time-off")
+
+
+@bp.post("/time-off/<int:time_off_id>/delete")
+def delete_time_off(time_off_id: int):
+    item = db.session.get(TimeOff, time_off_id)
+    if item is None or item.doctor_id != current_user.doctor.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    scheduling.delete_time_off(item)
+    db.session.commit()
+    if is_htmx():
+        return _time_off_section(time_off_message="Time off removed.")
+    flash("Time off removed.", "success")
+    return redirect_to(url_for("doctor.schedule") + "#time-off")
+
+
+# ------------------------------------------------------------------ agenda
+
+
+def _agenda_range() -> tuple[date, date, str]:
+    view = "week" if request.args.get("view") == "week" else "day"
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = clock.now().date()
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6), view
+    return day, day, view
+
+
+@bp.get("/agenda")
+def agenda():
+    first, last, view = _agenda_range()
+    appointments = scheduling.agenda(current_user.doctor.id, first, last)
+    days: dict[date, list[Appointment]] = {
+        first + timedelta(days=i): [] for i in range((last - first).days + 1)
+    }
+    for a in appointments:
+        days.setdefault(a.start_at.astimezone(a.hospital.tz).date(), []).append(a)
+    step = timedelta(days=7 if view == "week" else 1)
+    return render(
+        "doctor/agenda.html",
+        days=days,
+        view=view,
+        first=first,
+        prev_day=first - step,
+        next_day=first + step,
+        now=clock.now(),
+        cancel_form=AppointmentCancelForm(formdata=None),
+    )
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or appointment.doctor_id != current_user.doctor.id:
+        abort(404)
+    return appointment
+
+
+def _row(appointment: Appointment, status: int = 200, message: str | None = None, form=None):  # type: ignore[no-untyped-def]
+    if is_htmx():
+        return render(
+            "doctor/agenda.html",
+            "row",
+            status=status,
+            a=appointment,
+            now=clock.now(),
+            cancel_form=form or AppointmentCancelForm(formdata=None),
+            row_message=message,
+        )
+    flash(message or "", "success" if status < 400 else "error")
+    local_day = appointment.start_at.astimezone(appointment.hospital.tz).date()
+    return redirect_to(url_for("doctor.agenda", day=local_day.isoformat()))
+
+
+@bp.post("/appointments/<int:appointment_id>/status")
+def set_status(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        status = AppointmentStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    try:
+        scheduling.set_appointment_status(appointment, status, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        return _row(appointment, 409, error.message)
+    db.session.commit()
+    return _row(appointment, message=f"Marked {status.value}.")
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+def cancel_appointment(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    form = AppointmentCancelForm()
+    if not form.validate_on_submit():
+        return _row(appointment, 422, form.reason.errors[0] if form.reason.errors else "Give a reason.", form)
+    try:
+        scheduling.cancel_appointment(appointment, current_user, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        return _row(appointment, 409, error.message, form)
+    db.session.commit()
+    response = _row(appointment, message="Cancelled; the patient is told.")
+    return trigger(response, "slotsChanged") if is_htmx() else response

@@ -22,3 +22,6 @@ def load_hospital() -> None:
 @bp.get("/")
 def dashboard():
     return render("hospital_admin/dashboard.html", hospital=g.hospital)
+
+
+from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)

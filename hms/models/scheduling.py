@@ -87,6 +87,8 @@ class TimeOff(db.Model):
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
+    doctor: Mapped[Doctor] = relationship()
+
     def covers(self, day: date) -> bool:
         return self.start_date <= day <= self.end_date
 

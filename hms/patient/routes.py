@@ -1,18 +1,277 @@
-"""Patient pages: dashboard."""
+"""Patient pages: dashboard, finding a doctor, the slot picker, booking, my appointments."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import current_user
+from datetime import date, datetime, time
 
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from hms import clock
 from hms.auth.session import role_required
-from hms.htmx import render
-from hms.models import Role
+from hms.database import retry_on_deadlock
+from hms.extensions import db, limiter
+from hms.forms import attach_error
+from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
+from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, RescheduleForm
+from hms.services import scheduling
+from hms.services.errors import DomainError
 
 bp = Blueprint("patient", __name__)
 bp.before_request(role_required(Role.patient))
 
+PER_PAGE = 10
+
 
 @bp.get("/")
 def dashboard():
-    return render("patient/dashboard.html", patient=current_user.patient)
+    upcoming, _ = scheduling.patient_appointments(current_user.patient.id)
+    return render("patient/dashboard.html", patient=current_user.patient, upcoming=upcoming[:3])
+
+
+# ------------------------------------------------------------------ finding a doctor
+
+
+@bp.get("/doctors")
+def find_doctors():
+    form = DoctorSearchForm(request.args)
+    form.validate()
+    hospital_id = request.args.get("hospital", type=int)
+    page = form.page.data if not form.page.errors and form.page.data else 1
+    memberships, total = scheduling.search_doctors(
+        text=form.q.data or "" if not form.q.errors else "",
+        specialty=form.specialty.data or "" if not form.specialty.errors else "",
+        city=form.city.data or "" if not form.city.errors else "",
+        hospital_id=hospital_id,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    hospitals = db.session.scalars(
+        select(Hospital).where(Hospital.status == HospitalStatus.active).order_by(Hospital.name)
+    ).all()
+    pages = max(1, -(-total // PER_PAGE))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render(
+        "patient/find_doctors.html",
+        "results",
+        form=form,
+        memberships=memberships,
+        total=total,
+        page=page,
+        pages=pages,
+        args=args,
+        hospitals=hospitals,
+        hospital_id=hospital_id,
+        specialties=scheduling.specialties(),
+    )
+
+
+def _bookable_or_404(doctor_id: int, hospital_id: int) -> Membership:
+    membership = scheduling.bookable_membership(doctor_id, hospital_id)
+    if membership is None:
+        abort(404)
+    return membership
+
+
+def _picker_day(membership: Membership, strip: list[tuple[date, int]]) -> date:
+    """The day asked for in ?day=, else the first day with a free slot, else today."""
+    first, last = strip[0][0], strip[-1][0]
+    asked = request.args.get("day", "")
+    try:
+        day = date.fromisoformat(asked) if asked else None
+    except ValueError:
+        day = None
+    if day is not None and first <= day <= last:
+        return day
+    return next((d for d, count in strip if count), first)
+
+
+def _picker_context(membership: Membership, day: date | None = None, **extra):  # type: ignore[no-untyped-def]
+    hospital = membership.hospital
+    today = scheduling.local_today(hospital)
+    strip = scheduling.day_strip(membership.doctor_id, hospital, today)
+    day = day or _picker_day(membership, strip)
+    return {
+        "membership": membership,
+        "doctor": membership.doctor,
+        "hospital": hospital,
+        "strip": strip,
+        "day": day,
+        "slots": [
+            s
+            for s in scheduling.day_slots(membership.doctor_id, hospital, day)
+            if s.free or s.key == extra.get("taken_key")
+        ],
+        "tz_label": tz_label(hospital, day),
+    } | extra
+
+
+def tz_label(hospital: Hospital, day: date) -> str:
+    """How the picker names its time zone, e.g. "Africa/Nairobi (EAT, UTC+03:00)"."""
+    moment = datetime.combine(day, time(12), tzinfo=hospital.tz)
+    offset = moment.strftime("%z")
+    return f"{hospital.timezone.replace('_', ' ')} ({moment.tzname()}, UTC{offset[:3]}:{offset[3:]})"
+
+
+@bp.get("/doctors/<int:doctor_id>/at/<int:hospital_id>")
+def doctor_page(doctor_id: int, hospital_id: int):
+    membership = _bookable_or_404(doctor_id, hospital_id)
+    context = _picker_context(membership, form=BookingForm())
+    return render("patient/doctor.html", "slots", **context)
+
+
+@bp.post("/doctors/<int:doctor_id>/at/<int:hospital_id>/book")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
+def book(doctor_id: int, hospital_id: int):
+    membership = scheduling.bookable_membership(doctor_id, hospital_id)
+    form = BookingForm()
+    if membership is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _picker_again(membership, form, 422)
+    try:
+        start = scheduling.parse_slot_key(form.slot.data)
+
+        def attempt() -> Appointment:
+            appointment = scheduling.book_appointment(
+                patient=current_user.patient,
+                doctor_id=doctor_id,
+                hospital_id=hospital_id,
+                start=start,
+                reason=form.reason.data,
+                booked_by=current_user,
+                idempotency_key=form.key.data,
+            )
+            db.session.commit()
+            return appointment
+
+        appointment = retry_on_deadlock(attempt)
+    except scheduling.SlotTaken as taken:
+        db.session.rollback()
+        attach_error(form, taken)
+        return _picker_again(membership, form, 409, taken_key=form.slot.data, alternatives=taken.alternatives)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _picker_again(membership, form, error.status if error.status in (409, 422) else 422)
+    flash("Your appointment is booked.", "success")
+    return redirect_to(url_for("patient.appointment", appointment_id=appointment.id))
+
+
+def _picker_again(membership: Membership, form: BookingForm, status: int, **extra):  # type: ignore[no-untyped-def]
+    """The picker for the day the patient was looking at, with the errors and what he typed."""
+    day = None
+    try:
+        start = scheduling.parse_slot_key(form.slot.data)
+        day = start.astimezone(membership.hospital.tz).date()
+    except DomainError:
+        pass
+    context = _picker_context(membership, day, form=form, **extra)
+    if day is not None and not (context["strip"][0][0] <= day <= context["strip"][-1][0]):
+        context = _picker_context(membership, None, form=form, **extra)
+    response = render("patient/doctor.html", "booking_form", status=status, **context)
+    return trigger(response, "slotsChanged") if status == 409 else response
+
+
+# ------------------------------------------------------------------ my appointments
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or appointment.patient_id != current_user.patient.id:
+        abort(404)
+    return appointment
+
+
+@bp.get("/appointments")
+def appointments():
+    upcoming, past = scheduling.patient_appointments(current_user.patient.id)
+    return render(
+        "patient/appointments.html", upcoming=upcoming, past=past[:50], now=clock.now(), form=CancelForm()
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>")
+def appointment(appointment_id: int):
+    item = _own_appointment(appointment_id)
+    return render("patient/appointment.html", appointment=item, now=clock.now(), form=CancelForm())
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
+def cancel(appointment_id: int):
+    item = _own_appointment(appointment_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        scheduling.cancel_appointment(item, current_user, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        if is_htmx():
+            return render(
+                "patient/appointments.html",
+                "row",
+                status=409,
+                a=item,
+                now=clock.now(),
+                form=form,
+                row_message=error.message,
+            )
+        flash(error.message, "error")
+        return redirect_to(url_for("patient.appointment", appointment_id=item.id))
+    db.session.commit()
+    if is_htmx():
+        response = render(
+            "patient/appointments.html",
+            "row",
+            a=item,
+            now=clock.now(),
+            form=form,
+            row_message="Cancelled. The time is free for others again.",
+        )
+        return trigger(response, "slotsChanged")
+    flash("Your appointment is cancelled.", "success")
+    return redirect_to(url_for("patient.appointments"))
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"], methods=["POST"])
+def reschedule(appointment_id: int):
+    item = _own_appointment(appointment_id)
+    if not item.can_patient_change(clock.now()):
+        flash("This appointment can no longer be changed online. Please call the hospital.", "error")
+        return redirect_to(url_for("patient.appointment", appointment_id=item.id))
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.doctor_id == item.doctor_id, Membership.hospital_id == item.hospital_id
+        )
+    )
+    if membership is None:
+        abort(404)
+    form = RescheduleForm()
+    status, extra = 200, {}
+    if form.validate_on_submit():
+        try:
+            new = scheduling.reschedule_appointment(
+                item, scheduling.parse_slot_key(form.slot.data), current_user, form.key.data
+            )
+            db.session.commit()
+        except scheduling.SlotTaken as taken:
+            db.session.rollback()
+            attach_error(form, taken)
+            status, extra = 409, {"taken_key": form.slot.data, "alternatives": taken.alternatives}
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            status = error.status if error.status in (409, 422) else 422
+        else:
+            flash("Your appointment is moved.", "success")
+            return redirect_to(url_for("patient.appointment", appointment_id=new.id))
+    elif form.is_submitted():
+        status = 422
+    context = _picker_context(membership, form=form, rescheduling=item, **extra)
+    block = "booking_form" if request.method == "POST" else "slots"
+    return render("patient/reschedule.html", block, status=status, **context)

@@ -276,8 +276,12 @@ def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: boo
     )
 
 
-def _link(user: User) -> str:
-    return "/patient/appointments" if user.role == Role.patient else "/doctor/agenda"
+def appointment_link(appointment: Appointment, user: User) -> str:
+    """Where a notice about this appointment takes its patient or its doctor."""
+    if user.role == Role.patient:
+        return f"/patient/appointments/{appointment.id}"
+    day = appointment.start_at.astimezone(appointment.hospital.tz).date()
+    return f"/doctor/agenda?day={day.isoformat()}"
 
 
 def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancelled: bool, own: bool) -> None:
@@ -285,7 +289,7 @@ def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancell
         user,
         kind,
         text,
-        link=_link(user),
+        link=appointment_link(appointment, user),
         ics=appointment_ics(appointment, user, cancelled=cancelled),
         hospital_id=appointment.hospital_id,
         in_app=not own,  # a confirmation of one's own action goes by email only

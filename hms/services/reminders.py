@@ -18,7 +18,7 @@ from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
 from hms.models import Appointment, AppointmentReminder, AppointmentStatus, Doctor, Patient
-from hms.services.notifications import appointment_ics, notify, when_text
+from hms.services.notifications import appointment_ics, appointment_link, notify, when_text
 
 
 def _in_about(delta: timedelta) -> str:
@@ -88,7 +88,7 @@ def send_reminders(now: datetime | None = None) -> int:
                 "appointment_reminder",
                 f"Reminder: your appointment with Dr {appointment.doctor.name} at {hospital.name} "
                 f"is on {when_text(appointment)} (in about {_in_about(appointment.start_at - now)}).",
-                link="/patient/appointments",
+                link=appointment_link(appointment, patient),
                 subject=f"Reminder: appointment on {when_text(appointment)}",
                 ics=appointment_ics(appointment, patient),
                 hospital_id=hospital.id,

@@ -1,0 +1,49 @@
+"""Forms for finding doctors and booking."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+
+class DoctorSearchForm(FlaskForm):
+    """A GET form: no CSRF, values from the query string."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Name, specialty or hospital", validators=[Optional(), Length(max=80)])
+    specialty = StringField("Specialty", validators=[Optional(), Length(max=80)])
+    city = StringField("City", validators=[Optional(), Length(max=80)])
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=10000)])
+
+
+class BookingForm(FlaskForm):
+    slot = StringField("Time", validators=[DataRequired(message="Choose a time.")])
+    reason = TextAreaField(
+        "Reason for the visit",
+        validators=[DataRequired(message="Tell the doctor briefly why you come."), Length(max=500)],
+    )
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = secrets.token_urlsafe(18)
+
+
+class RescheduleForm(FlaskForm):
+    slot = StringField("New time", validators=[DataRequired(message="Choose a time.")])
+    key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = secrets.token_urlsafe(18)
+
+
+class CancelForm(FlaskForm):
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])

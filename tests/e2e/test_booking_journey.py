@@ -1,0 +1,60 @@
+"""In Chromium: a patient searches, opens a doctor, picks a day and a time, books, sees the visit in
+"My appointments", cancels it, and the time shows free again."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
+
+
+def test_patient_books_and_cancels_a_visit(page, live_server, make):
+    hospital = make.hospital(name="Riverside General", city="Nairobi", timezone="Africa/Nairobi")
+    doctor = make.doctor_at(hospital, name="Chinedu Okafor", specialty="Cardiology")
+    make.doctor_at(hospital, name="Priya Mehta", specialty="Paediatrics")
+    make.schedule(doctor, hospital, start="09:00", end="12:00")
+    make.patient(email="amina@example.org", name="Amina Hassan")
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("amina@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Find a doctor").first.click()
+
+    # Live search: typing narrows the list without a page load.
+    expect(page.get_by_text("2 doctors found")).to_be_visible()
+    page.get_by_label("Name, specialty or hospital").fill("cardio")
+    expect(page.get_by_text("1 doctor found")).to_be_visible()
+    page.get_by_role("link", name="Dr Chinedu Okafor").click()
+    expect(page.get_by_role("heading", name="Dr Chinedu Okafor")).to_be_visible()
+
+    # Pick the third day of the strip; its times arrive as a fragment.
+    day = page.locator(".day-strip .day").nth(2)
+    day_label = day.get_attribute("aria-label").split(":")[0]
+    day.click()
+    expect(day).to_have_attribute("aria-current", "date")
+    expect(page.locator("#slots legend")).to_contain_text(day_label)
+    slot = page.locator("#slots input[name=slot]").first
+    slot_label = slot.get_attribute("aria-label")
+    slot_value = slot.get_attribute("value")
+    assert slot_label.endswith("09:00")
+    slot.check()
+    page.get_by_label("Reason for the visit").fill("Chest pain when climbing stairs")
+    page.get_by_role("button", name="Book this time").click()
+
+    expect(page.get_by_text("Your appointment is booked.")).to_be_visible()
+    expect(page.get_by_text("Chest pain when climbing stairs")).to_be_visible()
+
+    page.get_by_role("link", name="My appointments", exact=True).click()
+    row = page.locator("table.appointments tbody tr").first
+    expect(row).to_contain_text("Dr Chinedu Okafor")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Cancel").click()
+    expect(row).to_contain_text("The time is free for others again.")
+    expect(row).to_contain_text("cancelled")
+
+    # Back on the doctor's page the same time is offered again.
+    page.goto(f"{live_server}/patient/doctors/{doctor.doctor.id}/at/{hospital.id}")
+    page.locator(".day-strip .day").nth(2).click()
+    expect(page.locator(f'#slots input[value="{slot_value}"]')).to_be_visible()
+    assert page.js_errors == []
