@@ -120,23 +120,10 @@ def downgrade():
         batch_op.drop_column('sms_auth_token_sealed')
         batch_op.drop_column('sms_account_sid')
 
-    with op.batch_alter_table('video_signals', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_video_signals_created_at'))
-        batch_op.drop_index('ix_video_signals_appointment_id_id')
-
+    # Dropping a table drops its indexes; MariaDB refuses to drop an index a foreign key needs first.
     op.drop_table('video_signals')
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_messages_appointment_id_id')
-
     op.drop_table('messages')
     op.drop_table('appointment_reminders')
-    with op.batch_alter_table('password_reset_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_password_reset_tokens_user_id'))
-
     op.drop_table('password_reset_tokens')
-    with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_emails_user_id'))
-        batch_op.drop_index('ix_outbox_emails_due')
-
     op.drop_table('outbox_emails')
     op.drop_table('notification_preferences')
