@@ -320,3 +320,18 @@ def test_email_subjects_stay_on_one_line(make):
     db.session.commit()
     (mail,) = emails(patient)
     assert re.fullmatch(r"[^\r\n]+", mail.subject)
+
+
+def test_a_full_page_of_long_notices_stays_small(client, make, login_as):
+    patient = make.patient()
+    for i in range(25):
+        text = (
+            "Your appointment with Dr Chinedu Okafor at Riverside General Hospital "
+            f"on Tue 08 Jan 2030 at 09:{i:02d}."
+        )
+        notifications.notify(patient, "appointment_booked", text, f"/patient/appointments/{i}")
+    db.session.commit()
+    login_as(patient)
+    page = client.get("/notifications/")
+    assert page.data.count(b'class="notice-item unread"') == 20
+    assert len(page.data) < 15_000
