@@ -176,3 +176,14 @@ def test_appointment_pages_lead_to_the_chat_and_the_call(app, client, login_as, 
         f'href="/appointments/{visit.id}/video"'
         not in client.get(f"/patient/appointments/{visit.id}").data.decode()
     )
+
+
+def test_the_call_page_needs_no_inline_script_and_talks_only_to_its_own_origin(client, login_as, visit):
+    login_as(visit.patient.user)
+    response = client.get(f"/appointments/{visit.id}/video")
+    html = response.data.decode()
+    for tag in html.split("<script")[1:]:
+        assert "src=" in tag.split(">")[0]
+    assert " style=" not in html and "hx-on" not in html
+    assert "connect-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]

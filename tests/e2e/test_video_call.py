@@ -32,6 +32,15 @@ def log_in(context, live_server: str, email: str):  # type: ignore[no-untyped-de
     tab.set_default_timeout(20000)
     tab.js_errors = []
     tab.on("pageerror", lambda exc: tab.js_errors.append(str(exc)))
+    # Script errors and CSP violations; an expected 4xx answer is logged as "Failed to load resource".
+    tab.on(
+        "console",
+        lambda msg: (
+            tab.js_errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     tab.goto(f"{live_server}/login")
     tab.get_by_label("Email").fill(email)
     tab.get_by_label("Password").fill(PASSWORD)
