@@ -335,7 +335,11 @@ def deliver_due(worker_id: str, limit: int | None = None) -> DeliveryReport:
     jobs = _jobs(token)
     if not jobs:
         return DeliveryReport()
-    deadline = lease - timedelta(seconds=min(30, current_app.config["OUTBOX_LEASE_SECONDS"] / 4))
+    # Start no send that could still be running when the lease ends (one SMTP exchange is several
+    # round trips, each up to the socket timeout): the row would then be free for another worker.
+    cfg = current_app.config
+    slowest = 4 * max(cfg["MAIL_TIMEOUT_SECONDS"], cfg["SMS_TIMEOUT_SECONDS"])
+    deadline = lease - timedelta(seconds=min(slowest, cfg["OUTBOX_LEASE_SECONDS"] / 2))
     outcomes = _send_emails([j for j in jobs if j.channel == Channel.email], deadline)
     outcomes |= _send_texts([j for j in jobs if j.channel == Channel.sms], deadline)
     return _record(token, jobs, outcomes)
