@@ -19,6 +19,26 @@ REGULAR = FONT_DIR / "DejaVuSans.ttf"
 BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
 
 
+# Letters that do not decompose into a Latin letter and an accent, and typographic marks.
+_FALLBACK = str.maketrans(
+    {
+        "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "Œ": "OE", "œ": "oe",
+        "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "€": "EUR",
+    }
+)  # fmt: skip
+
+
+def _latin1(char: str) -> str:
+    """The character itself when the core fonts have it, else its closest Latin-1 spelling."""
+    if ord(char) < 256:
+        return char
+    mapped = char.translate(_FALLBACK)
+    if mapped != char:
+        return mapped
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and all(ord(c) < 256 for c in base) else "?"
+
+
 class _Document(FPDF):
     def __init__(self) -> None:
         super().__init__(format="A4")
@@ -36,16 +56,7 @@ class _Document(FPDF):
         text = "" if value is None else str(value)
         if self.unicode:
             return text
-        try:
-            text.encode("latin-1")
-            return text
-        except UnicodeEncodeError:
-            decomposed = unicodedata.normalize("NFKD", text)
-            return (
-                "".join(c for c in decomposed if not unicodedata.combining(c))
-                .encode("latin-1", "replace")
-                .decode("latin-1")
-            )
+        return "".join(_latin1(c) for c in text)
 
     def write_line(self, text: object, size: float = 10, bold: bool = False, height: float = 5.5) -> None:
         self.set_font(self.family, "B" if bold else "", size)
