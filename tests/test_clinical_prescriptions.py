@@ -290,7 +290,9 @@ def test_pdf_falls_back_to_helvetica_without_the_font(make, monkeypatch, tmp_pat
     prescription.patient.user.full_name = "Łukasz Żółć"
     monkeypatch.setattr(prescription_pdf, "REGULAR", tmp_path / "missing.ttf")
     text = pdf_text(prescription_pdf.prescription_pdf(prescription))
-    assert "Lukasz Zólc" in text  # ó is in Latin-1; Ł and Ż are not and prescription.number in text and "Medicine 1" in text
+    assert (
+        "Lukasz Zólc" in text
+    )  # ó is in Latin-1; Ł and Ż are not and prescription.number in text and "Medicine 1" in text
 
 
 def test_cancelled_and_superseded_pdfs_say_so(make):
