@@ -41,7 +41,9 @@ class VersionedForm(FlaskForm):
 
 
 class HistoryForm(VersionedForm):
-    kind = SelectField("Kind", choices=[(k.value, k.label) for k in HistoryKind], validators=[DataRequired()])
+    kind = SelectField(
+        "Kind", choices=[(k.value, k.singular) for k in HistoryKind], validators=[DataRequired()]
+    )
     title = StringField(
         "Name",
         filters=[strip],

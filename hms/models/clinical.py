@@ -41,6 +41,16 @@ class HistoryKind(enum.StrEnum):
             "family-history": "Family history",
         }[self.value]
 
+    @property
+    def singular(self) -> str:
+        return {
+            "condition": "Condition",
+            "allergy": "Allergy",
+            "medication": "Medication",
+            "procedure": "Surgery",
+            "family-history": "Family history",
+        }[self.value]
+
 
 class AllergySeverity(enum.StrEnum):
     mild = "mild"
