@@ -284,3 +284,11 @@ def test_malformed_ids_are_404_not_500(client, login_as, today):
     login_as(today["doctor"])
     for url in ["/doctor/encounters/abc", "/doctor/encounters/-1", "/doctor/encounters/99999999999999999999"]:
         assert client.get(url).status_code == 404, url
+
+
+def test_the_agenda_links_each_visit_to_its_record(client, login_as, today):
+    login_as(today["doctor"])
+    appointment = today["appointment"]
+    day = appointment.start_at.astimezone(appointment.hospital.tz).date().isoformat()
+    agenda = client.get(f"/doctor/agenda?day={day}").data
+    assert f'href="/doctor/appointments/{appointment.id}/encounter"'.encode() in agenda
