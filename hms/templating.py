@@ -17,12 +17,16 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("patient.dashboard", "Dashboard"),
         ("patient.find_doctors", "Find a doctor"),
         ("patient.appointments", "My appointments"),
+        ("patient.records", "Medical history"),
+        ("patient.encounters", "My visits"),
+        ("patient.record_access", "Record access"),
         ("consult.index", "Messages"),
     ],
     Role.doctor: [
         ("doctor.dashboard", "Dashboard"),
         ("doctor.agenda", "Agenda"),
         ("doctor.schedule", "My schedule"),
+        ("doctor.patients", "My patients"),
         ("consult.index", "Messages"),
     ],
     Role.hospital_admin: [

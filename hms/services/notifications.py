@@ -49,6 +49,7 @@ KINDS: dict[str, Kind] = {
         Kind("appointment_reminder", "Appointment reminders", (_PATIENT,), sms=True),
         Kind("chat_message", "New chat messages", (_PATIENT, _DOCTOR), email=False),
         Kind("prescription_issued", "Prescriptions issued", (_PATIENT,)),
+        Kind("prescription_cancelled", "Prescriptions cancelled", (_PATIENT,)),
         Kind("bill_issued", "Bills issued", (_PATIENT,)),
         Kind("payment_received", "Payments received", (_PATIENT, _ADMIN)),
         Kind("refund_issued", "Refunds", (_PATIENT,)),
