@@ -32,7 +32,9 @@ def say(client, appointment, text: str, **kwargs):  # type: ignore[no-untyped-de
 
 
 def bodies(appointment) -> list[str]:  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(Message.body).where(Message.appointment_id == appointment.id))
+    rows = db.session.scalars(
+        select(Message.body).where(Message.appointment_id == appointment.id).order_by(Message.id)
+    )
     return list(rows.all())
 
 
@@ -99,7 +101,9 @@ def test_messages_are_audited_and_tell_the_other_side_once(app, client, login_as
     login_as(patient)
     say(client, visit, "one")
     say(client, visit, "two")
-    notices = db.session.scalars(select(Notification).where(Notification.user_id == doctor.id)).all()
+    notices = db.session.scalars(
+        select(Notification).where(Notification.user_id == doctor.id).order_by(Notification.id)
+    ).all()
     assert len(notices) == 1 and notices[0].link == f"/appointments/{visit.id}/chat"
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == "message")).all()
     assert [(e.action, e.patient_id, e.user_id) for e in events] == [

@@ -32,11 +32,17 @@ def _book(make, booked_by=None):  # type: ignore[no-untyped-def]
 
 
 def notices(user) -> list[Notification]:  # type: ignore[no-untyped-def]
-    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)))
+    return list(
+        db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def emails(user) -> list[OutboxEmail]:  # type: ignore[no-untyped-def]
-    return list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user.id)))
+    return list(
+        db.session.scalars(select(OutboxEmail).where(OutboxEmail.user_id == user.id).order_by(OutboxEmail.id))
+    )
 
 
 # ---------------------------------------------------------------- events → notices

@@ -79,7 +79,7 @@ def test_reset_changes_the_password_once_and_ends_other_sessions(app, client, ma
     assert b"expired or was already used" in client.get(link, follow_redirects=True).data
     kinds = db.session.scalars(select(OutboxEmail.kind).where(OutboxEmail.user_id == user.id)).all()
     assert sorted(kinds) == ["password_changed", "password_reset"]
-    actions = db.session.scalars(select(AuditEvent.action)).all()
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["request_password_reset", "reset_password"]
     login = client.post("/login", data={"email": user.email, "password": NEW_PASSWORD})
     assert login.status_code == 303

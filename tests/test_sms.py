@@ -190,7 +190,7 @@ def test_admin_sets_up_text_messages(client, make, login_as):
     db.session.refresh(hospital)
     assert hospital.sms_auth_token_sealed is None
     actions = db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.record_type == "hospital_sms")
+        select(AuditEvent.action).where(AuditEvent.record_type == "hospital_sms").order_by(AuditEvent.id)
     ).all()
     assert actions == ["update", "update", "delete"]
 
