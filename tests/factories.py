@@ -361,7 +361,7 @@ def bill(
         status=status,
         issued_at=clock.now() if status != BillStatus.draft else None,
     )
-    for description, quantity, unit in items or [("X-ray, chest", 1, 250000)]:
+    for description, quantity, unit in [("X-ray, chest", 1, 250000)] if items is None else items:
         row.items.append(
             BillItem(
                 kind=ItemKind.procedure,

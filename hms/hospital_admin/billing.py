@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, g, url_for
 from flask_login import current_user
 
+from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.hospital_admin.routes import bp
@@ -88,10 +89,9 @@ def retry_refund(refund_id: int):
         billing.retry_refund(refund, current_user)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("The refund was sent to Stripe again.", "success")
+        return error_response(error.status, error.message)
+    db.session.commit()
+    flash("The refund was sent to Stripe again.", "success")
     return redirect_to(url_for("hospital_admin.desk_refunds"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 from flask_login import current_user
 
+from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render
@@ -86,7 +87,7 @@ def pay_bill(bill_id: int):
         )
     except DomainError as error:
         db.session.commit()  # keep what Stripe told us (an attempt that failed, a late payment)
-        return _refused(row.id, error)
+        return _refused(error)
     db.session.commit()
     if is_htmx():
         return redirect_to(payment.checkout_url)
@@ -96,9 +97,9 @@ def pay_bill(bill_id: int):
     return redirect_to(url_for("patient.bill", bill_id=row.id))
 
 
-def _refused(bill_id: int, error: DomainError):  # type: ignore[no-untyped-def]
-    flash(error.message, "error")
-    return redirect_to(url_for("patient.bill", bill_id=bill_id))
+def _refused(error: DomainError):  # type: ignore[no-untyped-def]
+    """A clear 4xx with the reason: a page, or for htmx a message in the page's message area."""
+    return error_response(error.status, error.message)
 
 
 @bp.get("/bills/<int:bill_id>/return")
@@ -139,7 +140,7 @@ def cancel_payment(bill_id: int):
                 inline=True,
                 **_context(),
             )
-        return _refused(row.id, error)
+        return _refused(error)
     db.session.commit()
     message, category = OUTCOME_MESSAGES[outcome.result]
     row = _own_bill(bill_id)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from flask import Response, abort, flash, request, url_for
 from flask_login import current_user
 
+from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
@@ -234,8 +235,7 @@ def issue(hospital: Hospital, ep: str, bill_id: int) -> Response:
         billing.issue_bill(bill, current_user)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
-        return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
+        return error_response(error.status, error.message)
     db.session.commit()
     flash("The bill is issued; the patient can see and pay it.", "success")
     return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
@@ -314,8 +314,7 @@ def pay_out_refund(hospital: Hospital, ep: str, refund_id: int) -> Response:
         billing.pay_out_refund(refund, current_user)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Refund marked as paid out.", "success")
+        return error_response(error.status, error.message)
+    db.session.commit()
+    flash("Refund marked as paid out.", "success")
     return redirect_to(url_for(f"{ep}.desk_refunds"))

@@ -101,7 +101,7 @@ class CancelBillForm(FlaskForm):
 
 class BillingSettingsForm(FlaskForm):
     refund_percent = IntegerField(
-        "Refund when a patient cancels (%)",
+        "Refund when a patient cancels (per cent)",
         validators=[InputRequired(), NumberRange(min=0, max=100)],
         description="The share of what the patient paid that goes back. When the hospital cancels, "
         "everything is refunded.",
