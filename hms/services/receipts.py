@@ -14,7 +14,7 @@ from hms.templating import local_time
 
 class _Receipt(FPDF):
     def __init__(self) -> None:
-        super().__init__(format="A5")
+        super().__init__(format=(148, 210))  # A5 in millimetres
         self.set_auto_page_break(auto=True, margin=12)
         self.set_margins(12, 12, 12)
         font = current_app.config.get("RECEIPT_FONT")
