@@ -32,8 +32,11 @@ def stripe_webhook() -> Response:
     if len(payload) > MAX_EVENT_BYTES:
         return _plain("too large", 413)
     try:
+        signature = request.headers.get("Stripe-Signature")
+        if not signature:
+            raise ValueError("no Stripe-Signature header")
         event = stripe.Webhook.construct_event(
-            payload, request.headers.get("Stripe-Signature"), secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+            payload, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
         )
     except (ValueError, stripe.SignatureVerificationError) as error:
         current_app.logger.warning(

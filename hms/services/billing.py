@@ -133,20 +133,26 @@ def _drop_tasks(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_QUEUED, None)
 
 
-def run_after_commit_tasks() -> None:
-    """Send what committed changes queued for Stripe (refunds, closing checkouts). Failures are
-    logged and left for `retry_stripe_work`; nothing here raises."""
-    ready = db.session.info.pop(_READY, None) if has_app_context() else None
-    for kind, row_id in ready or []:
-        try:
-            if kind == "refund":
-                submit_refund(row_id)
-            elif kind == "expire":
-                close_checkout(row_id)
-            db.session.commit()
-        except Exception:  # one failed task must not stop the others or the response
-            db.session.rollback()
-            current_app.logger.exception("billing task %s %s failed", kind, row_id)
+def run_after_commit_tasks(max_rounds: int = 5) -> None:
+    """Send what committed changes queued for Stripe (refunds, closing checkouts). A task may queue
+    another (closing a checkout that turns out paid refunds it). Failures are logged and left for
+    `retry_stripe_work`; nothing here raises."""
+    if not has_app_context():
+        return
+    for _ in range(max_rounds):
+        ready = db.session.info.pop(_READY, None)
+        if not ready:
+            return
+        for kind, row_id in ready:
+            try:
+                if kind == "refund":
+                    submit_refund(row_id)
+                elif kind == "expire":
+                    close_checkout(row_id)
+                db.session.commit()
+            except Exception:  # one failed task must not stop the others or the response
+                db.session.rollback()
+                current_app.logger.exception("billing task %s %s failed", kind, row_id)
 
 
 # ---------------------------------------------------------------- bills from bookings
