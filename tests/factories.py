@@ -390,3 +390,9 @@ def desk_payment(bill_row: Bill, cashier: User, amount_minor: int | None = None)
     )
     db.session.commit()
     return payment
+
+
+def billing_key() -> str:
+    from hms.services import billing
+
+    return billing.new_key()
