@@ -4,8 +4,10 @@ Stripe, signed webhooks counted once whatever their order, cancel and retry, ref
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from hms.extensions import db
@@ -428,3 +430,59 @@ def test_retry_stripe_work_sends_what_a_crash_left_behind(make, stripe_fake, cli
     assert stripe_fake.refunds == {}
     assert billing.retry_stripe_work() == 1
     assert db.session.scalars(select(Refund)).one().status == RefundStatus.succeeded
+
+
+# ---------------------------------------------------------------- at the same time
+
+
+def _together(*calls):  # type: ignore[no-untyped-def]
+    """Run each call in its own thread (each request gets its own app context and connection)."""
+    results: list[object] = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+@pytest.mark.concurrency
+def test_the_same_event_delivered_three_times_at_once_counts_once(app, client, make, login_as, stripe_fake):
+    _, _, bill = setup_bill(make, login_as)
+    start_checkout(client, bill)
+    evt = event("checkout.session.completed", stripe_fake.complete(stripe_fake.only_session()["id"]))
+    results = _together(*[lambda: post_event(app.test_client(), evt) for _ in range(3)])
+    assert sorted(r.status_code for r in results) == [200, 200, 200]
+    assert sorted(r.data for r in results) == [b"duplicate", b"duplicate", b"paid"]
+    db.session.rollback()
+    db.session.refresh(bill)
+    assert (bill.status, bill.paid_minor) == (BillStatus.paid, 150000)
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 1
+    assert db.session.scalar(select(func.count(Payment.id)).where(Payment.receipt_number.is_not(None))) == 1
+
+
+@pytest.mark.concurrency
+def test_a_desk_payment_racing_the_online_one_never_pays_the_bill_twice(
+    app, client, make, login_as, stripe_fake
+):
+    hospital, _, bill = setup_bill(make, login_as)
+    start_checkout(client, bill)
+    evt = event("checkout.session.completed", stripe_fake.complete(stripe_fake.only_session()["id"]))
+    desk = login_as(make.staff(hospital), on=app.test_client())
+    form = {"amount": "1500", "method": "cash", "key": billing.new_key()}
+    url = f"/staff/bills/{bill.id}/payments"
+    webhook, cash = _together(lambda: post_event(app.test_client(), evt), lambda: desk.post(url, data=form))
+    assert webhook.status_code == 200 and cash.status_code in (303, 409)
+    db.session.rollback()
+    db.session.refresh(bill)
+    assert (bill.status, bill.paid_minor, bill.refunded_minor) == (BillStatus.paid, 150000, 0)
+    counted = db.session.scalars(select(Payment).where(Payment.status == PaymentStatus.succeeded)).all()
+    assert len(counted) == 1
+    if cash.status_code == 303:  # the desk won: the online money goes back to the card
+        assert db.session.scalars(select(Refund)).one().amount_minor == 150000
