@@ -161,7 +161,12 @@ def _bill_context(bill: Bill, ep: str, **extra):  # type: ignore[no-untyped-def]
         "bill": bill,
         "ep": ep,
         "item_form": ItemForm(currency=bill.currency, formdata=None),
-        "payment_form": DeskPaymentForm(currency=bill.currency, formdata=None),
+        # Offered: the whole balance; the cashier types less for a part payment.
+        "payment_form": DeskPaymentForm(
+            currency=bill.currency,
+            formdata=None,
+            amount=str(minor_to_decimal(max(bill.balance_minor, 0), bill.currency)),
+        ),
         "cancel_form": CancelBillForm(formdata=None),
         "form": EmptyForm(),
         "is_admin": ep == "hospital_admin",

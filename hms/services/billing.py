@@ -662,14 +662,13 @@ def open_checkout(payment: Payment, *, success_url: str, cancel_url: str) -> Pay
 
 
 def _fail_unopened(payment: Payment, reason: str) -> None:
-    bill = _lock_bill(payment.bill_id)
-    payment = db.session.get(Payment, payment.id, populate_existing=True)
+    """No checkout could be opened: the patient never saw a payment page, so nothing can be paid."""
+    payment = _locked_payment(payment.id)
     if payment.status == PaymentStatus.pending and payment.provider_ref is None:
         payment.status = PaymentStatus.failed
         payment.failure = reason[:255]
         payment.settled_at = clock.now()
         db.session.flush()
-    del bill
 
 
 @dataclass
