@@ -44,6 +44,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30 per minute")
+    PAYMENT_RATE_LIMIT = os.environ.get(
+        "PAYMENT_RATE_LIMIT", "20 per minute"
+    )  # Pay now / cancel, per address
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
 

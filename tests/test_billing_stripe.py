@@ -486,3 +486,10 @@ def test_a_desk_payment_racing_the_online_one_never_pays_the_bill_twice(
     assert len(counted) == 1
     if cash.status_code == 303:  # the desk won: the online money goes back to the card
         assert db.session.scalars(select(Refund)).one().amount_minor == 150000
+
+
+def test_pay_now_is_rate_limited(client, make, login_as, stripe_fake):
+    _, _, bill = setup_bill(make, login_as)
+    codes = [client.post(f"/patient/bills/{bill.id}/pay", headers=HX).status_code for _ in range(21)]
+    assert codes[:20] == [204] * 20 and codes[20] == 429
+    assert len(stripe_fake.sessions) == 1

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from hms.errors import error_response
-from hms.extensions import db
+from hms.extensions import db, limiter
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render
 from hms.models import BillStatus
@@ -70,7 +70,12 @@ def bill(bill_id: int):
     return render("patient/bill.html", "bill_status", bill=row, **_context())
 
 
+def _payment_limit() -> str:
+    return current_app.config["PAYMENT_RATE_LIMIT"]
+
+
 @bp.post("/bills/<int:bill_id>/pay")
+@limiter.limit(_payment_limit)
 def pay_bill(bill_id: int):
     """Send the patient to Stripe's hosted checkout for the balance (computed here, never sent)."""
     row = _own_bill(bill_id)
@@ -121,6 +126,7 @@ def checkout_return(bill_id: int):
 
 
 @bp.post("/bills/<int:bill_id>/cancel-payment")
+@limiter.limit(_payment_limit)
 def cancel_payment(bill_id: int):
     row = _own_bill(bill_id)
     if not EmptyForm().validate_on_submit():
