@@ -9,6 +9,7 @@ from fpdf import FPDF
 
 from hms.models import Payment
 from hms.money import format_money
+from hms.services.prescription_pdf import _latin1  # the same Latin-1 fallback as prescriptions
 from hms.templating import local_time
 
 
@@ -29,7 +30,7 @@ class _Receipt(FPDF):
     def safe(self, value: str) -> str:
         if self.unicode_font:
             return value
-        return value.encode("latin-1", "replace").decode("latin-1")
+        return "".join(_latin1(c) for c in value)
 
     def line_of(self, label: str, value: str) -> None:
         self.set_font(self.font_name, size=9)
