@@ -53,8 +53,17 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
-    register_subscribers()
+    connect_subscribers()
     return app
+
+
+def connect_subscribers() -> None:
+    """Modules that react to domain events (hms/events.py) connect here."""
+    from hms.services import billing, notifications
+
+    # Receivers run in the order they connect: tell people about the appointment before its bill.
+    notifications.connect_subscribers()
+    billing.connect_subscribers()
 
 
 def register_extensions(app: Flask) -> None:
@@ -133,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.hospital_admin.sms import bp as hospital_sms_bp
     from hms.notifications.routes import bp as notifications_bp
     from hms.patient.routes import bp as patient_bp
+    from hms.payments.routes import bp as payments_bp
     from hms.public.routes import bp as public_bp
     from hms.staff.routes import bp as staff_bp
     from hms.super_admin.routes import bp as super_admin_bp
@@ -144,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(super_admin_bp, url_prefix="/admin")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
     app.register_blueprint(hospital_sms_bp, url_prefix="/hospital/sms")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(consult_bp)
@@ -159,12 +170,6 @@ def register_template_helpers(app: Flask) -> None:
     from hms.templating import register
 
     register(app)
-
-
-def register_subscribers() -> None:
-    from hms.services.notifications import connect_subscribers
-
-    connect_subscribers()
 
 
 def register_commands(app: Flask) -> None:

@@ -25,3 +25,4 @@ def dashboard():
 
 
 from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (registers its routes on bp)

@@ -51,6 +51,7 @@ KINDS: dict[str, Kind] = {
         Kind("prescription_issued", "Prescriptions issued", (_PATIENT,)),
         Kind("prescription_cancelled", "Prescriptions cancelled", (_PATIENT,)),
         Kind("bill_issued", "Bills issued", (_PATIENT,)),
+        Kind("bill_cancelled", "Bills cancelled", (_PATIENT,)),
         Kind("payment_received", "Payments received", (_PATIENT, _ADMIN)),
         Kind("refund_issued", "Refunds", (_PATIENT,)),
         Kind("membership_changed", "Hospital memberships", (_DOCTOR, _ADMIN)),
