@@ -26,6 +26,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.hospital_admin: [
         ("hospital_admin.dashboard", "Dashboard"),
         ("hospital_admin.appointments", "Appointments"),
+        ("hospital_admin.departments", "Departments"),
+        ("hospital_admin.profile", "Profile"),
     ],
     Role.staff: [("staff.dashboard", "Dashboard")],
     Role.super_admin: [("super_admin.dashboard", "Dashboard")],

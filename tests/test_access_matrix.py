@@ -11,7 +11,11 @@ from hms.models import HospitalStatus
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
 
-# (method, url template, {role: status}); "*" is every role not named.
+ADMIN_303 = {"anonymous": 302, "hospital_admin": 303, "*": 403}
+ADMIN_404 = {"anonymous": 302, "hospital_admin": 404, "*": 403}
+
+# (method, url template, {role: status}[, form data]); "*" is every role not named. A POST sends
+# {"action": "approve"} unless the row gives its own valid data, so that only access decides.
 MATRIX = [
     ("GET", "/", {"anonymous": 200, "*": 302}),
     ("GET", "/login", {"anonymous": 200, "*": 302}),
@@ -26,6 +30,16 @@ MATRIX = [
     ("GET", "/admin/counts", {"anonymous": 302, "super_admin": 200, "*": 403}),
     ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
+    # Hospital administration: own hospital's objects only; another hospital's ids are 404.
+    ("GET", "/hospital/profile", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("POST", "/hospital/profile", {"anonymous": 302, "hospital_admin": 422, "*": 403}),
+    ("GET", "/hospital/departments", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("POST", "/hospital/departments", ADMIN_303, {"name": "Matrix"}),
+    ("POST", "/hospital/departments/{department}/name", ADMIN_303, {"name": "Renamed"}),
+    ("POST", "/hospital/departments/{other_department}/name", ADMIN_404, {"name": "Renamed"}),
+    ("POST", "/hospital/departments/{department}/status", ADMIN_303, {"action": "retire"}),
+    ("POST", "/hospital/departments/{other_department}/status", ADMIN_404, {"action": "retire"}),
+    ("POST", "/hospital/departments/999999/status", ADMIN_404, {"action": "retire"}),
     ("POST", "/logout", {"*": 303}),
     # Booking (patients)
     ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
@@ -76,10 +90,15 @@ MATRIX = [
 
 
 def _cases():
-    for method, url, expected in MATRIX:
+    for method, url, expected, *data in MATRIX:
         for role in ROLES:
             yield pytest.param(
-                method, url, role, expected.get(role, expected.get("*")), id=f"{method} {url} as {role}"
+                method,
+                url,
+                role,
+                expected.get(role, expected.get("*")),
+                data[0] if data else {"action": "approve"},
+                id=f"{method} {url} as {role}",
             )
 
 
@@ -111,15 +130,16 @@ def world(make):
             "other_rule": other_rule.id,
             "own_appointment": own.id,
             "other_appointment": other.id,
+            "department": make.department(hospital).id,
+            "other_department": make.department(other_hospital).id,
         },
     }
 
 
-@pytest.mark.parametrize(("method", "url", "role", "status"), list(_cases()))
-def test_access(client, login_as, world, method, url, role, status):
+@pytest.mark.parametrize(("method", "url", "role", "status", "data"), list(_cases()))
+def test_access(client, login_as, world, method, url, role, status, data):
     if role != "anonymous":
         login_as(world["users"][role])
     path = url.format(**world["ids"])
-    data = {"action": "approve"} if method == "POST" else None
-    response = client.open(path, method=method, data=data)
+    response = client.open(path, method=method, data=data if method == "POST" else None)
     assert response.status_code == status, response.data[:300]

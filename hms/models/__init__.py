@@ -9,6 +9,7 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
+from hms.models.invitations import Invitation, InvitationState
 from hms.models.messaging import Notification
 from hms.models.scheduling import (
     WEEKDAYS,
@@ -33,6 +34,8 @@ __all__ = [
     "Hospital",
     "HospitalAdmin",
     "HospitalStatus",
+    "Invitation",
+    "InvitationState",
     "Membership",
     "Notification",
     "MembershipStatus",
