@@ -410,3 +410,6 @@ def cancel_appointment(appointment_id: int):
     db.session.commit()
     response = _row(appointment, message="Cancelled; the patient is told.")
     return trigger(response, "slotsChanged") if is_htmx() else response
+
+
+from hms.doctor import hospitals as _hospitals  # noqa: E402,F401  (registers its routes)
