@@ -107,3 +107,41 @@ def test_joining_needs_csrf(client, make, doctor):
     hospital = make.hospital()
     assert client.post(f"/doctor/hospitals/{hospital.id}/join", csrf=False).status_code == 400
     assert memberships(doctor) == []
+
+
+def test_doctor_leaving_sees_and_cancels_his_future_appointments(client, make, doctor):
+    from datetime import timedelta
+
+    from hms import clock
+    from hms.models import Appointment, AppointmentStatus
+
+    hospital = make.hospital(name="Riverside")
+    membership = make.membership(doctor, hospital)
+    soon = clock.now().replace(microsecond=0) + timedelta(days=2)
+    appointment = make.appointment(make.patient(name="Amina Hassan"), doctor, hospital, soon)
+    page = client.get(f"/doctor/memberships/{membership.id}/leave").data.decode()
+    assert "1 future appointments" in page and "Amina Hassan" in page
+    client.post(
+        f"/doctor/memberships/{membership.id}/leave", data={"appointments": "cancel", "reason": "Moving away"}
+    )
+    row = db.session.get(Appointment, appointment.id)
+    assert (row.status, row.cancel_reason, row.cancelled_by_id) == (
+        AppointmentStatus.cancelled,
+        "Moving away",
+        doctor.id,
+    )
+    assert memberships(doctor) == []
+
+
+def test_doctor_leaving_may_keep_his_future_appointments(client, make, doctor):
+    from datetime import timedelta
+
+    from hms import clock
+    from hms.models import Appointment, AppointmentStatus
+
+    hospital = make.hospital(name="Riverside")
+    membership = make.membership(doctor, hospital)
+    appointment = make.appointment(make.patient(), doctor, hospital, clock.now() + timedelta(days=2))
+    client.post(f"/doctor/memberships/{membership.id}/leave", data={"appointments": "keep"})
+    assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.booked
+    assert b"Your 1 future appointments there are kept." in client.get("/doctor/hospitals").data

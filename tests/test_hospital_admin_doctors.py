@@ -363,3 +363,89 @@ def test_membership_ids_in_page_match_rows(client, make, hospital, admin):
     ids = {make.membership(make.doctor(), hospital).id for _ in range(3)}
     page = client.get("/hospital/doctors").data.decode()
     assert {int(i) for i in re.findall(r'<tr id="membership-(\d+)">', page)} == ids
+
+
+# --- future appointments --------------------------------------------------------------------------
+
+
+def _future(make, doctor, hospital, days=(1, 2)):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from hms import clock
+
+    start = clock.now().replace(microsecond=0, second=0, minute=0) + timedelta(hours=1)
+    return [
+        make.appointment(make.patient(name=f"Patient {d}"), doctor, hospital, start + timedelta(days=d))
+        for d in days
+    ]
+
+
+def test_toggle_message_counts_the_future_appointments_that_remain(client, make, hospital, admin):
+    from datetime import timedelta
+
+    from hms import clock
+    from hms.models import AppointmentStatus
+
+    doctor = make.doctor(name="Busy Doctor")
+    membership = make.membership(doctor, hospital)
+    _future(make, doctor, hospital, days=(1, 2, 3))
+    past = clock.now() - timedelta(days=2)
+    make.appointment(make.patient(), doctor, hospital, past, status=AppointmentStatus.fulfilled)
+    make.appointment(make.patient(), doctor, make.hospital(), clock.now() + timedelta(days=1))  # elsewhere
+    response = client.post(
+        f"/hospital/memberships/{membership.id}/status", data={"action": "deactivate"}, headers=HX
+    )
+    assert b"3 future appointments remain booked." in response.data
+
+
+def test_removal_lists_future_appointments_and_can_cancel_them_with_a_reason(client, make, hospital, admin):
+    from hms.models import Appointment, AppointmentStatus, Notification
+
+    doctor = make.doctor(name="Leaving Doctor")
+    membership = make.membership(doctor, hospital)
+    make.schedule(doctor, hospital, weekdays=[0, 1])
+    booked = _future(make, doctor, hospital)
+    page = client.get(f"/hospital/memberships/{membership.id}/remove").data.decode()
+    assert "2 future appointments" in page and "Patient 1" in page and "Patient 2" in page
+    refused = client.post(
+        f"/hospital/memberships/{membership.id}/remove", data={"appointments": "cancel", "reason": " "}
+    )
+    assert refused.status_code == 422
+    assert b"Give the patients a reason for the cancellation." in refused.data
+    assert membership_of(doctor, hospital) is not None
+    done = client.post(
+        f"/hospital/memberships/{membership.id}/remove",
+        data={"appointments": "cancel", "reason": "Dr has left us"},
+    )
+    assert done.status_code == 303
+    assert membership_of(doctor, hospital) is None
+    for appointment in booked:
+        row = db.session.get(Appointment, appointment.id)
+        assert (row.status, row.cancel_reason, row.cancelled_by_id, row.active_slot) == (
+            AppointmentStatus.cancelled,
+            "Dr has left us",
+            admin.id,
+            None,
+        )
+    notices = db.session.scalars(select(Notification.text)).all()
+    assert sum("Dr has left us" in body for body in notices) == 2
+    assert db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "remove")) == (
+        "cancelled 2, kept 0 future appointments"
+    )
+    from hms.models import ScheduleRule
+
+    assert (
+        db.session.scalars(select(ScheduleRule).where(ScheduleRule.doctor_id == doctor.doctor.id)).all() == []
+    )
+
+
+def test_removal_can_keep_future_appointments(client, make, hospital, admin):
+    from hms.models import Appointment, AppointmentStatus
+
+    doctor = make.doctor(name="Keeper")
+    membership = make.membership(doctor, hospital)
+    booked = _future(make, doctor, hospital)
+    client.post(f"/hospital/memberships/{membership.id}/remove", data={"appointments": "keep"})
+    assert membership_of(doctor, hospital) is None
+    assert all(db.session.get(Appointment, a.id).status == AppointmentStatus.booked for a in booked)
+    assert b"2 future appointments are kept." in client.get("/hospital/doctors").data

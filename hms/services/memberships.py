@@ -12,9 +12,20 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from hms import clock
+from hms.database import lock_rows
 from hms.extensions import db
-from hms.models import Department, Doctor, Hospital, Membership, MembershipStatus, Role, User
-from hms.services import accounts
+from hms.models import (
+    Appointment,
+    Department,
+    Doctor,
+    Hospital,
+    Membership,
+    MembershipStatus,
+    Role,
+    ScheduleRule,
+    User,
+)
+from hms.services import accounts, scheduling
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
@@ -63,11 +74,9 @@ def _reload(membership: Membership) -> None:
         ) from error
 
 
-def future_appointments(membership: Membership) -> list:  # type: ignore[type-arg]
-    """The doctor's booked appointments at this hospital that have not started yet.
-
-    Scheduling is not part of the application yet: until it is, there are none."""
-    return []
+def future_appointments(membership: Membership) -> list[Appointment]:
+    """The doctor's live appointments at this hospital that have not started yet, soonest first."""
+    return scheduling.future_appointments(membership.doctor_id, membership.hospital_id)
 
 
 def add_doctor(
@@ -184,7 +193,10 @@ def remove_membership(
 ) -> Change:
     """Unlink a doctor from a hospital (by its admin, or by the doctor leaving).
 
-    His future appointments there are cancelled with `reason`, or kept when `cancel_future` is False."""
+    His future appointments there are cancelled with `reason` (the patients are told), or kept when
+    `cancel_future` is False: they stay booked, and the hospital sees them in its appointments."""
+    # Hold the doctor's booking lock (as booking does) so no appointment slips in while he leaves.
+    lock_rows((Doctor, membership.doctor_id))
     upcoming = future_appointments(membership)
     reason = " ".join((reason or "").split())
     if upcoming and cancel_future and not reason:
@@ -196,13 +208,23 @@ def remove_membership(
     action = "leave" if leaving else "remove"
     kept = len(upcoming) - cancelled
     _audit(action, membership, actor, detail=f"cancelled {cancelled}, kept {kept} future appointments")
+    # His weekly schedule there goes with him; kept appointments stay booked.
+    for rule in db.session.scalars(
+        select(ScheduleRule).where(
+            ScheduleRule.doctor_id == membership.doctor_id, ScheduleRule.hospital_id == membership.hospital_id
+        )
+    ):
+        db.session.delete(rule)
     db.session.delete(membership)
     db.session.flush()
     return Change(True, kept)
 
 
-def _cancel_all(appointments: list, actor: User, reason: str) -> int:  # type: ignore[type-arg]
-    return 0
+def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> int:
+    """Cancel through the scheduling service, which frees the slots and tells the patients."""
+    for appointment in appointments:
+        scheduling.cancel_appointment(appointment, actor, reason)
+    return len(appointments)
 
 
 def withdraw_request(membership: Membership, actor: User) -> Change:
