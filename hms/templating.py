@@ -28,6 +28,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.dashboard", "Dashboard"),
         ("hospital_admin.doctors", "Doctors"),
         ("hospital_admin.appointments", "Appointments"),
+        ("hospital_admin.week", "Week"),
+        ("hospital_admin.patients", "Patients"),
         ("hospital_admin.departments", "Departments"),
         ("hospital_admin.staff", "Staff"),
         ("hospital_admin.profile", "Profile"),
