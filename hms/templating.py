@@ -35,7 +35,12 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.profile", "Profile"),
     ],
     Role.staff: [("staff.dashboard", "Dashboard")],
-    Role.super_admin: [("super_admin.dashboard", "Dashboard")],
+    Role.super_admin: [
+        ("super_admin.dashboard", "Dashboard"),
+        ("super_admin.hospitals", "Hospitals"),
+        ("super_admin.doctors", "Doctors"),
+        ("super_admin.patients", "Patients"),
+    ],
 }
 
 

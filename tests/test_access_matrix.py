@@ -11,6 +11,8 @@ from hms.models import HospitalStatus, MembershipStatus
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
 
+SUPER_200 = {"anonymous": 302, "super_admin": 200, "*": 403}
+SUPER_404 = {"anonymous": 302, "super_admin": 404, "*": 403}
 ADMIN_200 = {"anonymous": 302, "hospital_admin": 200, "*": 403}
 ADMIN_303 = {"anonymous": 302, "hospital_admin": 303, "*": 403}
 DOCTOR_303 = {"anonymous": 302, "doctor": 303, "*": 403}
@@ -99,6 +101,15 @@ MATRIX = [
     ("GET", "/hospital/patients/{patient_record}", ADMIN_200),
     ("GET", "/hospital/patients/{other_patient_record}", ADMIN_404),
     ("GET", "/hospital/week", ADMIN_200),
+    ("GET", "/admin/hospitals", SUPER_200),
+    ("GET", "/admin/hospitals/{hospital}", SUPER_200),
+    ("GET", "/admin/hospitals/999999", SUPER_404),
+    ("GET", "/admin/doctors", SUPER_200),
+    ("GET", "/admin/doctors/{doctor}", SUPER_200),
+    ("GET", "/admin/doctors/999999", SUPER_404),
+    ("GET", "/admin/patients", SUPER_200),
+    ("GET", "/admin/patients/{patient_record}", SUPER_200),
+    ("GET", "/admin/patients/999999", SUPER_404),
     ("POST", "/logout", {"*": 303}),
     # Booking (patients)
     ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
