@@ -64,6 +64,12 @@ def _flush_new(membership: Membership, name: str) -> None:
         raise Conflict(ALREADY_LINKED.format(name=name), field="email") from error
 
 
+def _lock(membership_id: int) -> None:
+    """Serialize writers of this membership: a row lock (PostgreSQL, MariaDB) or SQLite's write lock,
+    taken before the conditional UPDATE so that SQLite never fails a read-then-write race."""
+    lock_rows((Membership, membership_id))
+
+
 def _reload(membership: Membership) -> None:
     """Read the row again after a conditional UPDATE; it may have been removed meanwhile."""
     try:
@@ -125,10 +131,12 @@ def set_membership_active(membership: Membership, active: bool, actor: User) -> 
     target = MembershipStatus.active if active else MembershipStatus.inactive
     if membership.status == MembershipStatus.requested:
         raise Conflict("This doctor asked to join; accept or decline the request first.")
+    membership_id = membership.id
+    _lock(membership_id)
     result = db.session.execute(
         update(Membership)
         .where(
-            Membership.id == membership.id,
+            Membership.id == membership_id,
             Membership.status.in_([MembershipStatus.active, MembershipStatus.inactive]),
             Membership.status != target,
         )
@@ -144,10 +152,12 @@ def set_membership_active(membership: Membership, active: bool, actor: User) -> 
 
 def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
     """Accept (active) or decline (removed) a doctor's request to join; answering twice changes nothing."""
+    membership_id, hospital_id = membership.id, membership.hospital_id
+    _lock(membership_id)
     if accept:
         result = db.session.execute(
             update(Membership)
-            .where(Membership.id == membership.id, Membership.status == MembershipStatus.requested)
+            .where(Membership.id == membership_id, Membership.status == MembershipStatus.requested)
             .values(status=MembershipStatus.active, version=Membership.version + 1, since=clock.now())
             .execution_options(synchronize_session=False)
         )
@@ -158,11 +168,11 @@ def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
         return Change(False)
     result = db.session.execute(
         delete(Membership)
-        .where(Membership.id == membership.id, Membership.status == MembershipStatus.requested)
+        .where(Membership.id == membership_id, Membership.status == MembershipStatus.requested)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:
-        _audit("decline", membership, actor)
+        record_event("decline", "membership", membership_id, hospital_id=hospital_id, user_id=actor.id)
         db.session.expunge(membership)
         return Change(True)
     return Change(False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.models import Hospital, HospitalAdmin, Staff, User
 from hms.services.audit import record_event
@@ -38,8 +39,9 @@ def set_staff_active(staff: Staff, active: bool, actor: User) -> bool:
 
 
 def _lock_hospital(hospital: Hospital) -> None:
-    """Serialize changes to the hospital's administrators (row lock; SQLite serializes writers)."""
-    db.session.execute(select(Hospital.id).where(Hospital.id == hospital.id).with_for_update())
+    """Serialize changes to the hospital's administrators: two admins removing each other at once
+    must not both succeed and leave none (row lock; SQLite's write lock)."""
+    lock_rows((Hospital, hospital.id))
 
 
 def active_admin_count(hospital: Hospital) -> int:
