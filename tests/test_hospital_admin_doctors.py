@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hms.extensions import db
+from hms.hospital_admin.routes import DOCTORS_PER_PAGE
 from hms.models import AuditEvent, Membership, MembershipStatus
 from hms.services import memberships as membership_service
 from hms.services.errors import Conflict
@@ -149,6 +150,20 @@ def test_oversized_or_malformed_email_is_refused(client, hospital, admin):
 # --- the list -------------------------------------------------------------------------------------
 
 
+def test_requests_to_join_come_first(client, make, hospital, admin):
+    make.doctor_at(hospital, name="Aaron Active")
+    make.membership(make.doctor(name="Zoe Asking"), hospital, status=MembershipStatus.requested)
+    page = client.get("/hospital/doctors").data.decode()
+    assert page.index("Zoe Asking") < page.index("Aaron Active")
+
+
+def test_doctor_list_stays_small(client, make, hospital, admin):
+    for i in range(DOCTORS_PER_PAGE):
+        make.doctor_at(hospital, name=f"Doctor With A Longish Name {i:02d}")
+    assert len(client.get("/hospital/doctors").data) < 17_000  # a full page of rows with both forms
+    assert len(client.get("/hospital/doctors?fragment=table", headers=HX).data) < 12_000
+
+
 def test_list_shows_only_this_hospitals_doctors_with_department_and_status(client, make, hospital, admin):
     surgery = make.department(hospital, "Surgery")
     mine = make.doctor(name="Mine Doctor")
@@ -161,7 +176,7 @@ def test_list_shows_only_this_hospitals_doctors_with_department_and_status(clien
 
 
 def test_search_and_pagination(client, app, make, hospital, admin):
-    for i in range(app.config["PAGE_SIZE"] + 3):
+    for i in range(DOCTORS_PER_PAGE + 3):
         make.doctor_at(hospital, name=f"Doctor {i:02d}")
     make.doctor_at(hospital, name="Zed Special", specialty="Nephrology")
     first = client.get("/hospital/doctors").data.decode()

@@ -5,9 +5,9 @@ Every object is looked up through the admin's own hospital (`g.hospital`): anoth
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, request, url_for
+from flask import Blueprint, abort, flash, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from hms import clock
@@ -242,11 +242,13 @@ def set_department_status(department_id: int):
 
 # --- Doctors ---------------------------------------------------------------------------------------
 
-DOCTOR_STATUS_ORDER = {
-    MembershipStatus.requested: 0,
-    MembershipStatus.active: 1,
-    MembershipStatus.inactive: 2,
-}
+# Each row carries its own small form (it must work without JavaScript): 15 keep the page small.
+DOCTORS_PER_PAGE = 15
+REQUESTS_FIRST = case(
+    (Membership.status == MembershipStatus.requested, 0),
+    (Membership.status == MembershipStatus.active, 1),
+    else_=2,
+)
 
 
 def _doctor_forms(add: AddDoctorForm | None = None, invite: InviteDoctorForm | None = None):  # type: ignore[no-untyped-def]
@@ -271,7 +273,7 @@ def _memberships_page(query: str, page: int):  # type: ignore[no-untyped-def]
         .join(User, User.id == Doctor.user_id)
         .where(Membership.hospital_id == g.hospital.id)
         .options(joinedload(Membership.doctor).joinedload(Doctor.user), joinedload(Membership.department))
-        .order_by(Membership.status, User.full_name)
+        .order_by(REQUESTS_FIRST, User.full_name, Membership.id)
     )
     if query:
         needle = query.lower()
@@ -280,7 +282,7 @@ def _memberships_page(query: str, page: int):  # type: ignore[no-untyped-def]
             | func.lower(Doctor.specialty).contains(needle, autoescape=True)
             | User.email.contains(needle, autoescape=True)
         )
-    return db.paginate(statement, page=page, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return db.paginate(statement, page=page, per_page=DOCTORS_PER_PAGE, error_out=False)
 
 
 def _list_args() -> tuple[str, int]:
