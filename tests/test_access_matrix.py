@@ -60,7 +60,7 @@ MATRIX = [
     ("GET", "/hospital/doctors", ADMIN_200),
     ("POST", "/hospital/doctors", ADMIN_303, {"email": "free.doctor@example.org", "department": "0"}),
     ("POST", "/hospital/doctors/invitations", ADMIN_303, INVITE_DOCTOR),
-    ("GET", "/hospital/invitations", ADMIN_200),
+    ("GET", "/hospital/invitations", ADMIN_303),
     ("POST", "/hospital/invitations/{invitation}/revoke", ADMIN_303),
     ("POST", "/hospital/invitations/{other_invitation}/revoke", ADMIN_404),
     ("POST", "/hospital/memberships/{membership}/status", ADMIN_303, {"action": "deactivate"}),

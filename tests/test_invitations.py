@@ -223,3 +223,13 @@ def test_admin_invitation_creates_another_administrator(client, make, hospital, 
     assert accept(client, path, full_name="Second Admin").headers["Location"] == "/hospital/"
     user = db.session.scalar(select(User).where(User.email == "second@example.org"))
     assert user.hospital_admin.hospital_id == hospital.id
+
+
+def test_waiting_invitations_refresh_as_a_fragment(client, make, hospital, admin):
+    make.invitation(hospital, email="waiting@example.org")
+    make.invitation(hospital, email="nurse@example.org", role=Role.staff)
+    doctors = client.get("/hospital/invitations?of=doctors", headers=HX).data.decode()
+    assert "waiting@example.org" in doctors and "nurse@example.org" not in doctors and "<html" not in doctors
+    staff = client.get("/hospital/invitations?of=staff", headers=HX).data.decode()
+    assert "nurse@example.org" in staff and "waiting@example.org" not in staff
+    assert client.get("/hospital/invitations?of=staff").headers["Location"] == "/hospital/staff"

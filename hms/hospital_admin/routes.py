@@ -404,7 +404,10 @@ def _invited(invitation: Invitation, token: str, endpoint: str, template: str, b
 
 @bp.get("/invitations")
 def invitations():
-    roles = (Role.doctor,) if request.args.get("of") == "doctors" else (Role.staff, Role.hospital_admin)
+    for_doctors = request.args.get("of") == "doctors"
+    if not is_htmx():  # the list lives on the doctors and staff pages; this is its refresh
+        return redirect_to(url_for("hospital_admin.doctors" if for_doctors else "hospital_admin.staff"))
+    roles = (Role.doctor,) if for_doctors else (Role.staff, Role.hospital_admin)
     return render(
         "hospital_admin/_invitations.html",
         "invitations",
