@@ -52,10 +52,17 @@ from hms.templating import local_time
 bp = Blueprint("hospital_admin", __name__)
 bp.before_request(role_required(Role.hospital_admin))
 
-# What an admin may open while the platform has not approved his hospital, or has suspended it.
+# What an admin may open while the platform has not approved his hospital (prepare its profile), or
+# has suspended it (read the bookings already made, to handle them; change nothing).
 OPEN_WHILE = {
     HospitalStatus.pending: {"hospital_admin.dashboard", "hospital_admin.profile"},
-    HospitalStatus.suspended: {"hospital_admin.dashboard"},
+    HospitalStatus.suspended: {
+        "hospital_admin.dashboard",
+        "hospital_admin.appointments",
+        "hospital_admin.week",
+        "hospital_admin.patients",
+        "hospital_admin.patient",
+    },
 }
 
 
