@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS, Config, ProductionConfig
 
@@ -110,7 +111,16 @@ def register_extensions(app: Flask) -> None:
         return response
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` URL parts that fit a database id: a larger number is a 404, not an overflow (500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIntConverter
     from hms.auth.routes import bp as auth_bp
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp

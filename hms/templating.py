@@ -17,12 +17,16 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("patient.dashboard", "Dashboard"),
         ("patient.find_doctors", "Find a doctor"),
         ("patient.appointments", "My appointments"),
+        ("patient.records", "Medical history"),
+        ("patient.encounters", "My visits"),
+        ("patient.record_access", "Record access"),
     ],
     Role.doctor: [
         ("doctor.dashboard", "Dashboard"),
         ("doctor.agenda", "Agenda"),
         ("doctor.schedule", "My schedule"),
         ("doctor.hospitals", "My hospitals"),
+        ("doctor.patients", "My patients"),
     ],
     Role.hospital_admin: [
         ("hospital_admin.dashboard", "Dashboard"),

@@ -11,14 +11,22 @@ from hms.models import (
     Appointment,
     AppointmentStatus,
     Department,
+    Diagnosis,
     Doctor,
+    Encounter,
+    EntrySource,
+    HistoryKind,
     Hospital,
     HospitalAdmin,
     HospitalStatus,
     Invitation,
+    MedicalHistoryEntry,
     Membership,
     MembershipStatus,
     Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
     Role,
     ScheduleBreak,
     ScheduleRule,
@@ -176,26 +184,116 @@ def schedule(
 
 
 def appointment(
-    patient_user: User,
-    doctor_user: User,
-    hospital_row: Hospital,
-    start_at: datetime,
-    *,
+    patient_user: User | None = None,
+    doctor_user: User | None = None,
+    hospital_row: Hospital | None = None,
+    start_at: datetime | None = None,
     minutes: int = 30,
     status: AppointmentStatus = AppointmentStatus.booked,
     reason: str = "Check-up",
 ) -> Appointment:
-    """An appointment row as the booking service would leave it (no rule checks: a fixture)."""
+    """An appointment written directly (no schedule needed); starts in an hour by default."""
+    hospital_row = hospital_row or hospital()
+    doctor_user = doctor_user or doctor_at(hospital_row)
+    patient_user = patient_user or patient()
+    start = start_at or clock.now().replace(second=0, microsecond=0) + timedelta(hours=1)
     row = Appointment(
-        patient=patient_user.patient,
-        doctor=doctor_user.doctor,
-        hospital=hospital_row,
-        start_at=start_at,
-        end_at=start_at + timedelta(minutes=minutes),
-        status=status,
+        patient_id=patient_user.patient.id,
+        doctor_id=doctor_user.doctor.id,
+        hospital_id=hospital_row.id,
+        start_at=start,
+        end_at=start + timedelta(minutes=minutes),
         reason=reason,
-        active_slot=Appointment.slot_key(start_at) if status.is_live else None,
+        status=status,
+        active_slot=Appointment.slot_key(start) if status.is_live else None,
         booked_by_id=patient_user.id,
+        status_changed_at=clock.now(),
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def encounter(appointment_row: Appointment | None = None, **fields) -> Encounter:  # type: ignore[no-untyped-def]
+    """The encounter of an appointment (a new appointment starting now by default)."""
+    appointment_row = appointment_row or appointment(start_at=clock.now().replace(second=0, microsecond=0))
+    values = {"chief_complaint": "Sore throat", "notes": ""} | fields
+    row = Encounter(
+        appointment_id=appointment_row.id,
+        patient_id=appointment_row.patient_id,
+        doctor_id=appointment_row.doctor_id,
+        hospital_id=appointment_row.hospital_id,
+        **values,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def diagnosis(encounter_row: Encounter, code: str = "J02.9", text: str = "Acute pharyngitis") -> Diagnosis:
+    row = Diagnosis(encounter_id=encounter_row.id, code=code, text=text)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def prescription(
+    encounter_row: Encounter | None = None,
+    *,
+    items: int = 1,
+    status: PrescriptionStatus = PrescriptionStatus.draft,
+) -> Prescription:
+    """A prescription with `items` medicines; issued ones get a number and an issue time."""
+    encounter_row = encounter_row or encounter()
+    row = Prescription(
+        encounter_id=encounter_row.id,
+        patient_id=encounter_row.patient_id,
+        doctor_id=encounter_row.doctor_id,
+        hospital_id=encounter_row.hospital_id,
+        status=status,
+        note="",
+        items=[
+            PrescriptionItem(
+                position=n,
+                drug=f"Medicine {n + 1}",
+                strength="500 mg",
+                form="tablet",
+                dose="1 tablet",
+                route="oral",
+                frequency="three times a day",
+                duration="5 days",
+                quantity=15,
+                instructions="after food",
+            )
+            for n in range(items)
+        ],
+    )
+    db.session.add(row)
+    db.session.flush()
+    if status != PrescriptionStatus.draft:
+        row.issued_at = clock.now()
+        row.number = f"RX-T-{row.id:06d}"
+    db.session.commit()
+    return row
+
+
+def history_entry(
+    patient_user: User,
+    *,
+    kind: HistoryKind = HistoryKind.condition,
+    title: str = "Asthma",
+    by: User | None = None,
+    **fields,
+) -> MedicalHistoryEntry:
+    """A history entry written by the patient, or by the user `by` (a doctor)."""
+    author = by or patient_user
+    row = MedicalHistoryEntry(
+        patient_id=patient_user.patient.id,
+        kind=kind,
+        title=title,
+        source=EntrySource.patient if author.role == Role.patient else EntrySource.practitioner,
+        recorded_by_id=author.id,
+        **fields,
     )
     db.session.add(row)
     db.session.commit()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from hms import clock
-from hms.models import HospitalStatus, MembershipStatus
+from hms.models import HospitalStatus, MembershipStatus, PrescriptionStatus
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
 
@@ -30,6 +30,8 @@ ACCEPT_INVITATION = {
     "confirm": "blue kettle on the hill",
 }
 ADMIN_404 = {"anonymous": 302, "hospital_admin": 404, "*": 403}
+DOCTOR = {"anonymous": 302, "*": 403}  # a doctor's page: the doctor's status is added per row
+PATIENT = {"anonymous": 302, "*": 403}
 
 # (method, url template, {role: status}[, form data]); "*" is every role not named. A POST sends
 # {"action": "approve"} unless the row gives its own valid data, so that only access decides.
@@ -110,6 +112,112 @@ MATRIX = [
     ("GET", "/admin/patients", SUPER_200),
     ("GET", "/admin/patients/{patient_record}", SUPER_200),
     ("GET", "/admin/patients/999999", SUPER_404),
+    # Clinical records: doctors see only patients who have or had an appointment with them (issue 5).
+    ("GET", "/doctor/patients", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/patients?q=T&born=1990-01-01&page=2", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/patients/{patient}", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/patients/{other_patient}", DOCTOR | {"doctor": 404}),
+    ("GET", "/doctor/patients/999999", DOCTOR | {"doctor": 404}),
+    (
+        "POST",
+        "/doctor/patients/{patient}/history",
+        DOCTOR | {"doctor": 303},
+        {"kind": "allergy", "title": "Latex"},
+    ),
+    (
+        "POST",
+        "/doctor/patients/{other_patient}/history",
+        DOCTOR | {"doctor": 404},
+        {"kind": "allergy", "title": "X"},
+    ),
+    ("POST", "/doctor/patients/{patient}/history/{doctor_entry}/delete", DOCTOR | {"doctor": 303}),
+    ("POST", "/doctor/patients/{patient}/history/{patient_entry}/delete", DOCTOR | {"doctor": 403}),
+    ("GET", "/doctor/appointments/{appointment}/encounter", DOCTOR | {"doctor": 303}),
+    ("GET", "/doctor/appointments/{fresh_appointment}/encounter", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/appointments/{other_appointment}/encounter", DOCTOR | {"doctor": 404}),
+    ("POST", "/doctor/appointments/{fresh_appointment}/encounter", DOCTOR | {"doctor": 303}),
+    ("POST", "/doctor/appointments/{other_appointment}/encounter", DOCTOR | {"doctor": 404}),
+    ("GET", "/doctor/encounters/{encounter}", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/encounters/{other_encounter}", DOCTOR | {"doctor": 404}),
+    ("POST", "/doctor/encounters/{encounter}", DOCTOR | {"doctor": 303}, {"version": "1", "pulse": "80"}),
+    ("POST", "/doctor/encounters/{other_encounter}", DOCTOR | {"doctor": 404}, {"version": "1"}),
+    ("GET", "/doctor/encounters/{encounter}/icd10?q=J06", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/encounters/{other_encounter}/icd10?q=J06", DOCTOR | {"doctor": 404}),
+    ("POST", "/doctor/encounters/{encounter}/diagnoses", DOCTOR | {"doctor": 303}, {"code": "J06.9"}),
+    ("POST", "/doctor/encounters/{other_encounter}/diagnoses", DOCTOR | {"doctor": 404}, {"code": "J06.9"}),
+    ("POST", "/doctor/encounters/{encounter}/diagnoses/{diagnosis}/delete", DOCTOR | {"doctor": 303}),
+    (
+        "POST",
+        "/doctor/encounters/{other_encounter}/diagnoses/{other_diagnosis}/delete",
+        DOCTOR | {"doctor": 404},
+    ),
+    ("POST", "/doctor/encounters/{encounter}/prescriptions", DOCTOR | {"doctor": 303}),
+    ("POST", "/doctor/encounters/{other_encounter}/prescriptions", DOCTOR | {"doctor": 404}),
+    ("GET", "/doctor/prescriptions/{draft}", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/prescriptions/{issued}", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/prescriptions/{other_prescription}", DOCTOR | {"doctor": 404}),
+    ("GET", "/doctor/prescriptions/{issued}.pdf", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/prescriptions/{other_prescription}.pdf", DOCTOR | {"doctor": 404}),
+    ("POST", "/doctor/prescriptions/{draft}/note", DOCTOR | {"doctor": 303}, {"version": "1", "note": "Hi"}),
+    ("POST", "/doctor/prescriptions/{draft}/items", DOCTOR | {"doctor": 303}, {"drug": "Ibuprofen"}),
+    ("POST", "/doctor/prescriptions/{other_prescription}/items", DOCTOR | {"doctor": 404}, {"drug": "X"}),
+    ("GET", "/doctor/prescriptions/{draft}/items/{item}", DOCTOR | {"doctor": 303}),
+    ("GET", "/doctor/prescriptions/{draft}/items/{item}/edit", DOCTOR | {"doctor": 200}),
+    ("GET", "/doctor/prescriptions/{draft}/items/{other_item}/edit", DOCTOR | {"doctor": 404}),
+    (
+        "POST",
+        "/doctor/prescriptions/{draft}/items/{item}",
+        DOCTOR | {"doctor": 303},
+        {"edit-drug": "Ibuprofen", "edit-version": "1"},
+    ),
+    (
+        "POST",
+        "/doctor/prescriptions/{draft}/items/{item}/move",
+        DOCTOR | {"doctor": 303},
+        {"direction": "down"},
+    ),
+    ("POST", "/doctor/prescriptions/{draft}/items/{item}/delete", DOCTOR | {"doctor": 303}),
+    ("POST", "/doctor/prescriptions/{draft}/issue", DOCTOR | {"doctor": 303}),
+    ("POST", "/doctor/prescriptions/{other_prescription}/issue", DOCTOR | {"doctor": 404}),
+    ("POST", "/doctor/prescriptions/{issued}/cancel", DOCTOR | {"doctor": 303}, {"reason": "Wrong dose"}),
+    (
+        "POST",
+        "/doctor/prescriptions/{other_prescription}/cancel",
+        DOCTOR | {"doctor": 404},
+        {"reason": "Wrong"},
+    ),
+    ("POST", "/doctor/prescriptions/{issued}/revise", DOCTOR | {"doctor": 303}),
+    ("GET", "/patient/records", PATIENT | {"patient": 200}),
+    (
+        "POST",
+        "/patient/records/history",
+        PATIENT | {"patient": 303},
+        {"kind": "condition", "title": "Asthma"},
+    ),
+    ("GET", "/patient/records/history/{patient_entry}", PATIENT | {"patient": 303}),
+    ("GET", "/patient/records/history/{patient_entry}/edit", PATIENT | {"patient": 200}),
+    ("GET", "/patient/records/history/{doctor_entry}/edit", PATIENT | {"patient": 403}),
+    ("GET", "/patient/records/history/{other_patient_entry}/edit", PATIENT | {"patient": 404}),
+    (
+        "POST",
+        "/patient/records/history/{patient_entry}",
+        PATIENT | {"patient": 303},
+        {"edit-kind": "condition", "edit-title": "Asthma (mild)", "edit-version": "1"},
+    ),
+    (
+        "POST",
+        "/patient/records/history/{other_patient_entry}",
+        PATIENT | {"patient": 404},
+        {"edit-kind": "condition", "edit-title": "X", "edit-version": "1"},
+    ),
+    ("POST", "/patient/records/history/{patient_entry}/delete", PATIENT | {"patient": 303}),
+    ("POST", "/patient/records/history/{doctor_entry}/delete", PATIENT | {"patient": 403}),
+    ("POST", "/patient/records/history/{other_patient_entry}/delete", PATIENT | {"patient": 404}),
+    ("GET", "/patient/encounters", PATIENT | {"patient": 200}),
+    ("GET", "/patient/prescriptions/{issued}.pdf", PATIENT | {"patient": 200}),
+    ("GET", "/patient/prescriptions/{draft}.pdf", PATIENT | {"patient": 404}),
+    ("GET", "/patient/prescriptions/{other_prescription}.pdf", PATIENT | {"patient": 404}),
+    ("GET", "/patient/record-access", PATIENT | {"patient": 200}),
     ("POST", "/logout", {"*": 303}),
     # Booking (patients)
     ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
@@ -167,7 +275,7 @@ def _cases():
                 url,
                 role,
                 expected.get(role, expected.get("*")),
-                data[0] if data else {"action": "approve"},
+                data[0] if data else None,
                 id=f"{method} {url} as {role}",
             )
 
@@ -196,7 +304,8 @@ def world(make):
     other_admin = make.hospital_admin(other_hospital)
     return {
         "users": users,
-        "ids": {
+        "ids": clinical_ids(make, hospital, users)
+        | {
             "pending_hospital": make.hospital(status=HospitalStatus.pending).id,
             "hospital": hospital.id,
             "other_hospital": other_hospital.id,
@@ -225,10 +334,47 @@ def world(make):
     }
 
 
+def clinical_ids(make, hospital, users) -> dict[str, int]:
+    """The patient's visit with the doctor (now) with a diagnosis, a draft and an issued prescription,
+    history entries, a later booking without a visit record; and another doctor's patient and records."""
+    now = clock.now().replace(second=0, microsecond=0)
+    patient, doctor = users["patient"], users["doctor"]
+    appointment = make.appointment(patient, doctor, hospital, start_at=now)
+    encounter = make.encounter(appointment, notes="Private clinical note")
+    draft = make.prescription(encounter, items=2)
+    issued = make.prescription(encounter, status=PrescriptionStatus.active)
+    other_patient = make.patient()
+    other_appointment = make.appointment(other_patient, make.doctor_at(hospital), hospital, start_at=now)
+    other_encounter = make.encounter(other_appointment)
+    other_prescription = make.prescription(other_encounter, status=PrescriptionStatus.active)
+    return {
+        "patient": patient.patient.id,
+        "appointment": appointment.id,
+        "fresh_appointment": make.appointment(
+            patient, doctor, hospital, start_at=now + timedelta(hours=2)
+        ).id,
+        "encounter": encounter.id,
+        "diagnosis": make.diagnosis(encounter).id,
+        "draft": draft.id,
+        "item": draft.items[0].id,
+        "issued": issued.id,
+        "patient_entry": make.history_entry(patient).id,
+        "doctor_entry": make.history_entry(patient, by=doctor, title="Penicillin").id,
+        "other_patient": other_patient.patient.id,
+        "other_encounter": other_encounter.id,
+        "other_diagnosis": make.diagnosis(other_encounter).id,
+        "other_prescription": other_prescription.id,
+        "other_item": other_prescription.items[0].id,
+        "other_patient_entry": make.history_entry(other_patient).id,
+    }
+
+
 @pytest.mark.parametrize(("method", "url", "role", "status", "data"), list(_cases()))
 def test_access(client, login_as, world, method, url, role, status, data):
     if role != "anonymous":
         login_as(world["users"][role])
     path = url.format(**world["ids"])
-    response = client.open(path, method=method, data=data if method == "POST" else None)
+    if method == "POST" and data is None:
+        data = {"action": "approve"}
+    response = client.open(path, method=method, data=data)
     assert response.status_code == status, response.data[:300]

@@ -1,6 +1,17 @@
 """All models, imported here so that Alembic and the app see every table."""
 
-from hms.models.audit import AuditEvent
+from hms.models.audit import AuditChainHead, AuditEvent
+from hms.models.clinical import (
+    AllergySeverity,
+    Diagnosis,
+    Encounter,
+    EntrySource,
+    HistoryKind,
+    MedicalHistoryEntry,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
+)
 from hms.models.hospitals import (
     Department,
     Hospital,
@@ -28,7 +39,17 @@ __all__ = [
     "ScheduleBreak",
     "ScheduleRule",
     "TimeOff",
+    "AuditChainHead",
     "AuditEvent",
+    "AllergySeverity",
+    "Diagnosis",
+    "Encounter",
+    "EntrySource",
+    "HistoryKind",
+    "MedicalHistoryEntry",
+    "Prescription",
+    "PrescriptionItem",
+    "PrescriptionStatus",
     "Department",
     "Doctor",
     "Hospital",

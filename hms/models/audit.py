@@ -51,3 +51,15 @@ class AuditEvent(db.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.payload().encode()).hexdigest()
+
+
+class AuditChainHead(db.Model):
+    """The one row that names the newest audit event's hash. Writers lock it (SELECT ... FOR UPDATE) so
+    that concurrent transactions append to the chain one after another instead of forking it."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    last_event_id: Mapped[int | None]
+    length: Mapped[int] = mapped_column(default=0)

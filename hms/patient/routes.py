@@ -275,3 +275,6 @@ def reschedule(appointment_id: int):
     context = _picker_context(membership, form=form, rescheduling=item, **extra)
     block = "booking_form" if request.method == "POST" else "slots"
     return render("patient/reschedule.html", block, status=status, **context)
+
+
+from hms.patient import records as _records  # noqa: E402, F401  (registers the clinical-record routes)

@@ -1,7 +1,7 @@
 """Hospital administration: invitations, case-insensitive department names.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-25 15:26:14.945240
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

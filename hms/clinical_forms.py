@@ -1,0 +1,167 @@
+"""Forms for clinical records, shared by the doctor's and the patient's pages. They parse types and
+lengths; the rules (plausible vitals, well-formed ICD-10 codes) live in hms.services.clinical."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from hms.forms import not_in_future
+from hms.models import AllergySeverity, HistoryKind
+from hms.services.clinical import MAX_QUANTITY, NOTES_MAX, VITAL_RANGES
+
+
+def strip(value):  # type: ignore[no-untyped-def]
+    return value.strip() if isinstance(value, str) else value
+
+
+def _range(name: str, step: str = "1") -> dict[str, str]:
+    low, high, _unit = VITAL_RANGES[name]
+    return {"min": str(low), "max": str(high), "step": step, "inputmode": "decimal"}
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+    @property
+    def version_number(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class HistoryForm(VersionedForm):
+    kind = SelectField(
+        "Kind", choices=[(k.value, k.singular) for k in HistoryKind], validators=[DataRequired()]
+    )
+    title = StringField(
+        "Name",
+        filters=[strip],
+        validators=[
+            DataRequired(message="Name the condition, substance, medicine or operation."),
+            Length(max=200),
+        ],
+        description="The condition, the substance you react to, the medicine, the operation.",
+    )
+    detail = TextAreaField("Details", filters=[strip], validators=[Optional(), Length(max=1000)])
+    reaction = StringField("Reaction (allergies)", filters=[strip], validators=[Optional(), Length(max=200)])
+    severity = SelectField(
+        "Severity (allergies)",
+        choices=[("", "—")] + [(s.value, s.value.capitalize()) for s in AllergySeverity],
+        validators=[Optional()],
+    )
+    relation = StringField(
+        "Relative (family history)", filters=[strip], validators=[Optional(), Length(max=60)]
+    )
+    since = DateField("Since / date", validators=[Optional(), not_in_future])
+
+    def values(self) -> dict:
+        return {
+            name: getattr(self, name).data
+            for name in ("kind", "title", "detail", "reaction", "severity", "relation", "since")
+        }
+
+
+class EncounterForm(VersionedForm):
+    chief_complaint = TextAreaField(
+        "Chief complaint", filters=[strip], validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
+    bp_systolic = IntegerField("BP systolic (mmHg)", validators=[Optional()], render_kw=_range("bp_systolic"))
+    bp_diastolic = IntegerField(
+        "BP diastolic (mmHg)", validators=[Optional()], render_kw=_range("bp_diastolic")
+    )
+    pulse = IntegerField("Pulse (/min)", validators=[Optional()], render_kw=_range("pulse"))
+    temperature_c = DecimalField(
+        "Temperature (°C)", places=1, validators=[Optional()], render_kw=_range("temperature_c", "0.1")
+    )
+    weight_kg = DecimalField(
+        "Weight (kg)", places=1, validators=[Optional()], render_kw=_range("weight_kg", "0.1")
+    )
+    height_cm = DecimalField(
+        "Height (cm)", places=1, validators=[Optional()], render_kw=_range("height_cm", "0.1")
+    )
+    notes = TextAreaField(
+        "Notes", filters=[strip], validators=[Optional(), Length(max=NOTES_MAX)], render_kw={"rows": 6}
+    )
+
+    def values(self) -> dict:
+        names = ("chief_complaint", "bp_systolic", "bp_diastolic", "pulse", "temperature_c", "weight_kg")
+        return {name: getattr(self, name).data for name in (*names, "height_cm", "notes")}
+
+
+class DiagnosisForm(FlaskForm):
+    code = StringField(
+        "ICD-10 code",
+        filters=[strip],
+        validators=[DataRequired(message="Enter an ICD-10 code."), Length(max=10)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    text = StringField(
+        "Diagnosis",
+        filters=[strip],
+        validators=[Optional(), Length(max=255)],
+        description="Leave empty to use the list's wording for a listed code.",
+    )
+
+
+class ItemForm(VersionedForm):
+    drug = StringField(
+        "Medicine", filters=[strip], validators=[DataRequired(message="Name the medicine."), Length(max=120)]
+    )
+    strength = StringField("Strength", filters=[strip], validators=[Optional(), Length(max=40)])
+    form = StringField("Form", filters=[strip], validators=[Optional(), Length(max=40)])
+    dose = StringField("Dose", filters=[strip], validators=[Optional(), Length(max=60)])
+    route = StringField("Route", filters=[strip], validators=[Optional(), Length(max=40)])
+    frequency = StringField("Frequency", filters=[strip], validators=[Optional(), Length(max=60)])
+    duration = StringField("Duration", filters=[strip], validators=[Optional(), Length(max=40)])
+    quantity = IntegerField(
+        "Quantity",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_QUANTITY, message="Enter a quantity from 1 to 10,000."),
+        ],
+        render_kw={"min": "1", "max": str(MAX_QUANTITY)},
+    )
+    instructions = StringField("Instructions", filters=[strip], validators=[Optional(), Length(max=500)])
+
+    def values(self) -> dict:
+        names = ("drug", "strength", "form", "dose", "route", "frequency", "duration", "quantity")
+        return {name: getattr(self, name).data for name in (*names, "instructions")}
+
+
+class NoteForm(VersionedForm):
+    note = TextAreaField(
+        "Note for the patient and pharmacist",
+        filters=[strip],
+        validators=[Optional(), Length(max=1000)],
+        render_kw={"rows": 2},
+    )
+
+
+class CancelPrescriptionForm(FlaskForm):
+    reason = StringField(
+        "Reason for cancelling",
+        filters=[strip],
+        validators=[
+            DataRequired(message="Give the reason; the patient will see it."),
+            Length(min=3, max=500),
+        ],
+    )
+
+
+class PatientSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search
+
+    q = StringField("Name or MRN", filters=[strip], validators=[Optional(), Length(max=120)])
+    born = DateField("Date of birth", validators=[Optional()])
