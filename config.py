@@ -44,6 +44,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30 per minute")
+    PAYMENT_RATE_LIMIT = os.environ.get(
+        "PAYMENT_RATE_LIMIT", "20 per minute"
+    )  # Pay now / cancel, per address
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
 
@@ -59,6 +62,11 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    STRIPE_CHECKOUT_MINUTES = int(os.environ.get("STRIPE_CHECKOUT_MINUTES", "60"))  # Stripe: 30 to 1440
+    STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20"))
+    STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
+    # A TrueType font with the scripts of patients' names and currency signs, for PDF receipts.
+    RECEIPT_FONT = os.environ.get("HMS_RECEIPT_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
     # Argon2id parameters: OWASP's minimum is m=19456 KiB, t=2, p=1.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))

@@ -49,7 +49,15 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    connect_subscribers()
     return app
+
+
+def connect_subscribers() -> None:
+    """Modules that react to domain events (hms/events.py) connect here."""
+    from hms.services import billing
+
+    billing.connect_subscribers()
 
 
 def register_extensions(app: Flask) -> None:
@@ -125,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
     from hms.patient.routes import bp as patient_bp
+    from hms.payments.routes import bp as payments_bp
     from hms.public.routes import bp as public_bp
     from hms.staff.routes import bp as staff_bp
     from hms.super_admin.routes import bp as super_admin_bp
@@ -136,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(super_admin_bp, url_prefix="/admin")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask hms seed-demo | create-admin EMAIL | verify-audit`."""
+"""Command-line tasks: `flask hms seed-demo | create-admin EMAIL | verify-audit | billing-retry`."""
 
 from __future__ import annotations
 
@@ -192,3 +192,16 @@ def verify_audit() -> None:
         return
     click.echo(problem, err=True)
     raise SystemExit(1)
+
+
+@hms_cli.command("billing-retry")
+def billing_retry() -> None:
+    """Send Stripe what a crash or an outage left unsent: refunds, and checkouts to close (run it from
+    cron every few minutes when online payments are on)."""
+    from hms.payments import stripe_gateway
+    from hms.services import billing
+
+    if not stripe_gateway.configured():
+        click.echo("Online payments are not configured; nothing to do.")
+        return
+    click.echo(f"{billing.retry_stripe_work()} task(s) sent to Stripe.")

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
 
-from hms.models import Role
+from hms.models import Role, StaffKind
 from hms.money import format_money
 
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
@@ -20,6 +20,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("patient.records", "Medical history"),
         ("patient.encounters", "My visits"),
         ("patient.record_access", "Record access"),
+        ("patient.bills", "My bills"),
     ],
     Role.doctor: [
         ("doctor.dashboard", "Dashboard"),
@@ -34,11 +35,12 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.appointments", "Appointments"),
         ("hospital_admin.week", "Week"),
         ("hospital_admin.patients", "Patients"),
+        ("hospital_admin.desk_bills", "Bills"),
         ("hospital_admin.departments", "Departments"),
         ("hospital_admin.staff", "Staff"),
         ("hospital_admin.profile", "Profile"),
     ],
-    Role.staff: [("staff.dashboard", "Dashboard")],
+    Role.staff: [("staff.dashboard", "Dashboard"), ("staff.desk_bills", "Billing desk")],
     Role.super_admin: [
         ("super_admin.dashboard", "Dashboard"),
         ("super_admin.hospitals", "Hospitals"),
@@ -48,10 +50,18 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 }
 
 
+# Links only some staff may follow (the page itself checks too).
+STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist}
+
+
 def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
-    return NAVIGATION.get(current_user.role, [])
+    links = NAVIGATION.get(current_user.role, [])
+    if current_user.role == Role.staff:
+        kind = current_user.staff.kind if current_user.staff else None
+        links = [(e, label) for e, label in links if STAFF_KIND_ONLY.get(e, kind) == kind]
+    return links
 
 
 def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:

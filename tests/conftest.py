@@ -19,6 +19,7 @@ from config import TestConfig
 from hms import clock, create_app
 from hms.extensions import db, limiter
 from tests import factories
+from tests.stripe_fake import stripe_fake  # noqa: F401  (fixture)
 
 
 def _create_database(base_url: str) -> tuple[str, callable]:

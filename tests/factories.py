@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
 from hms.models import (
     Appointment,
     AppointmentStatus,
+    Bill,
+    BillItem,
+    BillStatus,
     Department,
     Diagnosis,
     Doctor,
@@ -20,10 +25,13 @@ from hms.models import (
     HospitalAdmin,
     HospitalStatus,
     Invitation,
+    ItemKind,
     MedicalHistoryEntry,
     Membership,
     MembershipStatus,
     Patient,
+    Payment,
+    PaymentMethod,
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
@@ -333,3 +341,94 @@ def invitation(
     db.session.add(row)
     db.session.commit()
     return row, token
+
+
+def booking(
+    patient_user: User | None = None,
+    doctor_user: User | None = None,
+    hospital_row: Hospital | None = None,
+    *,
+    fee_minor: int = 150000,
+    days_ahead: int = 2,
+    hour: int = 10,
+) -> Appointment:
+    """A visit booked through the real booking service (so billing hears of it). A new doctor with a
+    daily 09:00–17:00 schedule and `fee_minor` at the hospital is made unless one is given."""
+    from hms.services import scheduling
+
+    hospital_row = hospital_row or hospital()
+    if doctor_user is None:
+        doctor_user = doctor()
+        membership(doctor_user, hospital_row, fee_minor=fee_minor)
+        schedule(doctor_user, hospital_row)
+    patient_user = patient_user or patient()
+    local = datetime.combine(
+        clock.now().astimezone(hospital_row.tz).date() + timedelta(days=days_ahead), time(hour, 0)
+    )
+    start = local.replace(tzinfo=hospital_row.tz).astimezone(UTC)
+    row = scheduling.book_appointment(
+        patient=patient_user.patient,
+        doctor_id=doctor_user.doctor.id,
+        hospital_id=hospital_row.id,
+        start=start,
+        reason="Check-up",
+        booked_by=patient_user,
+    )
+    db.session.commit()
+    return row
+
+
+def consultation_bill(appointment_row: Appointment) -> Bill:
+    return db.session.scalar(select(Bill).where(Bill.appointment_id == appointment_row.id))
+
+
+def bill(
+    patient_user: User,
+    hospital_row: Hospital,
+    *,
+    items: list[tuple[str, int, int]] | None = None,
+    status: BillStatus = BillStatus.issued,
+) -> Bill:
+    """A bill written at the desk, with (description, quantity, unit price in minor units) items."""
+    row = Bill(
+        hospital_id=hospital_row.id,
+        patient_id=patient_user.patient.id,
+        currency=hospital_row.currency,
+        status=status,
+        issued_at=clock.now() if status != BillStatus.draft else None,
+    )
+    for description, quantity, unit in [("X-ray, chest", 1, 250000)] if items is None else items:
+        row.items.append(
+            BillItem(
+                kind=ItemKind.procedure,
+                description=description,
+                quantity=quantity,
+                unit_minor=unit,
+                amount_minor=quantity * unit,
+            )
+        )
+    row.total_minor = sum(i.amount_minor for i in row.items)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def desk_payment(bill_row: Bill, cashier: User, amount_minor: int | None = None) -> Payment:
+    """A cash payment recorded through the billing service."""
+    from hms.services import billing
+
+    payment = billing.record_desk_payment(
+        bill_row,
+        amount_minor=amount_minor or bill_row.balance_minor,
+        method=PaymentMethod.cash,
+        actor=cashier,
+        key=billing.new_key(),
+    )
+    db.session.commit()
+    return payment
+
+
+def billing_key() -> str:
+    from hms.services import billing
+
+    return billing.new_key()

@@ -263,6 +263,96 @@ MATRIX = [
         "/hospital/appointments?doctor=x&date=bad&status=nope&page=-1",
         {"anonymous": 302, "hospital_admin": 200, "*": 403},
     ),
+    # Billing: patients
+    ("GET", "/patient/bills", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/bills?status=refunded", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/bills?status=nonsense", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("GET", "/patient/bills/{own_bill}", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/bills/{other_bill}", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("GET", "/patient/bills/{own_draft}", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("GET", "/patient/bills/{own_bill}/row", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/bills/{other_bill}/row", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/bills/{own_bill}/pay", {"anonymous": 302, "patient": 409, "*": 403}),
+    ("POST", "/patient/bills/{other_bill}/pay", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("POST", "/patient/bills/{own_bill}/cancel-payment", {"anonymous": 302, "patient": 409, "*": 403}),
+    ("POST", "/patient/bills/{other_bill}/cancel-payment", {"anonymous": 302, "patient": 404, "*": 403}),
+    (
+        "GET",
+        "/patient/bills/{own_bill}/return?session_id=cs_test_x",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    (
+        "GET",
+        "/patient/bills/{other_bill}/return?session_id=cs_x",
+        {"anonymous": 302, "patient": 404, "*": 403},
+    ),
+    ("GET", "/patient/payments", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/payments/{own_payment}/receipt.pdf", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/payments/{other_payment}/receipt.pdf", {"anonymous": 302, "patient": 404, "*": 403}),
+    # Billing: the desk (hospital admins under /hospital, receptionists under /staff)
+    *[
+        row
+        for prefix, role in (("/hospital", "hospital_admin"), ("/staff", "staff"))
+        for row in [
+            ("GET", f"{prefix}/bills", {"anonymous": 302, role: 200, "*": 403}),
+            (
+                "GET",
+                f"{prefix}/bills?status=x&first=bad&doctor=y&page=-2",
+                {"anonymous": 302, role: 200, "*": 403},
+            ),
+            ("GET", f"{prefix}/bills/new", {"anonymous": 302, role: 200, "*": 403}),
+            ("POST", f"{prefix}/bills/new", {"anonymous": 302, role: 422, "*": 403}),
+            ("GET", f"{prefix}/bills/{{own_bill}}", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{prefix}/bills/{{own_draft}}", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{prefix}/bills/{{other_bill}}", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{prefix}/bills/{{own_draft}}/items", {"anonymous": 302, role: 422, "*": 403}),
+            ("POST", f"{prefix}/bills/{{other_bill}}/items", {"anonymous": 302, role: 404, "*": 403}),
+            (
+                "POST",
+                f"{prefix}/bills/{{own_draft}}/items/{{own_bill_item}}/delete",
+                {"anonymous": 302, role: 303, "*": 403},
+            ),
+            (
+                "POST",
+                f"{prefix}/bills/{{own_draft}}/items/{{other_bill_item}}/delete",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            (
+                "POST",
+                f"{prefix}/bills/{{other_bill}}/items/{{other_bill_item}}/delete",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            ("POST", f"{prefix}/bills/{{own_draft}}/issue", {"anonymous": 302, role: 303, "*": 403}),
+            ("POST", f"{prefix}/bills/{{own_bill}}/issue", {"anonymous": 302, role: 303, "*": 403}),
+            ("POST", f"{prefix}/bills/{{other_bill}}/issue", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{prefix}/bills/{{own_bill}}/cancel", {"anonymous": 302, role: 422, "*": 403}),
+            ("POST", f"{prefix}/bills/{{other_bill}}/cancel", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{prefix}/bills/{{own_bill}}/payments", {"anonymous": 302, role: 422, "*": 403}),
+            ("POST", f"{prefix}/bills/{{other_bill}}/payments", {"anonymous": 302, role: 404, "*": 403}),
+            (
+                "GET",
+                f"{prefix}/payments/{{own_payment}}/receipt.pdf",
+                {"anonymous": 302, role: 200, "*": 403},
+            ),
+            (
+                "GET",
+                f"{prefix}/payments/{{other_payment}}/receipt.pdf",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            ("GET", f"{prefix}/refunds", {"anonymous": 302, role: 200, "*": 403}),
+            ("POST", f"{prefix}/refunds/{{own_refund}}/pay-out", {"anonymous": 302, role: 303, "*": 403}),
+            ("POST", f"{prefix}/refunds/{{other_refund}}/pay-out", {"anonymous": 302, role: 404, "*": 403}),
+        ]
+    ],
+    ("GET", "/hospital/bills.csv", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("GET", "/staff/bills.csv", {"*": 404}),
+    ("POST", "/hospital/refunds/{own_refund}/retry", {"anonymous": 302, "hospital_admin": 409, "*": 403}),
+    ("POST", "/hospital/refunds/{other_refund}/retry", {"anonymous": 302, "hospital_admin": 404, "*": 403}),
+    ("GET", "/hospital/billing/settings", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("POST", "/hospital/billing/settings", {"anonymous": 302, "hospital_admin": 422, "*": 403}),
+    # Stripe's webhook: public, but absent while online payments are not configured
+    ("POST", "/payments/stripe/webhook", {"*": 404}),
+    ("GET", "/payments/stripe/webhook", {"*": 405}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -303,6 +393,7 @@ def world(make):
     }
     other_admin = make.hospital_admin(other_hospital)
     return {
+        "rows": (patient, hospital, other_hospital),
         "users": users,
         "ids": clinical_ids(make, hospital, users)
         | {
@@ -369,11 +460,111 @@ def clinical_ids(make, hospital, users) -> dict[str, int]:
     }
 
 
+BILLING_IDS = (
+    "own_bill",
+    "own_draft",
+    "own_bill_item",
+    "own_payment",
+    "own_refund",
+    "other_bill",
+    "other_bill_item",
+)
+BILLING_IDS += ("other_payment", "other_refund")
+
+
+def _billing_world(make, patient, hospital, other_hospital) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The patient's bills at the hospital (issued, draft, paid with a receipt, refunded at the desk)
+    and another patient's elsewhere; rows written directly, in one commit, for speed."""
+    from hms.extensions import db
+    from hms.models import (
+        Bill,
+        BillItem,
+        BillStatus,
+        ItemKind,
+        Payment,
+        PaymentMethod,
+        PaymentProvider,
+        PaymentStatus,
+        Refund,
+        RefundStatus,
+    )
+
+    other_patient = make.patient()
+
+    def bill(owner, where, status):  # type: ignore[no-untyped-def]
+        row = Bill(hospital_id=where.id, patient_id=owner.patient.id, currency=where.currency, status=status)
+        row.items.append(
+            BillItem(
+                kind=ItemKind.procedure, description="X-ray", quantity=1, unit_minor=1000, amount_minor=1000
+            )
+        )
+        row.total_minor = 1000
+        db.session.add(row)
+        return row
+
+    def paid(owner, where, refunded: bool):  # type: ignore[no-untyped-def]
+        row = bill(owner, where, BillStatus.refunded if refunded else BillStatus.paid)
+        row.paid_minor = 1000
+        payment = Payment(
+            key=make.billing_key(),
+            bill=row,
+            provider=PaymentProvider.desk,
+            method=PaymentMethod.cash,
+            status=PaymentStatus.succeeded,
+            amount_minor=1000,
+            currency=where.currency,
+            receipt_number=f"R{where.id}-{payment_seq()}",
+        )
+        db.session.add(payment)
+        refund = None
+        if refunded:
+            refund = Refund(
+                key=make.billing_key(),
+                bill=row,
+                payment=payment,
+                amount_minor=1000,
+                currency=where.currency,
+                status=RefundStatus.pending,
+                reason="Test",
+            )
+            db.session.add(refund)
+        return payment, refund
+
+    own_bill = bill(patient, hospital, BillStatus.issued)
+    own_draft = bill(patient, hospital, BillStatus.draft)
+    own_payment, _ = paid(patient, hospital, refunded=False)
+    _, own_refund = paid(patient, hospital, refunded=True)
+    other_bill = bill(other_patient, other_hospital, BillStatus.issued)
+    other_payment, other_refund = paid(other_patient, other_hospital, refunded=True)
+    db.session.commit()
+    return {
+        "own_bill": own_bill.id,
+        "own_draft": own_draft.id,
+        "own_bill_item": own_draft.items[0].id,
+        "own_payment": own_payment.id,
+        "own_refund": own_refund.id,
+        "other_bill": other_bill.id,
+        "other_bill_item": other_bill.items[0].id,
+        "other_payment": other_payment.id,
+        "other_refund": other_refund.id,
+    }
+
+
+_receipts = iter(range(1, 10**9))
+
+
+def payment_seq() -> str:
+    return f"{next(_receipts):06d}"
+
+
 @pytest.mark.parametrize(("method", "url", "role", "status", "data"), list(_cases()))
-def test_access(client, login_as, world, method, url, role, status, data):
+def test_access(client, login_as, make, world, method, url, role, status, data):
     if role != "anonymous":
         login_as(world["users"][role])
-    path = url.format(**world["ids"])
+    ids = world["ids"]
+    if any("{" + name + "}" in url for name in BILLING_IDS):  # built only where needed: it is slow
+        ids = ids | _billing_world(make, *world["rows"])
+    path = url.format(**ids)
     if method == "POST" and data is None:
         data = {"action": "approve"}
     response = client.open(path, method=method, data=data)

@@ -106,6 +106,18 @@ def test_currency_cannot_change_while_doctors_have_fees(client, make, login_as):
     assert hospital.currency == "KES"
 
 
+def test_currency_cannot_change_once_the_hospital_has_bills(client, make, login_as):
+    hospital = make.hospital(currency="KES")
+    make.booking(hospital_row=hospital)  # a booking at a fee issues a bill
+    for membership in hospital.memberships:
+        membership.fee_minor = 0
+    db.session.commit()
+    login_as(make.hospital_admin(hospital))
+    response = client.post("/hospital/profile", data=profile_form(currency="USD"), headers=HX)
+    assert response.status_code == 422
+    assert b"has bills in KES" in response.data
+
+
 def test_saving_an_unchanged_profile_writes_no_audit_event(client, make, login_as):
     hospital = make.hospital()
     login_as(make.hospital_admin(hospital))

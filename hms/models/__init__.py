@@ -1,6 +1,19 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from hms.models.audit import AuditChainHead, AuditEvent
+from hms.models.billing import (
+    Bill,
+    BillItem,
+    BillStatus,
+    ItemKind,
+    Payment,
+    PaymentMethod,
+    PaymentProvider,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    StripeEvent,
+)
 from hms.models.clinical import (
     AllergySeverity,
     Diagnosis,
@@ -33,6 +46,17 @@ from hms.models.scheduling import (
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
+    "Bill",
+    "BillItem",
+    "BillStatus",
+    "ItemKind",
+    "Payment",
+    "PaymentMethod",
+    "PaymentProvider",
+    "PaymentStatus",
+    "Refund",
+    "RefundStatus",
+    "StripeEvent",
     "WEEKDAYS",
     "Appointment",
     "AppointmentStatus",

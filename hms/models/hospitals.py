@@ -47,6 +47,10 @@ class Hospital(db.Model):
         enum_type(HospitalStatus), default=HospitalStatus.pending, index=True
     )
     cancel_cutoff_minutes: Mapped[int] = mapped_column(default=120)
+    # Billing: the share of what a patient paid that comes back when he cancels (the hospital
+    # cancelling always refunds in full), and the last receipt number issued.
+    refund_percent: Mapped[int] = mapped_column(default=100, server_default="100")
+    receipt_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from hms import clock, events
 from hms.extensions import db
-from hms.models import Hospital, HospitalStatus, Membership, User
+from hms.models import Bill, Hospital, HospitalStatus, Membership, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
 
@@ -57,6 +57,12 @@ def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
     if "currency" in values and values["currency"] != hospital.currency:
+        billed = db.session.scalar(select(func.count(Bill.id)).where(Bill.hospital_id == hospital.id))
+        if billed:
+            raise Conflict(
+                f"This hospital has bills in {hospital.currency}; its currency can no longer change.",
+                field="currency",
+            )
         priced = db.session.scalar(
             select(func.count(Membership.id)).where(
                 Membership.hospital_id == hospital.id, Membership.fee_minor > 0

@@ -16,3 +16,6 @@ bp.before_request(role_required(Role.staff))
 @bp.get("/")
 def dashboard():
     return render("staff/dashboard.html", staff=current_user.staff)
+
+
+from hms.staff import billing as _billing  # noqa: E402,F401  (registers its routes on bp)

@@ -1,7 +1,7 @@
 """Hospital administration: invitations, case-insensitive department names.
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-25 15:26:14.945240
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -79,9 +79,6 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('uq_departments_hospital_id_name_key'), type_='unique')
         batch_op.drop_column('name_key')
 
-    with op.batch_alter_table('invitations', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invitations_hospital_id'))
-        batch_op.drop_index(batch_op.f('ix_invitations_email'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop an index a foreign key uses first).
     op.drop_table('invitations')
     # ### end Alembic commands ###

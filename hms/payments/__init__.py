@@ -1,0 +1,1 @@
+"""Online payments: the Stripe gateway and the public, signed webhook."""
