@@ -158,7 +158,7 @@ def test_a_pending_hospital_may_prepare_its_profile_but_a_suspended_one_may_not(
 def test_a_suspended_hospitals_admin_can_still_read_its_bookings(client, make, login_as):
     hospital = make.hospital(status=HospitalStatus.suspended)
     login_as(make.hospital_admin(hospital))
-    for url in ("/hospital/appointments", "/hospital/week", "/hospital/patients"):
+    for url in ("/hospital/appointments", "/hospital/week", "/hospital/patients", "/hospital/bills"):
         assert client.get(url).status_code == 200, url
     for url in ("/hospital/doctors", "/hospital/staff", "/hospital/departments"):
         assert client.get(url).status_code == 303, url

@@ -53,7 +53,7 @@ bp = Blueprint("hospital_admin", __name__)
 bp.before_request(role_required(Role.hospital_admin))
 
 # What an admin may open while the platform has not approved his hospital (prepare its profile), or
-# has suspended it (read the bookings already made, to handle them; change nothing).
+# has suspended it (read the bookings and bills already made, to handle them; change nothing).
 OPEN_WHILE = {
     HospitalStatus.pending: {"hospital_admin.dashboard", "hospital_admin.profile"},
     HospitalStatus.suspended: {
@@ -62,6 +62,11 @@ OPEN_WHILE = {
         "hospital_admin.week",
         "hospital_admin.patients",
         "hospital_admin.patient",
+        "hospital_admin.desk_bills",
+        "hospital_admin.bills_csv",
+        "hospital_admin.desk_bill",
+        "hospital_admin.desk_receipt",
+        "hospital_admin.desk_refunds",
     },
 }
 
