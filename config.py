@@ -121,6 +121,7 @@ class Config:
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
 
     PAGE_SIZE = 20
+    INVITATION_TTL_HOURS = int(os.environ.get("INVITATION_TTL_HOURS", "72"))
     DEFAULT_TIMEZONE = os.environ.get("HMS_DEFAULT_TIMEZONE", "UTC")
 
 

@@ -27,17 +27,29 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("doctor.dashboard", "Dashboard"),
         ("doctor.agenda", "Agenda"),
         ("doctor.schedule", "My schedule"),
+        ("doctor.hospitals", "My hospitals"),
         ("doctor.patients", "My patients"),
         ("consult.index", "Messages"),
     ],
     Role.hospital_admin: [
         ("hospital_admin.dashboard", "Dashboard"),
+        ("hospital_admin.doctors", "Doctors"),
         ("hospital_admin.appointments", "Appointments"),
+        ("hospital_admin.week", "Week"),
+        ("hospital_admin.patients", "Patients"),
         ("hospital_admin.desk_bills", "Bills"),
+        ("hospital_admin.departments", "Departments"),
+        ("hospital_admin.staff", "Staff"),
+        ("hospital_admin.profile", "Profile"),
         ("hospital_sms.settings", "Text messages"),
     ],
     Role.staff: [("staff.dashboard", "Dashboard"), ("staff.desk_bills", "Billing desk")],
-    Role.super_admin: [("super_admin.dashboard", "Dashboard")],
+    Role.super_admin: [
+        ("super_admin.dashboard", "Dashboard"),
+        ("super_admin.hospitals", "Hospitals"),
+        ("super_admin.doctors", "Doctors"),
+        ("super_admin.patients", "Patients"),
+    ],
 }
 
 

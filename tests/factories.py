@@ -24,6 +24,7 @@ from hms.models import (
     Hospital,
     HospitalAdmin,
     HospitalStatus,
+    Invitation,
     ItemKind,
     MedicalHistoryEntry,
     Membership,
@@ -308,6 +309,41 @@ def history_entry(
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def invitation(
+    hospital_row: Hospital,
+    *,
+    email: str | None = None,
+    role: Role = Role.doctor,
+    staff_kind: StaffKind | None = None,
+    hours: int = 72,
+    token: str | None = None,
+) -> tuple[Invitation, str]:
+    """An open invitation and its token (as the link would carry it)."""
+    import secrets
+    from datetime import timedelta
+
+    from hms.services.invitations import hash_token
+
+    n = next(_seq)
+    token = token or secrets.token_urlsafe(32)
+    address = (email or f"invited{n}@example.org").lower()
+    row = Invitation(
+        hospital=hospital_row,
+        email=address,
+        open_email=address,
+        full_name=f"Invited Person {n}",
+        role=role,
+        staff_kind=staff_kind or (StaffKind.nurse if role == Role.staff else None),
+        specialty="Cardiology" if role == Role.doctor else None,
+        token_hash=hash_token(token),
+        created_at=clock.now(),
+        expires_at=clock.now() + timedelta(hours=hours),
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row, token
 
 
 def booking(

@@ -117,3 +117,19 @@ class ResetPasswordForm(FlaskForm):
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
     )
+
+
+class AcceptInvitationForm(FlaskForm):
+    """The invited person's name (as the hospital typed it, to correct) and new password."""
+
+    full_name = StringField("Full name", validators=[DataRequired(), Length(min=2, max=120)])
+    specialty = StringField("Specialty", validators=[Optional(), Length(min=2, max=80)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=128)],
+        description="At least 10 characters; a few unrelated words work well.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+    )

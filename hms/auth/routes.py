@@ -1,4 +1,4 @@
-"""Registration, login, logout and password reset."""
+"""Registration, login, logout, invitations and password reset."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_login import current_user, login_user, logout_user
 
 from hms.auth.forms import (
+    AcceptInvitationForm,
     DoctorRegistrationForm,
     ForgotPasswordForm,
     HospitalRegistrationForm,
@@ -19,9 +20,9 @@ from hms.auth.session import dashboard_endpoint
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
-from hms.models import Sex
-from hms.services import accounts, password_reset
-from hms.services.errors import DomainError, LoginRefused
+from hms.models import Role, Sex
+from hms.services import accounts, invitations, password_reset
+from hms.services.errors import DomainError, LoginRefused, NotFound
 
 bp = Blueprint("auth", __name__)
 
@@ -144,6 +145,44 @@ def register_hospital():
         return hospital.admins[0].user
 
     return _register(HospitalRegistrationForm(), "auth/register_hospital.html", create)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def accept_invitation(token: str):
+    """An invited doctor, staff member or administrator sets his password; the link works once."""
+    try:
+        invitation = invitations.find_invitation(token)
+    except NotFound as missing:
+        return render("auth/invitation.html", status=404, problem=missing.message, invitation=None)
+    problem = invitations.usable_problem(invitation)
+    if problem:
+        return render("auth/invitation.html", status=410, problem=problem, invitation=invitation)
+    form = AcceptInvitationForm(
+        data={"full_name": invitation.full_name, "specialty": invitation.specialty}
+        if request.method == "GET"
+        else None
+    )
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept_invitation(
+                token,
+                full_name=form.full_name.data,
+                password=form.password.data,
+                specialty=form.specialty.data if invitation.role == Role.doctor else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(f"Welcome to {invitation.hospital.name}! Your account is ready.", "success")
+            return redirect_to(url_for(dashboard_endpoint(user.role)))
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "auth/invitation.html", "form", status=status, form=form, invitation=invitation, token=token
+    )
 
 
 def _reset_limit() -> str:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 
+from hms.hospital_admin.forms import RemoveMembershipForm
 from hms.models import WEEKDAYS
 from hms.services.scheduling import SLOT_LENGTHS
 
@@ -44,3 +45,7 @@ class AppointmentCancelForm(FlaskForm):
         "Reason",
         validators=[DataRequired(message="Give a reason; the patient will see it."), Length(max=500)],
     )
+
+
+class LeaveHospitalForm(RemoveMembershipForm):
+    """Leaving a hospital asks the same question as removal: what happens to future appointments."""

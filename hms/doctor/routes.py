@@ -413,3 +413,4 @@ def cancel_appointment(appointment_id: int):
 
 
 from hms.doctor import clinical as _clinical  # noqa: E402, F401  (registers the clinical-record routes)
+from hms.doctor import hospitals as _hospitals  # noqa: E402,F401  (registers its routes)

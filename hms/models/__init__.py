@@ -33,6 +33,7 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
+from hms.models.invitations import Invitation, InvitationState
 from hms.models.messaging import (
     AppointmentReminder,
     Channel,
@@ -88,6 +89,8 @@ __all__ = [
     "Hospital",
     "HospitalAdmin",
     "HospitalStatus",
+    "Invitation",
+    "InvitationState",
     "Membership",
     "Notification",
     "NotificationPreference",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hms import clock
 from hms.extensions import db
@@ -80,16 +80,34 @@ class Hospital(db.Model):
         return self.status == HospitalStatus.active
 
 
+def name_key(name: str) -> str:
+    """The form of a name that two names must not share: trimmed, single-spaced, case-folded."""
+    return " ".join(name.split()).casefold()
+
+
 class Department(db.Model):
+    """A department of one hospital; retiring it keeps it (and its history) but offers it no more."""
+
     __tablename__ = "departments"
-    __table_args__ = (UniqueConstraint("hospital_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "name"),
+        UniqueConstraint("hospital_id", "name_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
     name: Mapped[str] = mapped_column(String(120))
+    # Case-folded name: "Cardiology" and "cardiology " are one department on every database.
+    name_key: Mapped[str] = mapped_column(String(120))
     retired: Mapped[bool] = mapped_column(default=False)
 
     hospital: Mapped[Hospital] = relationship(back_populates="departments")
+
+    @validates("name")
+    def _set_name_key(self, key: str, value: str) -> str:
+        value = " ".join(value.split())
+        self.name_key = name_key(value)
+        return value
 
 
 class HospitalAdmin(db.Model):

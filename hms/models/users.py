@@ -49,6 +49,15 @@ class StaffKind(enum.StrEnum):
     pharmacist = "pharmacist"
     lab_technician = "lab_technician"
 
+    @property
+    def label(self) -> str:
+        return {
+            "nurse": "Nurse",
+            "receptionist": "Receptionist",
+            "pharmacist": "Pharmacist",
+            "lab_technician": "Lab technician",
+        }[self.value]
+
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()

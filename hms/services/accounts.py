@@ -190,3 +190,11 @@ def create_staff(*, hospital: Hospital, kind: StaffKind, full_name: str, email: 
     user.staff = Staff(hospital=hospital, kind=kind)
     db.session.flush()
     return user
+
+
+def create_hospital_admin(*, hospital: Hospital, full_name: str, email: str, password: str) -> User:
+    """Another administrator for an existing hospital."""
+    user = _new_user(full_name, email, password, Role.hospital_admin)
+    db.session.add(HospitalAdmin(user=user, hospital=hospital))
+    db.session.flush()
+    return user

@@ -1,9 +1,12 @@
-"""Hospital lifecycle on the platform: approve, suspend, reactivate."""
+"""Hospital lifecycle on the platform (approve, suspend, reactivate) and the hospital's profile."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from hms import clock, events
-from hms.models import Hospital, HospitalStatus, User
+from hms.extensions import db
+from hms.models import Bill, Hospital, HospitalStatus, Membership, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
 
@@ -32,3 +35,60 @@ def suspend_hospital(hospital: Hospital, actor: User) -> Hospital:
     record_event("suspend", "hospital", hospital.id, hospital_id=hospital.id, user_id=actor.id)
     events.hospital_status_changed.send(hospital, actor=actor, status=hospital.status)
     return hospital
+
+
+PROFILE_FIELDS = (
+    "name",
+    "address",
+    "city",
+    "phone",
+    "email",
+    "timezone",
+    "currency",
+    "cancel_cutoff_minutes",
+)
+
+
+def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -> list[str]:
+    """Change the hospital's profile; returns the names of the fields that changed.
+
+    The currency cannot change while doctors have fees in the old one: the amounts would change meaning."""
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if "currency" in values and values["currency"] != hospital.currency:
+        billed = db.session.scalar(select(func.count(Bill.id)).where(Bill.hospital_id == hospital.id))
+        if billed:
+            raise Conflict(
+                f"This hospital has bills in {hospital.currency}; its currency can no longer change.",
+                field="currency",
+            )
+        priced = db.session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.hospital_id == hospital.id, Membership.fee_minor > 0
+            )
+        )
+        if priced:
+            raise Conflict(
+                f"Doctors' fees here are in {hospital.currency}. Set their fees to zero before "
+                "changing the currency.",
+                field="currency",
+            )
+    changed = []
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip() or None if name in ("phone", "email") else value.strip()
+        if getattr(hospital, name) != value:
+            setattr(hospital, name, value)
+            changed.append(name)
+    if changed:
+        db.session.flush()
+        record_event(
+            "update",
+            "hospital",
+            hospital.id,
+            hospital_id=hospital.id,
+            user_id=actor.id,
+            detail=",".join(changed),
+        )
+    return changed

@@ -1,21 +1,31 @@
-"""Platform administrator pages: statistics and hospital approval."""
+"""Platform administrator pages: statistics, bookings trend and hospital approval."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, time, timedelta
+
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 
+from hms import clock
 from hms.auth.session import role_required
+from hms.charts import bar_chart
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
-from hms.models import Doctor, Hospital, HospitalStatus, Patient, Role
+from hms.lookup import get_or_404
+from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, HospitalStatus, Patient, Role
 from hms.services import hospitals as hospital_service
 from hms.services.errors import DomainError
 
 bp = Blueprint("super_admin", __name__)
 bp.before_request(role_required(Role.super_admin))
+
+SAFE_BACK = re.compile(r"/admin/[A-Za-z0-9/_\-?=&.%+]{0,200}")
+
+DASHBOARD_ROWS = 10
 
 STATUS_ORDER = case(
     (Hospital.status == HospitalStatus.pending, 0),
@@ -37,12 +47,61 @@ def platform_counts() -> dict[str, int]:
     }
 
 
+def _week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the week of `moment` (the platform spans time zones: weeks are UTC)."""
+    day = moment.astimezone(UTC).date()
+    return datetime.combine(day - timedelta(days=day.weekday()), time(0), tzinfo=UTC)
+
+
+def booking_counts(now: datetime) -> dict[str, int]:
+    """Appointments (not cancelled) that start this week and this month, UTC."""
+    week = _week_start(now)
+    month = datetime(now.year, now.month, 1, tzinfo=UTC)
+    next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    live = Appointment.status != AppointmentStatus.cancelled
+
+    def between(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+        return func.count(case((and_(live, Appointment.start_at >= start, Appointment.start_at < end), 1)))
+
+    week_count, month_count = db.session.execute(
+        select(between(week, week + timedelta(days=7)), between(month, next_month))
+    ).one()
+    return {"week": week_count or 0, "month": month_count or 0}
+
+
+def bookings_trend(now: datetime, weeks: int = 12) -> list[tuple[datetime, int]]:
+    """Bookings made per week (by when they were booked, whatever became of them), oldest first."""
+    starts = [_week_start(now) - timedelta(days=7 * i) for i in reversed(range(weeks))]
+    booked = Appointment.created_at
+    columns = [func.count(case((and_(booked >= s, booked < s + timedelta(days=7)), 1))) for s in starts]
+    counts = db.session.execute(select(*columns)).one()
+    return [(start, count or 0) for start, count in zip(starts, counts, strict=True)]
+
+
 @bp.get("/")
 def dashboard():
-    hospitals = db.session.scalars(select(Hospital).order_by(STATUS_ORDER, Hospital.name).limit(200)).all()
+    # The hospitals that wait for a decision; every hospital is on the Hospitals page.
+    hospitals = db.session.scalars(
+        select(Hospital)
+        .where(Hospital.status == HospitalStatus.pending)
+        .order_by(Hospital.created_at, Hospital.id)
+        .limit(DASHBOARD_ROWS)
+    ).all()
+    now = clock.now()
+    trend = bookings_trend(now)
+    chart = None
+    if any(count for _, count in trend):
+        chart = bar_chart(
+            [start.strftime("%d %b") for start, _ in trend],
+            [count for _, count in trend],
+            label="Bookings per week, last 12 weeks",
+        )
     return render(
         "super_admin/dashboard.html",
         counts=platform_counts(),
+        bookings=booking_counts(now),
+        trend=chart,
+        trend_rows=[(start.strftime("%d %b %Y"), count) for start, count in trend],
         hospitals=hospitals,
         form=EmptyForm(),
     )
@@ -55,7 +114,7 @@ def counts():
 
 @bp.post("/hospitals/<int:hospital_id>/status")
 def set_hospital_status(hospital_id: int):
-    hospital = db.session.get(Hospital, hospital_id) or abort(404)
+    hospital = get_or_404(Hospital, hospital_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -79,7 +138,7 @@ def set_hospital_status(hospital_id: int):
                 row_message=error.message,
             )
         flash(error.message, "error")
-        return redirect_to(url_for("super_admin.dashboard"))
+        return redirect_to(_back())
     db.session.commit()
     message = f"{hospital.name} is now {hospital.status.value}."
     if is_htmx():
@@ -88,4 +147,15 @@ def set_hospital_status(hospital_id: int):
         )
         return trigger(response, "hospitalsChanged")
     flash(message, "success")
-    return redirect_to(url_for("super_admin.dashboard"))
+    return redirect_to(_back())
+
+
+def _back() -> str:
+    """Where a plain form post returns: the admin page it came from, else the dashboard."""
+    target = request.form.get("next", "")
+    if SAFE_BACK.fullmatch(target) and "//" not in target:
+        return target
+    return url_for("super_admin.dashboard")
+
+
+from hms.super_admin import directory as _directory  # noqa: E402,F401  (registers its routes)

@@ -2,7 +2,7 @@
 chat messages, video-call signalling, and each hospital's SMS settings.
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0003
 Create Date: 2026-11-25 15:39:16.519149
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0005'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,138 @@
+"""Forms of the hospital administrator's pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from hms.auth.forms import PHONE, strip
+from hms.forms import valid_currency, valid_timezone
+from hms.models import Department, StaffKind
+from hms.money import decimal_to_minor
+
+EMAIL_CHECKS = [
+    DataRequired(),
+    Length(max=254),
+    Email(message="Enter a valid email address.", check_deliverability=False),
+]
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Hospital name", filters=[strip], validators=[DataRequired(), Length(min=2, max=160)])
+    address = StringField("Address", filters=[strip], validators=[DataRequired(), Length(max=255)])
+    city = StringField("City", filters=[strip], validators=[DataRequired(), Length(max=80)])
+    phone = StringField("Phone", filters=[strip], validators=[Optional(), PHONE])
+    email = EmailField(
+        "Contact email",
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message="Enter a valid email address.", check_deliverability=False),
+        ],
+    )
+    timezone = StringField(
+        "Time zone",
+        validators=[DataRequired(), Length(max=64), valid_timezone],
+        description="IANA name, for example Asia/Kolkata or Africa/Nairobi.",
+    )
+    currency = StringField(
+        "Currency",
+        validators=[DataRequired(), valid_currency],
+        description="Three-letter code, for example INR, KES or USD.",
+    )
+    cancel_cutoff_minutes = IntegerField(
+        "Cancellation cut-off (minutes)",
+        validators=[InputRequired(message="Enter a number of minutes."), NumberRange(min=0, max=10080)],
+        description="Patients cannot cancel a visit later than this before it starts (0 to 10080).",
+    )
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField("Department name", validators=[DataRequired(), Length(max=120)])
+
+
+class RetireForm(FlaskForm):
+    action = StringField(validators=[AnyOf(["retire", "restore"])])
+
+
+class ToggleForm(FlaskForm):
+    """The desired state, never "flip": sending it twice changes nothing the second time."""
+
+    action = StringField(validators=[AnyOf(["activate", "deactivate"])])
+
+
+class RequestAnswerForm(FlaskForm):
+    action = StringField(validators=[AnyOf(["accept", "decline"])])
+
+
+def _department_choices(departments: list[Department]) -> list[tuple[int, str]]:
+    return [(0, "No department"), *((d.id, d.name) for d in departments)]
+
+
+class _DoctorTerms(FlaskForm):
+    department = SelectField("Department", coerce=int, default=0)
+    fee = DecimalField(
+        "Consultation fee",
+        places=None,
+        validators=[Optional(), NumberRange(min=Decimal(0), max=Decimal(10_000_000))],
+        description="In the hospital's currency; leave empty for no fee.",
+    )
+
+    def set_departments(self, departments: list[Department]) -> None:
+        self.department.choices = _department_choices(departments)
+
+    def fee_minor(self, currency: str) -> int | None:
+        """The fee in minor units of `currency`, or None (with an error on the field) when it has too
+        many decimals for that currency."""
+        if self.fee.data is None:
+            return 0
+        try:
+            return decimal_to_minor(self.fee.data, currency)
+        except ValueError:
+            places = get_currency_precision(currency)
+            self.fee.errors = [*self.fee.errors, f"{currency} amounts have at most {places} decimals."]
+            return None
+
+
+class AddDoctorForm(_DoctorTerms):
+    email = EmailField("Doctor's email", filters=[strip], validators=EMAIL_CHECKS)
+
+
+class InviteDoctorForm(_DoctorTerms):
+    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
+    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
+    specialty = StringField("Specialty", filters=[strip], validators=[DataRequired(), Length(min=2, max=80)])
+
+
+class InviteStaffForm(FlaskForm):
+    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
+    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
+    kind = SelectField("Role", choices=[(k.value, k.label) for k in StaffKind], validators=[DataRequired()])
+
+
+class InviteAdminForm(FlaskForm):
+    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
+    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
+
+
+class RemoveMembershipForm(FlaskForm):
+    """How to handle the doctor's future appointments here when he leaves."""
+
+    appointments = RadioField(
+        "Future appointments",
+        choices=[("cancel", "Cancel them and tell the patients"), ("keep", "Keep them")],
+        default="keep",
+    )
+    reason = StringField("Reason for the patients", filters=[strip], validators=[Length(max=255)])

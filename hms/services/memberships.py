@@ -1,0 +1,262 @@
+"""Doctor memberships of hospitals: add, toggle, answer requests to join, remove and leave.
+
+A toggle carries the state the admin wants (active or inactive), never "flip": it is applied by one
+conditional UPDATE that also bumps `version`, so two admins clicking at once, or one clicking twice,
+end in the state last asked for, with one audit event per real change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
+
+from hms import clock
+from hms.database import lock_rows
+from hms.extensions import db
+from hms.models import (
+    Appointment,
+    Department,
+    Doctor,
+    Hospital,
+    Membership,
+    MembershipStatus,
+    Role,
+    ScheduleRule,
+    User,
+)
+from hms.services import accounts, scheduling
+from hms.services.audit import record_event
+from hms.services.errors import Conflict, Invalid, NotAllowed
+
+ALREADY_LINKED = "Dr {name} is already linked to this hospital."
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a membership operation did, for the message shown to the admin or the doctor."""
+
+    changed: bool
+    future_appointments: int = 0
+
+
+def _audit(action: str, membership: Membership, actor: User, detail: str | None = None) -> None:
+    record_event(
+        action,
+        "membership",
+        membership.id,
+        hospital_id=membership.hospital_id,
+        user_id=actor.id,
+        detail=detail,
+    )
+
+
+def _check_department(hospital: Hospital, department: Department | None) -> None:
+    if department is not None and (department.hospital_id != hospital.id or department.retired):
+        raise Invalid("Choose one of this hospital's departments.", field="department")
+
+
+def _flush_new(membership: Membership, name: str) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:  # the same doctor added twice at once
+        raise Conflict(ALREADY_LINKED.format(name=name), field="email") from error
+
+
+def _lock(membership_id: int) -> None:
+    """Serialize writers of this membership: a row lock (PostgreSQL, MariaDB) or SQLite's write lock,
+    taken before the conditional UPDATE so that SQLite never fails a read-then-write race."""
+    lock_rows((Membership, membership_id))
+
+
+def _reload(membership: Membership) -> None:
+    """Read the row again after a conditional UPDATE; it may have been removed meanwhile."""
+    try:
+        db.session.refresh(membership)
+    except InvalidRequestError as error:  # the row is gone
+        raise Conflict(
+            "This doctor is no longer linked to the hospital; someone removed him meanwhile."
+        ) from error
+
+
+def future_appointments(membership: Membership) -> list[Appointment]:
+    """The doctor's live appointments at this hospital that have not started yet, soonest first."""
+    return scheduling.future_appointments(membership.doctor_id, membership.hospital_id)
+
+
+def add_doctor(
+    hospital: Hospital,
+    email: str,
+    actor: User,
+    *,
+    department: Department | None = None,
+    fee_minor: int = 0,
+) -> Membership:
+    """Link a doctor who already has an account; a pending request of his to join is accepted."""
+    _check_department(hospital, department)
+    user = accounts.find_user_by_email(email or "")
+    if user is None or user.role != Role.doctor or user.doctor is None:
+        raise Invalid(
+            "No doctor's account has this email. Invite the doctor to create one instead.", field="email"
+        )
+    existing = db.session.scalar(
+        select(Membership).where(
+            Membership.doctor_id == user.doctor.id, Membership.hospital_id == hospital.id
+        )
+    )
+    if existing is not None:
+        if existing.status != MembershipStatus.requested:
+            raise Conflict(ALREADY_LINKED.format(name=user.full_name), field="email")
+        existing.department = department or existing.department
+        existing.fee_minor = fee_minor or existing.fee_minor
+        answer_request(existing, accept=True, actor=actor)
+        return existing
+    membership = Membership(
+        doctor=user.doctor,
+        hospital=hospital,
+        department=department,
+        fee_minor=fee_minor,
+        status=MembershipStatus.active,
+        since=clock.now(),
+    )
+    db.session.add(membership)
+    _flush_new(membership, user.full_name)
+    _audit("create", membership, actor, detail="added by email")
+    return membership
+
+
+def set_membership_active(membership: Membership, active: bool, actor: User) -> Change:
+    """Make the membership active or inactive; asking for the state it has changes nothing."""
+    target = MembershipStatus.active if active else MembershipStatus.inactive
+    if membership.status == MembershipStatus.requested:
+        raise Conflict("This doctor asked to join; accept or decline the request first.")
+    membership_id = membership.id
+    _lock(membership_id)
+    result = db.session.execute(
+        update(Membership)
+        .where(
+            Membership.id == membership_id,
+            Membership.status.in_([MembershipStatus.active, MembershipStatus.inactive]),
+            Membership.status != target,
+        )
+        .values(status=target, version=Membership.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    _reload(membership)
+    changed = result.rowcount == 1
+    if changed:
+        _audit("activate" if active else "deactivate", membership, actor)
+    return Change(changed, len(future_appointments(membership)))
+
+
+def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
+    """Accept (active) or decline (removed) a doctor's request to join; answering twice changes nothing."""
+    membership_id, hospital_id = membership.id, membership.hospital_id
+    _lock(membership_id)
+    if accept:
+        result = db.session.execute(
+            update(Membership)
+            .where(Membership.id == membership_id, Membership.status == MembershipStatus.requested)
+            .values(status=MembershipStatus.active, version=Membership.version + 1, since=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        _reload(membership)
+        if result.rowcount == 1:
+            _audit("accept", membership, actor)
+            return Change(True)
+        return Change(False)
+    result = db.session.execute(
+        delete(Membership)
+        .where(Membership.id == membership_id, Membership.status == MembershipStatus.requested)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        record_event("decline", "membership", membership_id, hospital_id=hospital_id, user_id=actor.id)
+        db.session.expunge(membership)
+        return Change(True)
+    return Change(False)
+
+
+def request_to_join(doctor: Doctor, hospital: Hospital, actor: User) -> Membership:
+    """A doctor asks an active hospital to link him; its admin accepts or declines."""
+    if not hospital.is_active:
+        raise NotAllowed("This hospital does not take new doctors at the moment.")
+    existing = db.session.scalar(
+        select(Membership).where(Membership.doctor_id == doctor.id, Membership.hospital_id == hospital.id)
+    )
+    if existing is not None:
+        if existing.status == MembershipStatus.requested:
+            raise Conflict(f"You already asked to join {hospital.name}.")
+        raise Conflict(f"You are already linked to {hospital.name}.")
+    membership = Membership(
+        doctor=doctor, hospital=hospital, status=MembershipStatus.requested, fee_minor=0, since=clock.now()
+    )
+    db.session.add(membership)
+    _flush_new(membership, doctor.name)
+    _audit("request", membership, actor)
+    return membership
+
+
+def remove_membership(
+    membership: Membership, actor: User, *, cancel_future: bool, reason: str = ""
+) -> Change:
+    """Unlink a doctor from a hospital (by its admin, or by the doctor leaving).
+
+    His future appointments there are cancelled with `reason` (the patients are told), or kept when
+    `cancel_future` is False: they stay booked, and the hospital sees them in its appointments."""
+    # Hold the doctor's booking lock (as booking does) so no appointment slips in while he leaves.
+    lock_rows((Doctor, membership.doctor_id))
+    upcoming = future_appointments(membership)
+    reason = " ".join((reason or "").split())
+    if upcoming and cancel_future and not reason:
+        raise Invalid("Give the patients a reason for the cancellation.", field="reason")
+    cancelled = 0
+    if cancel_future:
+        cancelled = _cancel_all(upcoming, actor, reason)
+    leaving = actor.doctor is not None and actor.doctor.id == membership.doctor_id
+    action = "leave" if leaving else "remove"
+    kept = len(upcoming) - cancelled
+    _audit(action, membership, actor, detail=f"cancelled {cancelled}, kept {kept} future appointments")
+    # His weekly schedule there goes with him; kept appointments stay booked.
+    for rule in db.session.scalars(
+        select(ScheduleRule).where(
+            ScheduleRule.doctor_id == membership.doctor_id, ScheduleRule.hospital_id == membership.hospital_id
+        )
+    ):
+        db.session.delete(rule)
+    db.session.delete(membership)
+    db.session.flush()
+    return Change(True, kept)
+
+
+def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> int:
+    """Cancel through the scheduling service, which frees the slots and tells the patients."""
+    for appointment in appointments:
+        scheduling.cancel_appointment(appointment, actor, reason)
+    return len(appointments)
+
+
+def withdraw_request(membership: Membership, actor: User) -> Change:
+    """The doctor takes back his request to join before it is answered."""
+    if membership.status != MembershipStatus.requested:
+        raise Conflict("The hospital has already answered; leave it instead.")
+    result = db.session.execute(
+        delete(Membership)
+        .where(Membership.id == membership.id, Membership.status == MembershipStatus.requested)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        _audit("withdraw", membership, actor)
+        db.session.expunge(membership)
+        return Change(True)
+    return Change(False)
+
+
+def counts_by_status(hospital: Hospital) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Membership.status, func.count())
+        .where(Membership.hospital_id == hospital.id)
+        .group_by(Membership.status)
+    ).all()
+    return {status.value: n for status, n in rows}

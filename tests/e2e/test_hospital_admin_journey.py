@@ -1,0 +1,82 @@
+"""In Chromium: a hospital admin adds a doctor by email, switches his membership off and on inline,
+and the doctor leaves and re-enters the patients' doctor search for that hospital."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from hms.extensions import db
+from hms.models import AuditEvent, Membership, MembershipStatus
+from tests.factories import PASSWORD
+
+
+def log_in(page, live_server, email):  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_server, make):
+    hospital = make.hospital(name="Riverside General", currency="KES")
+    make.hospital_admin(hospital, email="grace@example.org")
+    make.department(hospital, "Paediatrics")
+    doctor = make.doctor(email="priya@example.org", name="Priya Mehta", specialty="Paediatrics")
+    make.patient(email="amina@example.org", name="Amina Hassan")
+
+    patient_context = browser.new_context(locale="en-GB", timezone_id="UTC")
+    patient = patient_context.new_page()
+    log_in(patient, live_server, "amina@example.org")
+    search = f"{live_server}/patient/doctors?hospital={hospital.id}"
+
+    def patient_sees_the_doctor() -> bool:
+        patient.goto(search)
+        return patient.get_by_text("Dr Priya Mehta").count() > 0
+
+    assert not patient_sees_the_doctor()
+
+    log_in(page, live_server, "grace@example.org")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Doctors").click()
+    expect(page.get_by_role("heading", name="Doctors", exact=True)).to_be_visible()
+    add = page.locator("#add-doctor")
+    add.get_by_label("Doctor's email").fill("PRIYA@example.org")
+    add.get_by_label("Department").select_option(label="Paediatrics")
+    add.get_by_label("Consultation fee").fill("1500")
+    add.get_by_role("button", name="Add the doctor").click()
+    expect(add.get_by_text("Dr Priya Mehta is now linked to Riverside General.")).to_be_visible()
+    switch = page.get_by_role("switch", name="Dr Priya Mehta takes bookings here")
+    expect(switch).to_have_attribute("aria-checked", "true")  # the table refreshed on doctorsChanged
+    assert patient_sees_the_doctor()
+
+    url_before = page.url
+    switch.click()
+    row = page.locator("#doctor-list tr", has_text="Dr Priya Mehta")
+    expect(row.get_by_text("Dr Priya Mehta is now inactive: no new bookings here.")).to_be_visible()
+    expect(row.get_by_text("0 future appointments remain booked.")).to_be_visible()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(switch).to_be_focused()
+    assert page.url == url_before  # HTMX swapped the row; no page load
+    assert not patient_sees_the_doctor()
+
+    switch.click()
+    expect(row.get_by_text("Dr Priya Mehta is active again")).to_be_visible()
+    expect(switch).to_have_attribute("aria-checked", "true")
+    assert patient_sees_the_doctor()
+
+    db.session.rollback()  # end the test's read snapshot to see what the server committed
+    membership = db.session.scalar(select(Membership).where(Membership.doctor_id == doctor.doctor.id))
+    assert (membership.status, membership.version, membership.fee_minor) == (
+        MembershipStatus.active,
+        3,
+        150000,
+    )
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.record_type == "membership").order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["create", "deactivate", "activate"]
+    assert page.js_errors == []
+    patient_context.close()
