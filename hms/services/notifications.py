@@ -363,7 +363,7 @@ def on_appointment_cancelled(appointment: Appointment, actor: User, reason: str 
             appointment,
             doctor,
             "appointment_cancelled",
-            f"The appointment with {patient.full_name} on {when} was cancelled{because}",
+            f"The appointment with {patient.full_name} on {when} was cancelled.",
             cancelled=True,
             own=False,
         )
