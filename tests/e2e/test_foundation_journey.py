@@ -24,6 +24,8 @@ def test_patient_registers_logs_out_and_logs_back_in(page, live_server):
     # The form comes back in place with the error and what was typed.
     expect(page.get_by_text("Use at least 10 characters.")).to_be_visible()
     expect(page.get_by_label("Full name")).to_have_value("Amina Hassan")
+    # The re-rendered form focuses its autofocus field a frame later; typing before that lands there.
+    expect(page.get_by_label("Full name")).to_be_focused()
 
     page.get_by_label("Password", exact=True).fill("blue kettle on the hill")
     page.get_by_label("Repeat the password").fill("blue kettle on the hill")
