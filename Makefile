@@ -8,7 +8,7 @@ VENDOR := static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db browser lint format clean
+.PHONY: run test setup db browser lint format clean translations
 
 run: db
 	@echo "HMS is at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
@@ -29,7 +29,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-setup: $(VENV)/.installed $(VENDOR)/.installed
+setup: $(VENV)/.installed $(VENDOR)/.installed catalogs
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,19 @@ $(VENDOR)/.installed: node_modules/.installed
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
 	touch $@
 
+# Compiled catalogs (.mo) are built from the committed .po files, never committed.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+catalogs: $(CATALOGS)
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d translations -l $* >/dev/null
+
+# After changing user-facing text: re-extract, merge into every language, then translate the new entries.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --no-wrap \
+	  --project HMS -o translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date -i translations/messages.pot -d translations
+	$(MAKE) catalogs
+
 # The browser tests drive Debian's Chromium; Playwright cannot download one here.
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -54,4 +67,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) instance/hms.sqlite3
+	rm -rf $(VENV) node_modules $(VENDOR) instance/hms.sqlite3 translations/*/LC_MESSAGES/*.mo

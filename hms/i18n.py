@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
-LANGUAGES = {"en": "English"}
+LANGUAGES = {"en": "English", "es": "Español", "ar": "العربية"}
 
 
 def select_locale() -> str | None:
