@@ -315,3 +315,20 @@ def test_an_item_id_of_another_prescription_is_404(client, make, login_as):
     )
     assert response.status_code == 404
     assert drugs(other) == ["Medicine 1"]
+
+
+def test_a_double_submitted_medicine_is_added_once_and_the_form_says_why(client, login_as, draft):
+    login_as(draft.doctor.user)
+    url = f"/doctor/prescriptions/{draft.id}/items"
+    assert client.post(url, data=ITEM, headers=HX).status_code == 200
+    again = client.post(url, data=ITEM | {"drug": " amoxicillin ", "instructions": "other"}, headers=HX)
+    assert again.status_code == 409
+    assert b"already lists this medicine with the same dose" in again.data
+    assert b'value=" amoxicillin "' in again.data or b'value="amoxicillin"' in again.data  # input kept
+    assert drugs(draft) == ["Amoxicillin"]
+    # The same medicine at another dose is a deliberate line (e.g. a tapering course).
+    assert client.post(url, data=ITEM | {"dose": "2 capsules"}, headers=HX).status_code == 200
+    assert drugs(draft) == ["Amoxicillin", "Amoxicillin"]
+    # Without JavaScript the refusal is the whole page, with the same message.
+    page = client.post(url, data=ITEM)
+    assert page.status_code == 409 and b"<html" in page.data and b"already lists this medicine" in page.data

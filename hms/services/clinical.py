@@ -702,11 +702,22 @@ def _item_audit(action: str, prescription: Prescription, item_id: int) -> None:
     )
 
 
+def _folded(value: Any) -> str:
+    return " ".join(str(value or "").split()).casefold()
+
+
 def add_item(prescription: Prescription, doctor: Doctor, values: dict[str, Any]) -> PrescriptionItem:
     clean = _clean_item(values)
     _lock_draft(prescription, doctor)
     if len(prescription.items) >= MAX_ITEMS:
         raise Invalid(f"A prescription can hold at most {MAX_ITEMS} medicines.", "drug")
+    # The same line twice is a double submission (or duplicate therapy): refuse it under the lock.
+    same = ("drug", "strength", "dose", "route", "frequency")
+    if any(all(_folded(getattr(i, n)) == _folded(clean.get(n)) for n in same) for i in prescription.items):
+        raise Conflict(
+            "This prescription already lists this medicine with the same dose; edit that line instead.",
+            "drug",
+        )
     position = max((i.position for i in prescription.items), default=-1) + 1
     item = PrescriptionItem(position=position, **clean)
     prescription.items.append(item)
