@@ -206,3 +206,54 @@ def test_record_access_shows_who_viewed_and_changed_my_records(client, make, log
     page = client.get("/patient/record-access").data
     assert b"Lucas Santos (Doctor)" in page and b"Nosy Parker (Doctor)" in page
     assert page.count(b"<td>view</td>") == 2 and b"<td>create</td>" in page and b"<td>denied</td>" in page
+
+
+def test_doctor_edits_his_own_entries_but_not_others(client, make, login_as):
+    hospital = make.hospital()
+    doctor = make.doctor_at(hospital, name="Priya Mehta")
+    colleague = make.doctor_at(hospital, name="Ana Santos")
+    patient = make.patient()
+    stranger = make.patient()
+    make.appointment(patient, doctor, hospital)
+    make.appointment(patient, colleague, hospital, start_at=clock.now() + timedelta(days=2))
+    mine = make.history_entry(patient, kind=HistoryKind.allergy, title="Sulfonamides", by=doctor)
+    theirs = make.history_entry(patient, title="Hypertension", by=colleague)
+    patients_own = make.history_entry(patient, title="Asthma")
+    elsewhere = make.history_entry(stranger, title="Gout")
+    base = f"/doctor/patients/{patient.patient.id}/history"
+    login_as(doctor)
+
+    page = client.get(f"/doctor/patients/{patient.patient.id}").data
+    assert f"{base}/{mine.id}/edit".encode() in page
+    assert f"{base}/{theirs.id}/edit".encode() not in page
+    assert f"{base}/{patients_own.id}/edit".encode() not in page
+
+    form = client.get(f"{base}/{mine.id}/edit", headers=HX)
+    assert form.status_code == 200
+    assert form.data.lstrip().startswith(f'<li id="entry-{mine.id}" class="editing">'.encode())
+    edit = {"edit-kind": "allergy", "edit-title": "Sulfonamides", "edit-reaction": "Rash", "edit-version": "1"}
+    saved = client.post(f"{base}/{mine.id}", data=edit, headers=HX)
+    assert saved.status_code == 200 and b"Rash" in saved.data
+    assert saved.data.lstrip().startswith(f'<li id="entry-{mine.id}">'.encode())
+    # The same save from a stale form (another tab) is a conflict that keeps what was typed.
+    stale = client.post(f"{base}/{mine.id}", data=edit | {"edit-reaction": "Hives"}, headers=HX)
+    assert stale.status_code == 409 and b'value="Hives"' in stale.data
+    # Bad input re-renders the form with the error, nothing saved.
+    bad = client.post(f"{base}/{mine.id}", data=edit | {"edit-title": "", "edit-version": "2"}, headers=HX)
+    assert bad.status_code == 422 and b"<html" not in bad.data
+
+    # Without JavaScript: the edit link opens the record page with the form, saving redirects back.
+    page = client.get(f"{base}/{mine.id}/edit")
+    assert page.status_code == 200 and b"<html" in page.data and b'class="editing"' in page.data
+    plain = client.post(f"{base}/{mine.id}", data=edit | {"edit-reaction": "Fever", "edit-version": "2"})
+    assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/doctor/patients/{patient.patient.id}")
+    db.session.expire_all()
+    assert db.session.get(MedicalHistoryEntry, mine.id).reaction == "Fever"
+
+    for other in (theirs, patients_own):
+        assert client.get(f"{base}/{other.id}/edit", headers=HX).status_code == 403
+        assert client.post(f"{base}/{other.id}", data=edit | {"edit-version": "1"}).status_code == 403
+    # An entry of a patient he has never seen, also under his own patient's URL: not found.
+    assert client.get(f"{base}/{elsewhere.id}/edit").status_code == 404
+    assert client.get(f"/doctor/patients/{stranger.patient.id}/history/{elsewhere.id}/edit").status_code == 404
+    assert db.session.get(MedicalHistoryEntry, theirs.id).title == "Hypertension"

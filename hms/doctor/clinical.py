@@ -25,6 +25,7 @@ from hms.clinical_forms import (
 from hms.doctor.routes import bp
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
+from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.models import (
     Appointment,
@@ -129,7 +130,20 @@ def patients():
     )
 
 
-def _record_page(patient: Patient, *, history_form: HistoryForm | None = None, status: int = 200, block=None):
+def _history_urls(entry: MedicalHistoryEntry) -> dict[str, str]:
+    ids = {"patient_id": entry.patient_id, "entry_id": entry.id}
+    return {
+        "edit": url_for("doctor.edit_patient_history", **ids),
+        "show": url_for("doctor.patient_history_entry", **ids),
+        "save": url_for("doctor.save_patient_history", **ids),
+        "remove": url_for("doctor.remove_patient_history", **ids),
+        "page": url_for("doctor.patient_record", patient_id=entry.patient_id) + f"#entry-{entry.id}",
+    }
+
+
+def _record_page(
+    patient: Patient, *, history_form: HistoryForm | None = None, status: int = 200, block=None, **extra
+):  # type: ignore[no-untyped-def]
     page = _page()
     total = clinical.count_encounters(patient.id)
     if block is None:
@@ -149,6 +163,8 @@ def _record_page(patient: Patient, *, history_form: HistoryForm | None = None, s
         pages=max((total + ENCOUNTERS_PER_PAGE - 1) // ENCOUNTERS_PER_PAGE, 1),
         today=clock.now().date(),
         remove_form=EmptyForm(),
+        history_urls=_history_urls,
+        **extra,
     )
 
 
@@ -176,12 +192,56 @@ def add_patient_history(patient_id: int):
     return _record_page(patient, history_form=form, status=422, block="history" if is_htmx() else None)
 
 
-@bp.post("/patients/<int:patient_id>/history/<int:entry_id>/delete")
-def remove_patient_history(patient_id: int, entry_id: int):
-    patient = _patient_or_404(patient_id)
+def _history_entry_or_404(patient: Patient, entry_id: int) -> MedicalHistoryEntry:
     entry = db.session.get(MedicalHistoryEntry, entry_id)
     if entry is None or entry.patient_id != patient.id or entry.removed_at is not None:
         abort(404)
+    return entry
+
+
+def _history_entry_response(entry: MedicalHistoryEntry, *, editing: bool = False, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+    if is_htmx():
+        block = "entry_edit" if editing else "entry"
+        return render(
+            "doctor/patient_record.html",
+            block,
+            status=status,
+            entry=entry,
+            history_urls=_history_urls,
+            **extra,
+        )
+    return _record_page(entry.patient, status=status, editing=entry.id if editing else None, **extra)
+
+
+@bp.get("/patients/<int:patient_id>/history/<int:entry_id>")
+def patient_history_entry(patient_id: int, entry_id: int):
+    entry = _history_entry_or_404(_patient_or_404(patient_id), entry_id)
+    if not is_htmx():
+        return redirect_to(url_for("doctor.patient_record", patient_id=patient_id))
+    return _history_entry_response(entry)
+
+
+@bp.get("/patients/<int:patient_id>/history/<int:entry_id>/edit")
+def edit_patient_history(patient_id: int, entry_id: int):
+    entry = _history_entry_or_404(_patient_or_404(patient_id), entry_id)
+    return edit_history_entry(entry, _history_entry_response)
+
+
+@bp.post("/patients/<int:patient_id>/history/<int:entry_id>")
+def save_patient_history(patient_id: int, entry_id: int):
+    patient = _patient_or_404(patient_id)
+    return save_history_entry(
+        _history_entry_or_404(patient, entry_id),
+        _history_entry_response,
+        reload=lambda: _history_entry_or_404(patient, entry_id),
+        page_url=url_for("doctor.patient_record", patient_id=patient_id),
+    )
+
+
+@bp.post("/patients/<int:patient_id>/history/<int:entry_id>/delete")
+def remove_patient_history(patient_id: int, entry_id: int):
+    patient = _patient_or_404(patient_id)
+    entry = _history_entry_or_404(patient, entry_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from hms.clinical_forms import HistoryForm
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
+from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
 from hms.patient.routes import bp
@@ -39,6 +40,16 @@ def _entry_or_404(entry_id: int) -> MedicalHistoryEntry:
     return entry
 
 
+def _history_urls(entry: MedicalHistoryEntry) -> dict[str, str]:
+    return {
+        "edit": url_for("patient.edit_history", entry_id=entry.id),
+        "show": url_for("patient.history_entry", entry_id=entry.id),
+        "save": url_for("patient.save_history", entry_id=entry.id),
+        "remove": url_for("patient.remove_history", entry_id=entry.id),
+        "page": url_for("patient.records"),
+    }
+
+
 def _records_page(*, block: str | None = None, status: int = 200, form: HistoryForm | None = None, **extra):  # type: ignore[no-untyped-def]
     patient = _patient()
     if block is None and status == 200:
@@ -52,6 +63,7 @@ def _records_page(*, block: str | None = None, status: int = 200, form: HistoryF
         history=clinical.history_by_kind(patient.id),
         form=form or HistoryForm(formdata=None),
         button_form=EmptyForm(),
+        history_urls=_history_urls,
         **extra,
     )
 
@@ -88,6 +100,7 @@ def _entry_response(entry: MedicalHistoryEntry, *, editing: bool = False, status
             status=status,
             entry=entry,
             button_form=EmptyForm(),
+            history_urls=_history_urls,
             **extra,
         )
     return _records_page(status=status, editing=entry.id if editing else None, **extra)
@@ -103,41 +116,17 @@ def history_entry(entry_id: int):
 
 @bp.get("/records/history/<int:entry_id>/edit")
 def edit_history(entry_id: int):
-    entry = _entry_or_404(entry_id)
-    if not clinical.can_edit_history(entry, current_user):
-        abort(403)
-    return _entry_response(
-        entry, editing=True, edit_form=HistoryForm(formdata=None, obj=entry, prefix="edit")
-    )
+    return edit_history_entry(_entry_or_404(entry_id), _entry_response)
 
 
 @bp.post("/records/history/<int:entry_id>")
 def save_history(entry_id: int):
-    entry = _entry_or_404(entry_id)
-    if not clinical.can_edit_history(entry, current_user):
-        abort(403)
-    form = HistoryForm(prefix="edit")
-    if not form.validate_on_submit():
-        return _entry_response(entry, editing=True, edit_form=form, status=422)
-    try:
-        clinical.update_history_entry(entry, current_user, form.values(), form.version_number)
-    except clinical.StaleRecord:
-        db.session.rollback()
-        current = _entry_or_404(entry_id)
-        form.version.data = str(current.version)
-        return _entry_response(current, editing=True, edit_form=form, conflict=current, status=409)
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return _entry_response(_entry_or_404(entry_id), editing=True, edit_form=form, status=422)
-    db.session.commit()
-    if not is_htmx():
-        flash("Saved.", "success")
-        return redirect_to(url_for("patient.records"))
-    return _entry_response(entry)
+    return save_history_entry(
+        _entry_or_404(entry_id),
+        _entry_response,
+        reload=lambda: _entry_or_404(entry_id),
+        page_url=url_for("patient.records"),
+    )
 
 
 @bp.post("/records/history/<int:entry_id>/delete")
