@@ -231,7 +231,8 @@ def test_doctor_edits_his_own_entries_but_not_others(client, make, login_as):
     form = client.get(f"{base}/{mine.id}/edit", headers=HX)
     assert form.status_code == 200
     assert form.data.lstrip().startswith(f'<li id="entry-{mine.id}" class="editing">'.encode())
-    edit = {"edit-kind": "allergy", "edit-title": "Sulfonamides", "edit-reaction": "Rash", "edit-version": "1"}
+    edit = {"edit-kind": "allergy", "edit-title": "Sulfonamides", "edit-reaction": "Rash"}
+    edit["edit-version"] = "1"
     saved = client.post(f"{base}/{mine.id}", data=edit, headers=HX)
     assert saved.status_code == 200 and b"Rash" in saved.data
     assert saved.data.lstrip().startswith(f'<li id="entry-{mine.id}">'.encode())
@@ -246,7 +247,8 @@ def test_doctor_edits_his_own_entries_but_not_others(client, make, login_as):
     page = client.get(f"{base}/{mine.id}/edit")
     assert page.status_code == 200 and b"<html" in page.data and b'class="editing"' in page.data
     plain = client.post(f"{base}/{mine.id}", data=edit | {"edit-reaction": "Fever", "edit-version": "2"})
-    assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/doctor/patients/{patient.patient.id}")
+    assert plain.status_code == 303
+    assert plain.headers["Location"].endswith(f"/doctor/patients/{patient.patient.id}")
     db.session.expire_all()
     assert db.session.get(MedicalHistoryEntry, mine.id).reaction == "Fever"
 
@@ -255,5 +257,6 @@ def test_doctor_edits_his_own_entries_but_not_others(client, make, login_as):
         assert client.post(f"{base}/{other.id}", data=edit | {"edit-version": "1"}).status_code == 403
     # An entry of a patient he has never seen, also under his own patient's URL: not found.
     assert client.get(f"{base}/{elsewhere.id}/edit").status_code == 404
-    assert client.get(f"/doctor/patients/{stranger.patient.id}/history/{elsewhere.id}/edit").status_code == 404
+    strangers = f"/doctor/patients/{stranger.patient.id}/history"
+    assert client.get(f"{strangers}/{elsewhere.id}/edit").status_code == 404
     assert db.session.get(MedicalHistoryEntry, theirs.id).title == "Hypertension"
