@@ -106,6 +106,14 @@ class _DoctorTerms(FlaskForm):
             return None
 
 
+class TermsForm(_DoctorTerms):
+    """A linked doctor's department and fee, edited in his row of the doctors table."""
+
+    # The add and invite forms on the same page have these fields too: a prefix keeps the ids apart.
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, prefix="terms", **kwargs)
+
+
 class AddDoctorForm(_DoctorTerms):
     email = EmailField("Doctor's email", filters=[strip], validators=EMAIL_CHECKS)
 

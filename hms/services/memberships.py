@@ -150,6 +150,32 @@ def set_membership_active(membership: Membership, active: bool, actor: User) -> 
     return Change(changed, len(future_appointments(membership)))
 
 
+def set_terms(
+    membership: Membership, actor: User, *, department: Department | None, fee_minor: int
+) -> Change:
+    """Change the doctor's department and consultation fee here. Appointments already booked keep the
+    fee they were billed with; new bookings use the new one."""
+    if department is None or department.id != membership.department_id:  # a retired one may stay
+        _check_department(membership.hospital, department)
+    if fee_minor < 0:
+        raise Invalid("The fee cannot be negative.", field="fee")
+    _lock(membership.id)
+    _reload(membership)
+    before = (membership.department_id, membership.fee_minor)
+    membership.department = department
+    membership.fee_minor = fee_minor
+    changed = before != (membership.department_id, membership.fee_minor)
+    if changed:
+        db.session.flush()
+        _audit(
+            "update",
+            membership,
+            actor,
+            detail=f"department {before[0]}→{membership.department_id}, fee {before[1]}→{fee_minor}",
+        )
+    return Change(changed)
+
+
 def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
     """Accept (active) or decline (removed) a doctor's request to join; answering twice changes nothing."""
     membership_id, hospital_id = membership.id, membership.hospital_id
