@@ -67,16 +67,21 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
     expect(switch).to_have_attribute("aria-checked", "true")
     assert patient_sees_the_doctor()
 
+    # The fee changes in the row itself: the row becomes a form and comes back with the new fee.
+    row.get_by_role("link", name="Change terms").click()
+    editing = page.locator("#doctor-list tr.editing")
+    editing.get_by_label("Consultation fee").fill("1750")
+    editing.get_by_role("button", name="Save").click()
+    expect(row.get_by_text("KES1,750.00")).to_be_visible()
+    expect(row.get_by_text("bookings already made keep their fee")).to_be_visible()
+    assert page.url == url_before
+
     db.session.rollback()  # end the test's read snapshot to see what the server committed
     membership = db.session.scalar(select(Membership).where(Membership.doctor_id == doctor.doctor.id))
-    assert (membership.status, membership.version, membership.fee_minor) == (
-        MembershipStatus.active,
-        3,
-        150000,
-    )
+    assert (membership.status, membership.fee_minor) == (MembershipStatus.active, 175000)
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.record_type == "membership").order_by(AuditEvent.id)
     ).all()
-    assert actions == ["create", "deactivate", "activate"]
+    assert actions == ["create", "deactivate", "activate", "update"]
     assert page.js_errors == []
     patient_context.close()
