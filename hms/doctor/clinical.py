@@ -37,6 +37,7 @@ from hms.models import (
     Prescription,
     PrescriptionItem,
 )
+from hms.pagination import page_number
 from hms.services import clinical
 from hms.services.errors import DomainError, NotAllowed
 from hms.services.prescription_pdf import prescription_pdf
@@ -47,13 +48,6 @@ ENCOUNTERS_PER_PAGE = 10
 
 def _doctor() -> Doctor:
     return current_user.doctor
-
-
-def _page() -> int:
-    try:
-        return min(max(int(request.args.get("page", 1)), 1), 10_000)
-    except ValueError:
-        return 1
 
 
 def _deny(record_type: str, record_id: int, patient_id: int | None = None) -> NoReturn:
@@ -108,7 +102,7 @@ def _refuse(error: DomainError) -> None:
 def patients():
     form = PatientSearchForm(request.args)
     form.validate()
-    page = _page()
+    page = page_number()
     rows, total = clinical.find_patients(
         _doctor(),
         text=form.q.data or "",
@@ -144,7 +138,7 @@ def _history_urls(entry: MedicalHistoryEntry) -> dict[str, str]:
 def _record_page(
     patient: Patient, *, history_form: HistoryForm | None = None, status: int = 200, block=None, **extra
 ):  # type: ignore[no-untyped-def]
-    page = _page()
+    page = page_number()
     total = clinical.count_encounters(patient.id)
     if block is None:
         clinical.audit("view", "patient_record", patient.id, patient_id=patient.id)

@@ -29,6 +29,7 @@ from hms.models import (
     TimeOff,
     User,
 )
+from hms.pagination import page_number
 from hms.services.audit import record_event
 from hms.services.scheduling import local_today
 
@@ -40,7 +41,7 @@ def _patients_here():  # type: ignore[no-untyped-def]
 @bp.get("/patients")
 def patients():
     query = (request.args.get("q") or "").strip()[:80]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     statement = (
         select(Patient)
         .join(User, User.id == Patient.user_id)
@@ -130,7 +131,7 @@ def week():
     first = _week_start()
     days = [first + timedelta(days=i) for i in range(7)]
     department_id = request.args.get("department", type=int)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     statement = (
         select(Membership)
         .join(Doctor, Doctor.id == Membership.doctor_id)

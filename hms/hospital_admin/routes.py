@@ -41,6 +41,7 @@ from hms.models import (
     StaffKind,
     User,
 )
+from hms.pagination import page_number
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
 from hms.services import invitations as invitation_service
@@ -299,8 +300,7 @@ def _memberships_page(query: str, page: int):  # type: ignore[no-untyped-def]
 
 def _list_args() -> tuple[str, int]:
     query = (request.args.get("q") or "").strip()[:80]
-    page = request.args.get("page", 1, type=int) or 1
-    return query, max(page, 1)
+    return query, page_number()
 
 
 def _doctors_page(status: int = 200, block: str | None = None, **context):  # type: ignore[no-untyped-def]

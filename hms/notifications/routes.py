@@ -13,6 +13,7 @@ from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
 from hms.models import Role
+from hms.pagination import page_number
 from hms.services import notifications as service
 from hms.services import sms
 from hms.services.errors import NotFound
@@ -48,7 +49,7 @@ def bell():
 
 @bp.get("/")
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     per_page = current_app.config["PAGE_SIZE"]
     notices, total = service.list_notifications(current_user, page, per_page)
     return render(

@@ -3,7 +3,7 @@ visits with diagnoses and prescriptions (PDF), and who looked at or changed my r
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, request, url_for
+from flask import abort, flash, make_response, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from hms.forms import EmptyForm, attach_error
 from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
+from hms.pagination import page_number
 from hms.patient.routes import bp
 from hms.services import clinical
 from hms.services.errors import DomainError, NotAllowed
@@ -24,13 +25,6 @@ ACCESS_PER_PAGE = 30
 
 def _patient() -> Patient:
     return current_user.patient
-
-
-def _page() -> int:
-    try:
-        return min(max(int(request.args.get("page", 1)), 1), 10_000)
-    except ValueError:
-        return 1
 
 
 def _entry_or_404(entry_id: int) -> MedicalHistoryEntry:
@@ -149,7 +143,7 @@ def remove_history(entry_id: int):
 @bp.get("/encounters")
 def encounters():
     patient = _patient()
-    page = _page()
+    page = page_number()
     total = clinical.count_encounters(patient.id)
     clinical.audit("view", "encounter", None, patient_id=patient.id, detail=f"list page {page}")
     db.session.commit()
@@ -191,7 +185,7 @@ def prescription_download(prescription_id: int):
 
 @bp.get("/record-access")
 def record_access():
-    page = _page()
+    page = page_number()
     events, total = clinical.record_access_log(_patient().id, page=page, per_page=ACCESS_PER_PAGE)
     return render(
         "patient/record_access.html",

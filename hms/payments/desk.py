@@ -17,6 +17,7 @@ from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
 from hms.models import Bill, BillStatus, Hospital, ItemKind, PaymentMethod
 from hms.money import minor_to_decimal
+from hms.pagination import page_number
 from hms.payments.forms import (
     BillFilterForm,
     CancelBillForm,
@@ -53,11 +54,7 @@ def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, in
         doctor_id=int(doctor) if doctor else None,
         patient=(valid(form.patient) or "")[:80],
     )
-    try:
-        page = max(1, min(int(request.args.get("page", "1")), 10000))
-    except ValueError:
-        page = 1
-    return form, f, page
+    return form, f, page_number()
 
 
 def bills_page(hospital: Hospital, ep: str) -> Response:

@@ -28,13 +28,14 @@ from hms.models import (
     Staff,
     User,
 )
+from hms.pagination import page_number
 from hms.services.audit import record_event
 from hms.super_admin.routes import STATUS_ORDER, bp
 
 
 def _search() -> tuple[str, int]:
     query = (request.args.get("q") or "").strip()[:80]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     return query, page
 
 
