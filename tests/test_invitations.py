@@ -155,7 +155,7 @@ def test_inviting_without_javascript_flashes_the_link(client, hospital, admin):
     )
     assert response.status_code == 303
     page = client.get("/hospital/doctors").data
-    assert b"Invitation for Ann Lee created." in page
+    assert b"Invitation for Ann Lee created and emailed to ann@example.org." in page
     assert link_in(page).startswith("/invitation/")
 
 
@@ -233,3 +233,38 @@ def test_waiting_invitations_refresh_as_a_fragment(client, make, hospital, admin
     staff = client.get("/hospital/invitations?of=staff", headers=HX).data.decode()
     assert "nurse@example.org" in staff and "waiting@example.org" not in staff
     assert client.get("/hospital/invitations?of=staff").headers["Location"] == "/hospital/staff"
+
+
+def test_the_invitation_link_is_emailed_to_the_person(client, make, hospital, admin, smtp_server):
+    from hms.services import outbox
+
+    response = invite_doctor(client)
+    assert b"We have emailed it to priya@example.org too." in response.data
+    shown = link_in(response.data)
+    outbox.deliver_all_due("w")
+    (mail,) = smtp_server.messages
+    assert mail["To"] == "priya@example.org"
+    assert mail["Subject"] == "HMS: Riverside invites you to join"
+    text = mail.get_content()
+    assert "join Riverside on HMS as a doctor" in text
+    assert shown in text  # the same one-time link the admin saw
+    client.post("/logout")
+    assert accept(client, link_in(text.encode())).status_code == 303
+
+
+def test_a_refused_invitation_sends_no_email(client, make, hospital, admin):
+    from hms.models import OutboxEmail
+
+    make.doctor(email="taken@example.org")
+    assert invite_doctor(client, email="taken@example.org").status_code == 422
+    assert db.session.scalars(select(OutboxEmail)).all() == []
+
+
+def test_staff_invitations_name_the_role(client, make, hospital, admin, smtp_server):
+    from hms.services import outbox
+
+    data = {"full_name": "Joy Wanjiru", "email": "joy@example.org", "kind": "pharmacist"}
+    assert client.post("/hospital/staff/invitations", data=data, headers=HX).status_code == 200
+    outbox.deliver_all_due("w")
+    (mail,) = smtp_server.messages
+    assert "as a pharmacist" in mail.get_content()

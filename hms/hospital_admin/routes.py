@@ -407,8 +407,8 @@ def _invited(invitation: Invitation, token: str, endpoint: str, template: str, b
         return trigger(response, "invitationsChanged")
     until = local_time(invitation.expires_at, g.hospital.tz)
     flash(
-        f"Invitation for {invitation.full_name} created. "
-        f"Send them this link; it works once, until {until}: {link}",
+        f"Invitation for {invitation.full_name} created and emailed to {invitation.email}. "
+        f"You can also send them this link; it works once, until {until}: {link}",
         "success",
     )
     return redirect_to(url_for(endpoint))

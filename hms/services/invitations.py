@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +27,7 @@ from hms.models import (
     User,
 )
 from hms.models.users import normalize_email
-from hms.services import accounts
+from hms.services import accounts, notifications, outbox
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, EmailTaken, Invalid, NotFound
 
@@ -118,7 +118,44 @@ def invite(
     record_event(
         "invite", "invitation", invitation.id, hospital_id=hospital.id, user_id=actor.id, detail=role.value
     )
+    _email_invitation(invitation, token, actor)
     return invitation, token
+
+
+def _role_words(invitation: Invitation) -> str:
+    if invitation.role == Role.doctor:
+        return "a doctor"
+    if invitation.role == Role.staff and invitation.staff_kind is not None:
+        return f"a {invitation.staff_kind.label.lower()}"
+    return "an administrator"
+
+
+def _email_invitation(invitation: Invitation, token: str, actor: User) -> None:
+    """Send the one-time link to the invited person (through the outbox, in this transaction); the
+    admin also sees it once, to pass on by other means if the email does not arrive."""
+    hospital = invitation.hospital
+    link = notifications.public_url(url_for("auth.accept_invitation", token=token))
+    until = invitation.expires_at.astimezone(hospital.tz).strftime("%d %b %Y %H:%M")
+    body = "\n".join(
+        [
+            f"Hello {invitation.full_name},",
+            "",
+            f"{actor.full_name} invites you to join {hospital.name} on HMS as {_role_words(invitation)}.",
+            "Open this link to set your password; it works once, until "
+            f"{until} ({hospital.timezone}):",
+            "",
+            link,
+            "",
+            "If you did not expect this, ignore this email: nothing happens unless the link is used.",
+        ]
+    )
+    outbox.enqueue_email(
+        to=invitation.email,
+        subject=f"HMS: {hospital.name} invites you to join"[:255],
+        body=body + "\n",
+        kind="invitation",
+        hospital_id=hospital.id,
+    )
 
 
 def find_invitation(token: str) -> Invitation:
