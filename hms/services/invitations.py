@@ -141,8 +141,7 @@ def _email_invitation(invitation: Invitation, token: str, actor: User) -> None:
             f"Hello {invitation.full_name},",
             "",
             f"{actor.full_name} invites you to join {hospital.name} on HMS as {_role_words(invitation)}.",
-            "Open this link to set your password; it works once, until "
-            f"{until} ({hospital.timezone}):",
+            f"Open this link to set your password; it works once, until {until} ({hospital.timezone}):",
             "",
             link,
             "",
