@@ -59,11 +59,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
 def connect_subscribers() -> None:
     """Modules that react to domain events (hms/events.py) connect here."""
-    from hms.services import billing, notifications
+    from hms.services import billing, consultations, notifications
 
     # Receivers run in the order they connect: tell people about the appointment before its bill.
     notifications.connect_subscribers()
     billing.connect_subscribers()
+    consultations.connect_subscribers()
 
 
 def register_extensions(app: Flask) -> None:

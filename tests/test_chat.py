@@ -247,3 +247,21 @@ def test_conversations_list_upcoming_visits_first_then_recent_ones(client, login
     page = client.get("/consultations/").data.decode()
     order = [int(n) for n in re.findall(r'id="conversation-(\d+)"', page)]
     assert order == [visit.id, later.id, past.id]
+
+
+def test_the_conversation_follows_a_rescheduled_appointment(app, client, make, login_as, visit):
+    from hms.services import scheduling
+
+    patient, doctor = visit.patient.user, visit.doctor.user
+    make.schedule(doctor, visit.hospital, start="00:00", end="23:30")
+    login_as(patient)
+    say(client, visit, "Can we talk about my results?")
+    new_start = visit.start_at + timedelta(days=1)
+    moved = scheduling.reschedule_appointment(visit, new_start, patient)
+    db.session.commit()
+    assert bodies(moved) == ["Can we talk about my results?"]
+    assert bodies(visit) == []
+    page = client.get(f"/appointments/{moved.id}/chat")
+    assert page.status_code == 200 and b"Can we talk about my results?" in page.data
+    doctor_client = login_as(doctor, on=app.test_client())
+    assert b"Can we talk about my results?" in doctor_client.get(f"/appointments/{moved.id}/chat").data

@@ -339,3 +339,21 @@ def purge_signals(older_than: timedelta = timedelta(days=1)) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def on_appointment_rescheduled(appointment: Appointment, old: Appointment, **_: object) -> None:
+    """The conversation follows the appointment to its new time: the messages of the old booking
+    belong to the new one (same patient, same doctor), so nothing said before the move is lost."""
+    db.session.execute(
+        update(Message)
+        .where(Message.appointment_id == old.id)
+        .values(appointment_id=appointment.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def connect_subscribers() -> None:
+    """Subscribe to the domain events (idempotent: blinker keeps one connection per receiver)."""
+    from hms import events
+
+    events.appointment_rescheduled.connect(on_appointment_rescheduled)
