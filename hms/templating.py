@@ -49,6 +49,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("super_admin.hospitals", "Hospitals"),
         ("super_admin.doctors", "Doctors"),
         ("super_admin.patients", "Patients"),
+        ("super_admin.outbox_status", "Mail queue"),
     ],
 }
 

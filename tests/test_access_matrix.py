@@ -49,6 +49,8 @@ MATRIX = [
     ("GET", "/staff/", {"anonymous": 302, "staff": 200, "*": 403}),
     ("GET", "/admin/", {"anonymous": 302, "super_admin": 200, "*": 403}),
     ("GET", "/admin/counts", {"anonymous": 302, "super_admin": 200, "*": 403}),
+    ("GET", "/admin/outbox", {"anonymous": 302, "super_admin": 200, "*": 403}),
+    ("POST", "/admin/outbox/retry", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/{pending_hospital}/status", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("POST", "/admin/hospitals/999999/status", {"anonymous": 302, "super_admin": 404, "*": 403}),
     # Hospital administration: own hospital's objects only; another hospital's ids are 404.

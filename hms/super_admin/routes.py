@@ -159,3 +159,4 @@ def _back() -> str:
 
 
 from hms.super_admin import directory as _directory  # noqa: E402,F401  (registers its routes)
+from hms.super_admin import outbox as _outbox  # noqa: E402,F401  (registers its routes)
