@@ -59,6 +59,11 @@ def desk_cancel(bill_id: int):
     return desk.cancel(g.hospital, EP, bill_id)
 
 
+@bp.post("/bills/<int:bill_id>/refund")
+def desk_refund(bill_id: int):
+    return desk.refund_part(g.hospital, EP, bill_id)
+
+
 @bp.post("/bills/<int:bill_id>/payments")
 def desk_payment(bill_id: int):
     return desk.record_payment(g.hospital, EP, bill_id)

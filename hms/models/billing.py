@@ -120,6 +120,11 @@ class Bill(db.Model):
         return self.total_minor - self.paid_minor
 
     @property
+    def refundable_minor(self) -> int:
+        """What could still go back: the succeeded payments less what they already refunded."""
+        return sum(p.refundable_minor for p in self.payments)
+
+    @property
     def is_payable(self) -> bool:
         return self.status == BillStatus.issued and self.balance_minor > 0
 

@@ -24,6 +24,7 @@ from hms.payments.forms import (
     DeskPaymentForm,
     ItemForm,
     NewBillForm,
+    RefundForm,
 )
 from hms.payments.receipts_view import receipt_response
 from hms.services import billing
@@ -165,6 +166,7 @@ def _bill_context(bill: Bill, ep: str, **extra):  # type: ignore[no-untyped-def]
             amount=str(minor_to_decimal(max(bill.balance_minor, 0), bill.currency)),
         ),
         "cancel_form": CancelBillForm(formdata=None),
+        "refund_form": RefundForm(currency=bill.currency, formdata=None),
         "form": EmptyForm(),
         "is_admin": ep == "hospital_admin",
     }
@@ -290,6 +292,32 @@ def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:
             return render("desk/bill.html", "money", **_bill_context(bill, ep, message=message))
     bill = _bill(hospital, bill_id)
     return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, payment_form=form))
+
+
+def refund_part(hospital: Hospital, ep: str, bill_id: int) -> Response:
+    """Part of what was paid goes back (hospital administrators only: the route decides who)."""
+    bill = _bill(hospital, bill_id)
+    form = RefundForm(currency=bill.currency)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            billing.refund_part(
+                bill, amount_minor=form.minor, reason=form.reason.data, actor=current_user, key=form.key.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            message = "Refund recorded."
+            if not is_htmx():
+                flash(message, "success")
+                return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
+            bill = _bill(hospital, bill_id)
+            return render("desk/bill.html", "money", **_bill_context(bill, ep, message=message))
+    bill = _bill(hospital, bill_id)
+    return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, refund_form=form))
 
 
 def receipt(hospital: Hospital, payment_id: int) -> Response:

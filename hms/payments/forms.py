@@ -95,6 +95,15 @@ class DeskPaymentForm(_AmountForm):
         self.minor = parse_amount(field.data, self.currency)
 
 
+class RefundForm(_AmountForm):
+    amount = StringField("Amount to refund", validators=[DataRequired(), Length(max=20)])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=255)])
+    key = HiddenField(default=new_key)
+
+    def validate_amount(self, field) -> None:  # type: ignore[no-untyped-def]
+        self.minor = parse_amount(field.data, self.currency)
+
+
 class CancelBillForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 

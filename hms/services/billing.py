@@ -456,6 +456,54 @@ def _refund(bill: Bill, payment: Payment, amount: int, reason: str, *, on_bill: 
     return refund
 
 
+def refund_part(bill: Bill, *, amount_minor: int, reason: str, actor: User, key: str) -> list[Refund]:
+    """Give back part (or the rest) of what was paid on a bill that stays valid, for example a test
+    that was not done. Online payments go back through Stripe after the commit, desk payments wait
+    for the cashier to pay them out; the same form sent twice (same `key`) refunds once."""
+    key = (key or "").strip()[:64]
+    if len(key) < 16:
+        raise Invalid("This form is out of date. Reload the page.")
+    reason = " ".join((reason or "").split())[:255]
+    if not reason:
+        raise Invalid("Say why the money goes back.", field="reason")
+    bill = _lock_bill(bill.id)
+    done = db.session.scalars(select(Refund).where(Refund.key.startswith(f"{key}-"))).all()
+    if done:
+        if any(r.bill_id != bill.id for r in done):
+            raise Invalid("This form was already used. Reload the page.")
+        return list(done)
+    refundable = bill.refundable_minor
+    if refundable <= 0:
+        raise Conflict("Nothing paid on this bill can be refunded.")
+    if amount_minor <= 0:
+        raise Invalid("The amount must be more than zero.", field="amount")
+    if amount_minor > refundable:
+        raise Invalid(f"At most {money(refundable, bill.currency)} can be refunded.", field="amount")
+    refunds = _refund_payments(bill, amount_minor, reason)
+    for n, refund in enumerate(refunds):
+        refund.key = f"{key}-{n}"
+    if bill.refunded_minor >= bill.paid_minor:
+        bill.status = BillStatus.refunded
+    db.session.flush()
+    record_event(
+        "refund",
+        "bill",
+        bill.id,
+        patient_id=bill.patient_id,
+        hospital_id=bill.hospital_id,
+        user_id=actor.id,
+        detail=f"refund {amount_minor} {bill.currency}: {reason}"[:255],
+    )
+    notify(
+        bill.patient.user,
+        "refund_issued",
+        f"{money(amount_minor, bill.currency)} of bill {bill.number} from {bill.hospital.name} "
+        f"will be refunded: {reason}",
+        link=f"/patient/bills/{bill.id}",
+    )
+    return refunds
+
+
 def set_refund_percent(hospital: Hospital, percent: int, actor: User) -> Hospital:
     if not 0 <= percent <= 100:
         raise Invalid("Enter a share between 0 and 100 per cent.", field="refund_percent")
