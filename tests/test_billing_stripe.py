@@ -493,3 +493,18 @@ def test_pay_now_is_rate_limited(client, make, login_as, stripe_fake):
     codes = [client.post(f"/patient/bills/{bill.id}/pay", headers=HX).status_code for _ in range(21)]
     assert codes[:20] == [204] * 20 and codes[20] == 429
     assert len(stripe_fake.sessions) == 1
+
+
+def test_a_partial_refund_of_an_online_payment_goes_back_through_stripe(client, make, login_as, stripe_fake):
+    hospital, _, bill = setup_bill(make, login_as)
+    session, _ = paid_via_webhook(client, stripe_fake, bill)
+    login_as(make.hospital_admin(hospital))
+    data = {"amount": "200", "reason": "Duplicate X-ray charge", "key": billing.new_key()}
+    assert client.post(f"/hospital/bills/{bill.id}/refund", data=data).status_code == 303
+    refund = db.session.scalars(select(Refund)).one()
+    sent = next(iter(stripe_fake.refunds.values()))  # sent right after the request's commit
+    assert (sent["amount"], sent["payment_intent"]) == (20000, session["payment_intent"])
+    db.session.refresh(refund)
+    db.session.refresh(bill)
+    assert (refund.status, refund.amount_minor) == (RefundStatus.succeeded, 20000)
+    assert (bill.status, bill.refunded_minor) == (BillStatus.paid, 20000)  # the rest stays paid
