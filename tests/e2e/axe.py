@@ -5,12 +5,14 @@ through the DevTools protocol (`page.evaluate`), which the page's CSP does not g
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 A and AA, plus axe's best practices (landmarks, heading order, one main, ...).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-BLOCKING = {"serious", "critical"}
+# What fails a test; HMS_AXE_IMPACTS=minor,moderate,serious,critical shows the lesser findings too.
+BLOCKING = set(os.environ.get("HMS_AXE_IMPACTS", "serious,critical").split(","))
 
 _source: str | None = None
 
