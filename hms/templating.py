@@ -78,7 +78,9 @@ def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b 
 
 def spoken_time(value: datetime) -> str:
     """A local datetime in full words for screen readers, e.g. "Tuesday 1 December 2026, 09:30"."""
-    return format_datetime(value, "EEEE d MMMM y, HH:mm", tzinfo=value.tzinfo, locale=str(get_locale() or "en"))
+    return format_datetime(
+        value, "EEEE d MMMM y, HH:mm", tzinfo=value.tzinfo, locale=str(get_locale() or "en")
+    )
 
 
 def money(amount_minor: int, currency: str) -> str:

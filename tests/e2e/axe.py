@@ -32,7 +32,8 @@ def violations(page, impacts: set[str] = BLOCKING) -> list[str]:  # type: ignore
         page.evaluate(f"() => {{ {_axe_source()}\n }}")  # defines window.axe
     results = page.evaluate(
         """async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+            const options = {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]};
+            const r = await axe.run(document, options);
             return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary}))}));
         }""",

@@ -41,7 +41,9 @@ def clinic(make):  # type: ignore[no-untyped-def]
     """A hospital with every role, a doctor with a schedule, and a patient with a past visit (diagnosis,
     a draft and an issued prescription), a future booking with its bill, a paid bill, and notices."""
     hospital = make.hospital(name="Riverside General", city="Nairobi", timezone="Africa/Nairobi")
-    doctor = make.doctor_at(hospital, email="doctor@example.org", name="Chinedu Okafor", specialty="Cardiology")
+    doctor = make.doctor_at(
+        hospital, email="doctor@example.org", name="Chinedu Okafor", specialty="Cardiology"
+    )
     make.schedule(doctor, hospital, start="09:00", end="12:00")
     make.department(hospital, "Cardiology")
     patient = make.patient(email="patient@example.org", name="Amina Hassan")
@@ -80,7 +82,11 @@ def clinic(make):  # type: ignore[no-untyped-def]
 
 
 def test_public_pages_have_no_serious_violations(page, live_server, clinic):
-    audit(page, live_server, ["/", "/login", "/register", "/register/doctor", "/register/hospital", "/forgot-password"])
+    audit(
+        page,
+        live_server,
+        ["/", "/login", "/register", "/register/doctor", "/register/hospital", "/forgot-password"],
+    )
     # A form sent back with its errors (422) too.
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill("nobody@example.org")
@@ -204,6 +210,8 @@ def test_arabic_pages_are_right_to_left_without_serious_violations(page, live_se
 
 def test_the_axe_check_finds_a_planted_violation(page, live_server):
     page.goto(f"{live_server}/login")
-    page.evaluate("() => { document.querySelector('main').insertAdjacentHTML('beforeend', '<button></button>') }")
+    page.evaluate(
+        "() => { document.querySelector('main').insertAdjacentHTML('beforeend', '<button></button>') }"
+    )
     found = axe.violations(page)
     assert any(line.startswith("[critical] button-name") for line in found), found

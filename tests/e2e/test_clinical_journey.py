@@ -69,7 +69,10 @@ def test_doctor_prescribes_inline_and_the_patient_downloads_the_pdf(page, live_s
     expect(section.locator("table.rules tbody tr").first).to_contain_text(WEEKDAYS[weekday])
     expect(section.locator("table.rules tbody tr").first).to_contain_text("08:00–12:00")
     db.session.rollback()
-    assert db.session.scalar(select(ScheduleRule.weekday).where(ScheduleRule.hospital_id == hospital.id)) == weekday
+    assert (
+        db.session.scalar(select(ScheduleRule.weekday).where(ScheduleRule.hospital_id == hospital.id))
+        == weekday
+    )
 
     page.get_by_role("link", name="My patients").first.click()
     today = page.locator("#today")

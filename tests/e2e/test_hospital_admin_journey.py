@@ -85,6 +85,7 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
     # The figures: the dashboard counts the doctor active again, and the bills export lists the bill.
     main_nav = page.get_by_role("navigation", name="Main")
     main_nav.get_by_role("link", name="Dashboard").click()
+
     def count(label: str):  # type: ignore[no-untyped-def]
         return page.locator(".stats article", has=page.get_by_text(label, exact=True)).locator(".stat")
 

@@ -20,8 +20,10 @@ def pdf_text(download) -> str:  # type: ignore[no-untyped-def]
         return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(handle.read())).pages)
 
 
-def test_patient_registers_books_pays_at_the_desk_and_downloads_her_prescription(page, browser, live_server, make):
-    hospital = make.hospital(name="Riverside General", city="Nairobi", timezone="Africa/Nairobi", currency="KES")
+def test_patient_registers_books_pays_at_the_desk_and_gets_her_prescription(page, browser, live_server, make):
+    hospital = make.hospital(
+        name="Riverside General", city="Nairobi", timezone="Africa/Nairobi", currency="KES"
+    )
     doctor = make.doctor(email="dr.okafor@example.org", name="Chinedu Okafor", specialty="Cardiology")
     make.membership(doctor, hospital, fee_minor=150000)
     make.schedule(doctor, hospital, start="09:00", end="12:00")
