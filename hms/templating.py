@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Flask
 from flask_babel import get_locale
 from flask_login import current_user
@@ -76,6 +77,13 @@ def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b 
     return value.astimezone(zone).strftime(fmt)
 
 
+def spoken_time(value: datetime) -> str:
+    """A local datetime in full words for screen readers, e.g. "Tuesday 1 December 2026, 09:30"."""
+    return format_datetime(
+        value, "EEEE d MMMM y, HH:mm", tzinfo=value.tzinfo, locale=str(get_locale() or "en")
+    )
+
+
 def money(amount_minor: int, currency: str) -> str:
     return format_money(amount_minor, currency, str(get_locale() or "en"))
 
@@ -86,6 +94,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         navigation=navigation, Role=Role, get_locale=get_locale, video_call_open=call_is_open
     )
-    app.jinja_env.filters.update(local_time=local_time, money=money)
+    app.jinja_env.filters.update(local_time=local_time, money=money, spoken_time=spoken_time)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

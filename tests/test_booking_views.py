@@ -74,7 +74,7 @@ def test_doctor_page_shows_a_14_day_strip_and_the_first_free_day(client, setup):
     assert "Africa/Nairobi (EAT, UTC+03:00)" in html
     assert 'value="' + key(hospital, "09:00", date(2027, 3, 1)) + '"' not in html  # already past at 09:00
     assert 'value="' + key(hospital, "09:30", date(2027, 3, 1)) + '"' in html
-    assert 'aria-label="Monday 01 March 2027, 09:30"' in html
+    assert 'aria-label="Monday 1 March 2027, 09:30 (Africa/Nairobi)"' in html  # a screen reader's full name
 
 
 def test_clicking_a_day_loads_only_its_slots(client, setup):

@@ -1,5 +1,5 @@
-"""In Chromium: a doctor records today's visit with a diagnosis and an inline-built prescription, issues
-it, and the patient downloads the PDF."""
+"""In Chromium, the doctor's day: she sets weekly working hours, records today's visit with a diagnosis
+and an inline-built prescription, issues it, and the patient downloads the PDF."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
-from hms.models import Notification, Prescription, PrescriptionStatus
+from hms.models import Notification, Prescription, PrescriptionStatus, ScheduleRule
+from hms.models.scheduling import WEEKDAYS
 from tests.factories import PASSWORD
 
 
@@ -46,6 +47,33 @@ def test_doctor_prescribes_inline_and_the_patient_downloads_the_pdf(page, live_s
     make.appointment(patient, doctor, hospital, start_at=start, reason="Sore throat for three days")
 
     log_in(page, live_server, "dr.okafor@example.org")
+
+    # Her first weekly hours (not today's weekday) leave today's booked visit outside them: she is asked
+    # first, with the focus on the question, and keeps the visit.
+    weekday = (clock.now() + timedelta(days=3)).astimezone(hospital.tz).weekday()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My schedule").click()
+    section = page.locator(f"#schedule-{hospital.id}")
+    expect(section.get_by_text("No working hours here yet")).to_be_visible()
+    add = section.locator("form.rule-form")
+    add.get_by_label("Day").select_option(str(weekday))
+    add.get_by_label("From").fill("08:00")
+    add.get_by_label("To", exact=True).fill("12:00")
+    add.get_by_role("button", name="Add").click()
+    question = section.get_by_role("alert")
+    expect(question).to_contain_text("This change touches 1 booked appointment")
+    expect(question).to_be_focused()
+    question.get_by_role("button", name="Keep them").click()
+    saved = section.get_by_text("Schedule saved.")
+    expect(saved).to_be_visible()
+    expect(saved).to_be_focused()  # the swapped section's message takes the focus
+    expect(section.locator("table.rules tbody tr").first).to_contain_text(WEEKDAYS[weekday])
+    expect(section.locator("table.rules tbody tr").first).to_contain_text("08:00–12:00")
+    db.session.rollback()
+    assert (
+        db.session.scalar(select(ScheduleRule.weekday).where(ScheduleRule.hospital_id == hospital.id))
+        == weekday
+    )
+
     page.get_by_role("link", name="My patients").first.click()
     today = page.locator("#today")
     expect(today.get_by_text("Amina Hassan")).to_be_visible()

@@ -1,8 +1,10 @@
 """In Chromium: a hospital admin adds a doctor by email, switches his membership off and on inline,
-and the doctor leaves and re-enters the patients' doctor search for that hospital."""
+and the doctor leaves and re-enters the patients' doctor search for that hospital; then the admin reads
+the figures: the dashboard's counts and the bills export (CSV)."""
 
 from __future__ import annotations
 
+import csv
 import re
 
 from playwright.sync_api import expect
@@ -26,7 +28,8 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
     make.hospital_admin(hospital, email="grace@example.org")
     make.department(hospital, "Paediatrics")
     doctor = make.doctor(email="priya@example.org", name="Priya Mehta", specialty="Paediatrics")
-    make.patient(email="amina@example.org", name="Amina Hassan")
+    amina = make.patient(email="amina@example.org", name="Amina Hassan")
+    bill = make.bill(amina, hospital)
 
     patient_context = browser.new_context(locale="en-GB", timezone_id="UTC")
     patient = patient_context.new_page()
@@ -83,5 +86,22 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
         select(AuditEvent.action).where(AuditEvent.record_type == "membership").order_by(AuditEvent.id)
     ).all()
     assert actions == ["create", "deactivate", "activate", "update"]
+
+    # The figures: the dashboard counts the doctor active again, and the bills export lists the bill.
+    main_nav = page.get_by_role("navigation", name="Main")
+    main_nav.get_by_role("link", name="Dashboard").click()
+
+    def count(label: str):  # type: ignore[no-untyped-def]
+        return page.locator(".stats article", has=page.get_by_text(label, exact=True)).locator(".stat")
+
+    expect(count("Active doctors")).to_have_text("1")
+    expect(count("Inactive doctors")).to_have_text("0")
+    main_nav.get_by_role("link", name="Bills").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    with open(download.value.path(), newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["bill", "created", "status"]
+    assert [(r[0], r[3]) for r in rows[1:]] == [(bill.number, "Amina Hassan")]
     assert page.js_errors == []
     patient_context.close()

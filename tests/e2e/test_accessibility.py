@@ -1,0 +1,217 @@
+"""In Chromium with axe-core: every main page of every role, in English and (two of them) in Arabic,
+right to left, has no serious or critical accessibility violation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from hms import clock
+from hms.extensions import db
+from hms.models import HospitalStatus, PrescriptionStatus
+from hms.services.notifications import notify
+from tests.e2e import axe
+from tests.factories import PASSWORD
+
+
+def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def audit(page, live_server: str, paths: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Open each path, let HTMX load what it loads on page load, and run axe; fail with every finding."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        answer = page.goto(f"{live_server}{path}")
+        assert answer is not None and answer.status == 200, f"{path} answered {answer and answer.status}"
+        page.wait_for_load_state("networkidle")
+        axe.check(page, path, found)
+    assert not found, "axe found serious or critical violations:\n" + axe.report(found)
+    assert page.js_errors == []
+
+
+@pytest.fixture
+def clinic(make):  # type: ignore[no-untyped-def]
+    """A hospital with every role, a doctor with a schedule, and a patient with a past visit (diagnosis,
+    a draft and an issued prescription), a future booking with its bill, a paid bill, and notices."""
+    hospital = make.hospital(name="Riverside General", city="Nairobi", timezone="Africa/Nairobi")
+    doctor = make.doctor_at(
+        hospital, email="doctor@example.org", name="Chinedu Okafor", specialty="Cardiology"
+    )
+    make.schedule(doctor, hospital, start="09:00", end="12:00")
+    make.department(hospital, "Cardiology")
+    patient = make.patient(email="patient@example.org", name="Amina Hassan")
+    admin = make.hospital_admin(hospital, email="admin@example.org")
+    receptionist = make.staff(hospital, email="desk@example.org")
+    make.super_admin(email="root@example.org")
+    make.hospital(status=HospitalStatus.pending, name="Lakeside Hospital")
+
+    now = clock.now().replace(second=0, microsecond=0)
+    visit = make.appointment(patient, doctor, hospital, start_at=now, reason="Sore throat")
+    encounter = make.encounter(visit, notes="Inflamed tonsils")
+    make.diagnosis(encounter)
+    draft = make.prescription(encounter, items=2)
+    make.prescription(encounter, status=PrescriptionStatus.active)
+    fresh = make.appointment(patient, doctor, hospital, start_at=now + timedelta(hours=2))
+    booked = make.booking(patient_user=patient, doctor_user=doctor, hospital_row=hospital)
+    bill = make.consultation_bill(booked)
+    paid = make.bill(patient, hospital)
+    make.desk_payment(paid, receptionist)
+    make.history_entry(patient)
+    notify(patient, "bill_issued", "Your bill is ready.")
+    db.session.commit()
+    return {
+        "hospital": hospital.id,
+        "doctor": doctor.doctor.id,
+        "patient": patient.patient.id,
+        "visit": visit.id,
+        "fresh": fresh.id,
+        "booked": booked.id,
+        "encounter": encounter.id,
+        "draft": draft.id,
+        "bill": bill.id,
+        "paid": paid.id,
+        "admin": admin.id,
+    }
+
+
+def test_public_pages_have_no_serious_violations(page, live_server, clinic):
+    audit(
+        page,
+        live_server,
+        ["/", "/login", "/register", "/register/doctor", "/register/hospital", "/forgot-password"],
+    )
+    # A form sent back with its errors (422) too.
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("nobody@example.org")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".field-error, [role=alert]").first).to_be_visible()
+    found: dict[str, list[str]] = {}
+    axe.check(page, "/login with errors", found)
+    assert not found, axe.report(found)
+
+
+def test_patient_pages_have_no_serious_violations(page, live_server, clinic):
+    log_in(page, live_server, "patient@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/patient/",
+            "/patient/doctors",
+            f"/patient/doctors/{clinic['doctor']}/at/{clinic['hospital']}",
+            "/patient/appointments",
+            f"/patient/appointments/{clinic['booked']}",
+            "/patient/records",
+            "/patient/encounters",
+            "/patient/record-access",
+            "/patient/bills",
+            f"/patient/bills/{clinic['bill']}",
+            f"/patient/bills/{clinic['paid']}",
+            "/patient/payments",
+            "/notifications/",
+            "/notifications/preferences",
+            "/consultations/",
+            f"/appointments/{clinic['booked']}/chat",
+        ],
+    )
+
+
+def test_doctor_pages_have_no_serious_violations(page, live_server, clinic):
+    log_in(page, live_server, "doctor@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/doctor/",
+            "/doctor/agenda",
+            "/doctor/schedule",
+            "/doctor/hospitals",
+            "/doctor/patients",
+            f"/doctor/patients/{clinic['patient']}",
+            f"/doctor/appointments/{clinic['fresh']}/encounter",
+            f"/doctor/encounters/{clinic['encounter']}",
+            f"/doctor/prescriptions/{clinic['draft']}",
+            "/consultations/",
+            f"/appointments/{clinic['booked']}/chat",
+        ],
+    )
+
+
+def test_hospital_admin_pages_have_no_serious_violations(page, live_server, clinic):
+    log_in(page, live_server, "admin@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/hospital/",
+            "/hospital/doctors",
+            "/hospital/departments",
+            "/hospital/staff",
+            "/hospital/appointments",
+            "/hospital/week",
+            "/hospital/patients",
+            f"/hospital/patients/{clinic['patient']}",
+            "/hospital/bills",
+            "/hospital/bills/new",
+            f"/hospital/bills/{clinic['bill']}",
+            "/hospital/refunds",
+            "/hospital/profile",
+            "/hospital/billing/settings",
+            "/hospital/sms/",
+        ],
+    )
+
+
+def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, clinic):
+    log_in(page, live_server, "desk@example.org")
+    audit(
+        page,
+        live_server,
+        ["/staff/", "/staff/bills", "/staff/bills/new", f"/staff/bills/{clinic['paid']}", "/staff/refunds"],
+    )
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, live_server, "root@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/admin/",
+            "/admin/hospitals",
+            f"/admin/hospitals/{clinic['hospital']}",
+            "/admin/doctors",
+            f"/admin/doctors/{clinic['doctor']}",
+            "/admin/patients",
+            f"/admin/patients/{clinic['patient']}",
+        ],
+    )
+
+
+def test_arabic_pages_are_right_to_left_without_serious_violations(page, live_server, clinic):
+    page.context.add_cookies([{"name": "locale", "value": "ar", "url": live_server}])
+    audit(page, live_server, ["/", "/register"])
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    page.goto(f"{live_server}/login")
+    page.locator("input[type=email]").fill("patient@example.org")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.locator("main button[type=submit]").click()
+    expect(page.locator("#bell")).to_be_visible()
+    audit(page, live_server, ["/patient/", f"/patient/doctors/{clinic['doctor']}/at/{clinic['hospital']}"])
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+
+def test_the_axe_check_finds_a_planted_violation(page, live_server):
+    page.goto(f"{live_server}/login")
+    page.evaluate(
+        "() => { document.querySelector('main').insertAdjacentHTML('beforeend', '<button></button>') }"
+    )
+    found = axe.violations(page)
+    assert any(line.startswith("[critical] button-name") for line in found), found
