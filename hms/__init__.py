@@ -140,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
     from hms.hospital_admin.sms import bp as hospital_sms_bp
+    from hms.i18n import bp as language_bp
     from hms.notifications.routes import bp as notifications_bp
     from hms.patient.routes import bp as patient_bp
     from hms.payments.routes import bp as payments_bp
@@ -158,6 +159,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_sms_bp, url_prefix="/hospital/sms")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(consult_bp)
+    app.register_blueprint(language_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
