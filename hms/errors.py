@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hms.extensions import db
 from hms.htmx import is_htmx, render
+from hms.i18n import N_
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
@@ -43,7 +44,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
         return error_response(
-            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+            400, N_("Your form expired or was sent from elsewhere. Reload the page and try again.")
         )
 
     @app.errorhandler(HTTPException)

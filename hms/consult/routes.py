@@ -15,6 +15,7 @@ from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import Message, Role
 from hms.services import consultations as service
 from hms.services.errors import DomainError, NotFound
@@ -28,9 +29,9 @@ MAX_SIGNAL_BYTES = 20_000
 
 class MessageForm(FlaskForm):
     body = TextAreaField(
-        "Message",
+        N_("Message"),
         validators=[
-            DataRequired(message="Write a message first."),
+            DataRequired(message=N_("Write a message first.")),
             Length(max=Message.MAX_LENGTH, message=f"Keep a message under {Message.MAX_LENGTH} characters."),
         ],
     )

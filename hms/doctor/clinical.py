@@ -26,6 +26,7 @@ from hms.doctor.routes import bp
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     Diagnosis,
@@ -170,7 +171,7 @@ def add_patient_history(patient_id: int):
         else:
             db.session.commit()
             if not is_htmx():
-                flash("Added to the medical history.", "success")
+                flash(N_("Added to the medical history."), "success")
                 return redirect_to(url_for("doctor.patient_record", patient_id=patient.id))
             return _record_page(patient, block="history")
     return _record_page(patient, history_form=form, status=422, block="history" if is_htmx() else None)
@@ -191,7 +192,7 @@ def remove_patient_history(patient_id: int, entry_id: int):
         abort(409)
     db.session.commit()
     if not is_htmx():
-        flash("Removed from the medical history.", "success")
+        flash(N_("Removed from the medical history."), "success")
         return redirect_to(url_for("doctor.patient_record", patient_id=patient.id))
     return _record_page(patient, block="history")
 
@@ -298,7 +299,7 @@ def save_encounter(encounter_id: int):
         return _encounter_page(encounter, block=block, status=422, form=form)
     db.session.commit()
     if not is_htmx():
-        flash("Visit record saved.", "success")
+        flash(N_("Visit record saved."), "success")
         return redirect_to(url_for("doctor.encounter", encounter_id=encounter.id))
     return _encounter_page(encounter, block=block, saved=True)
 
@@ -466,9 +467,9 @@ def save_prescription_note(prescription_id: int):
         return _prescription_page(prescription, block=block, status=error.status, note_form=form)
     db.session.commit()
     if not is_htmx():
-        flash("Draft saved.", "success")
+        flash(N_("Draft saved."), "success")
         return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))
-    return _prescription_page(prescription, block=block, message="Draft saved.")
+    return _prescription_page(prescription, block=block, message=N_("Draft saved."))
 
 
 @bp.post("/prescriptions/<int:prescription_id>/items")

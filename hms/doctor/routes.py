@@ -14,6 +14,7 @@ from hms.doctor.forms import AppointmentCancelForm, BreakForm, RuleForm, TimeOff
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -299,7 +300,7 @@ def add_time_off():
     db.session.commit()
     if is_htmx():
         return trigger(_time_off_section(time_off_message="Time off added."), "slotsChanged")
-    flash("Time off added.", "success")
+    flash(N_("Time off added."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
 
@@ -314,7 +315,7 @@ def delete_time_off(time_off_id: int):
     db.session.commit()
     if is_htmx():
         return _time_off_section(time_off_message="Time off removed.")
-    flash("Time off removed.", "success")
+    flash(N_("Time off removed."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
 
@@ -408,7 +409,7 @@ def cancel_appointment(appointment_id: int):
         db.session.rollback()
         return _row(appointment, 409, error.message, form)
     db.session.commit()
-    response = _row(appointment, message="Cancelled; the patient is told.")
+    response = _row(appointment, message=N_("Cancelled; the patient is told."))
     return trigger(response, "slotsChanged") if is_htmx() else response
 
 

@@ -27,6 +27,7 @@ from hms.hospital_admin.forms import (
     ToggleForm,
 )
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.lookup import get_or_404
 from hms.models import (
     Department,
@@ -552,7 +553,7 @@ def answer_request(membership_id: int):
 def remove_membership(membership_id: int):
     membership = _own(Membership, membership_id)
     if membership.status == MembershipStatus.requested:
-        flash("Answer this doctor's request to join instead.", "error")
+        flash(N_("Answer this doctor's request to join instead."), "error")
         return redirect_to(url_for("hospital_admin.doctors"))
     form = RemoveMembershipForm()
     upcoming = membership_service.future_appointments(membership)

@@ -11,6 +11,7 @@ from hms.clinical_forms import HistoryForm
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
 from hms.patient.routes import bp
 from hms.services import clinical
@@ -74,9 +75,9 @@ def add_history():
         else:
             db.session.commit()
             if not is_htmx():
-                flash("Added to your medical history.", "success")
+                flash(N_("Added to your medical history."), "success")
                 return redirect_to(url_for("patient.records"))
-            return _records_page(block=block, message="Added to your medical history.")
+            return _records_page(block=block, message=N_("Added to your medical history."))
     return _records_page(block=block, status=422, form=form)
 
 
@@ -135,7 +136,7 @@ def save_history(entry_id: int):
         return _entry_response(_entry_or_404(entry_id), editing=True, edit_form=form, status=422)
     db.session.commit()
     if not is_htmx():
-        flash("Saved.", "success")
+        flash(N_("Saved."), "success")
         return redirect_to(url_for("patient.records"))
     return _entry_response(entry)
 
@@ -152,9 +153,9 @@ def remove_history(entry_id: int):
         abort(403)
     db.session.commit()
     if not is_htmx():
-        flash("Removed from your medical history.", "success")
+        flash(N_("Removed from your medical history."), "success")
         return redirect_to(url_for("patient.records"))
-    return _records_page(block="history", message="Removed from your medical history.")
+    return _records_page(block="history", message=N_("Removed from your medical history."))
 
 
 @bp.get("/encounters")

@@ -15,6 +15,7 @@ from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import Bill, BillStatus, Hospital, ItemKind, PaymentMethod
 from hms.money import minor_to_decimal
 from hms.payments.forms import (
@@ -150,7 +151,7 @@ def new_bill(hospital: Hospital, ep: str) -> Response:
             attach_error(form, error)
         else:
             db.session.commit()
-            flash("Draft bill created. Add its items, then issue it.", "success")
+            flash(N_("Draft bill created. Add its items, then issue it."), "success")
             return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill.id))
     status = 422 if form.is_submitted() else 200
     return render("desk/new_bill.html", "form", status=status, form=form, ep=ep, hospital=hospital)
@@ -242,7 +243,7 @@ def issue(hospital: Hospital, ep: str, bill_id: int) -> Response:
         db.session.rollback()
         return error_response(error.status, error.message)
     db.session.commit()
-    flash("The bill is issued; the patient can see and pay it.", "success")
+    flash(N_("The bill is issued; the patient can see and pay it."), "success")
     return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
 
 
@@ -259,7 +260,7 @@ def cancel(hospital: Hospital, ep: str, bill_id: int) -> Response:
             status = error.status
         else:
             db.session.commit()
-            flash("The bill is cancelled.", "success")
+            flash(N_("The bill is cancelled."), "success")
             return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
     bill = _bill(hospital, bill_id)
     return render("desk/bill.html", "cancel", status=status, **_bill_context(bill, ep, cancel_form=form))
@@ -321,5 +322,5 @@ def pay_out_refund(hospital: Hospital, ep: str, refund_id: int) -> Response:
         db.session.rollback()
         return error_response(error.status, error.message)
     db.session.commit()
-    flash("Refund marked as paid out.", "success")
+    flash(N_("Refund marked as paid out."), "success")
     return redirect_to(url_for(f"{ep}.desk_refunds"))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Doctor,
     Hospital,
@@ -71,7 +72,7 @@ def register_patient(
     phone: str,
 ) -> User:
     if date_of_birth > clock.now().date():
-        raise Invalid("The date of birth cannot be in the future.", field="date_of_birth")
+        raise Invalid(N_("The date of birth cannot be in the future."), field="date_of_birth")
     user = _new_user(full_name, email, password, Role.patient)
     user.patient = Patient(mrn=new_mrn(), date_of_birth=date_of_birth, sex=sex, phone=phone.strip())
     db.session.flush()
@@ -155,7 +156,7 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     if user is None:
         passwords.verify_password(_dummy_hash(), password)
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(N_("Wrong email or password."))
     if user.is_locked(now):
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise LoginRefused(
@@ -172,7 +173,7 @@ def authenticate(email: str, password: str) -> User:
                 f"{cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
             )
         db.session.flush()
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(N_("Wrong email or password."))
     reason = login_block_reason(user)
     if reason:
         raise LoginRefused(reason)

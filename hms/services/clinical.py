@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -248,7 +249,7 @@ def normalize_icd10(value: str) -> str:
         code = f"{code[:3]}.{code[3:]}"
     if not ICD10_CODE.match(code):
         raise Invalid(
-            "Enter an ICD-10 code such as J06.9 (a letter, two digits, then a dot and more).", "code"
+            N_("Enter an ICD-10 code such as J06.9 (a letter, two digits, then a dot and more)."), "code"
         )
     return code
 
@@ -313,21 +314,21 @@ def _clean_history(values: dict[str, Any]) -> dict[str, Any]:
     try:
         kind = HistoryKind(kind)
     except ValueError as error:
-        raise Invalid("Choose what kind of entry this is.", "kind") from error
+        raise Invalid(N_("Choose what kind of entry this is."), "kind") from error
     title = (values.get("title") or "").strip()
     if not title:
-        raise Invalid("Name the condition, substance, medicine or operation.", "title")
+        raise Invalid(N_("Name the condition, substance, medicine or operation."), "title")
     if len(title) > 200:
-        raise Invalid("Keep the name under 200 characters.", "title")
+        raise Invalid(N_("Keep the name under 200 characters."), "title")
     severity = values.get("severity") or None
     if severity is not None:
         try:
             severity = AllergySeverity(severity)
         except ValueError as error:
-            raise Invalid("Choose mild, moderate or severe.", "severity") from error
+            raise Invalid(N_("Choose mild, moderate or severe."), "severity") from error
     since = values.get("since")
     if since is not None and since > clock.now().date():
-        raise Invalid("The date cannot be in the future.", "since")
+        raise Invalid(N_("The date cannot be in the future."), "since")
     clean = {
         "kind": kind,
         "title": title,
@@ -375,7 +376,7 @@ def update_history_entry(
     entry: MedicalHistoryEntry, actor: User, values: dict[str, Any], version: int | None
 ) -> MedicalHistoryEntry:
     if not can_edit_history(entry, actor):
-        raise NotAllowed("Only the person who wrote this entry can change it.")
+        raise NotAllowed(N_("Only the person who wrote this entry can change it."))
     clean = _clean_history(values)
     _check_version(entry, version)
     changed = [name for name, value in clean.items() if getattr(entry, name) != value]
@@ -393,7 +394,7 @@ def remove_history_entry(entry: MedicalHistoryEntry, actor: User) -> None:
     if entry.removed_at is not None:
         return
     if not can_edit_history(entry, actor):
-        raise NotAllowed("Only the person who wrote this entry can remove it.")
+        raise NotAllowed(N_("Only the person who wrote this entry can remove it."))
     entry.removed_at = clock.now()
     entry.removed_by_id = actor.id
     _flush_versioned(entry)
@@ -428,14 +429,14 @@ def encounter_for_appointment(appointment_id: int) -> Encounter | None:
 def open_encounter(appointment: Appointment, doctor: Doctor) -> Encounter:
     """The appointment's encounter, created on first opening (one per appointment)."""
     if appointment.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's appointment.")
+        raise NotAllowed(N_("This is another doctor's appointment."))
     existing = encounter_for_appointment(appointment.id)
     if existing is not None:
         return existing
     if appointment.status == AppointmentStatus.cancelled:
-        raise Conflict("This appointment was cancelled; there is no visit to record.")
+        raise Conflict(N_("This appointment was cancelled; there is no visit to record."))
     if not can_open_encounter(appointment):
-        raise Conflict("The visit can be recorded from 12 hours before the appointment.")
+        raise Conflict(N_("The visit can be recorded from 12 hours before the appointment."))
     encounter = Encounter(
         appointment_id=appointment.id,
         patient_id=appointment.patient_id,
@@ -467,7 +468,7 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     complaint = (values.get("chief_complaint") or "").strip()
     if len(complaint) > 500:
-        raise Invalid("Keep the chief complaint under 500 characters.", "chief_complaint")
+        raise Invalid(N_("Keep the chief complaint under 500 characters."), "chief_complaint")
     clean["chief_complaint"] = complaint
     notes = (values.get("notes") or "").strip()
     if len(notes) > NOTES_MAX:
@@ -484,9 +485,9 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
         clean[name] = int(number) if name in ("bp_systolic", "bp_diastolic", "pulse") else number
     systolic, diastolic = clean["bp_systolic"], clean["bp_diastolic"]
     if (systolic is None) != (diastolic is None):
-        raise Invalid("Enter both blood pressure values, or neither.", "bp_diastolic")
+        raise Invalid(N_("Enter both blood pressure values, or neither."), "bp_diastolic")
     if systolic is not None and diastolic >= systolic:
-        raise Invalid("The diastolic pressure must be lower than the systolic.", "bp_diastolic")
+        raise Invalid(N_("The diastolic pressure must be lower than the systolic."), "bp_diastolic")
     return clean
 
 
@@ -494,7 +495,7 @@ def update_encounter(
     encounter: Encounter, doctor: Doctor, values: dict[str, Any], version: int | None
 ) -> Encounter:
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     clean = _clean_encounter(values)
     _check_version(encounter, version)
     changed = [name for name, value in clean.items() if getattr(encounter, name) != value]
@@ -514,15 +515,15 @@ def update_encounter(
 
 def add_diagnosis(encounter: Encounter, doctor: Doctor, code: str, text: str) -> Diagnosis:
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     code = normalize_icd10(code)
     text = (text or "").strip()
     if not text:
         text = icd10_codes().get(code, "")
     if not text:
-        raise Invalid("This code is not in our list: describe the diagnosis in words.", "text")
+        raise Invalid(N_("This code is not in our list: describe the diagnosis in words."), "text")
     if len(text) > 255:
-        raise Invalid("Keep the description under 255 characters.", "text")
+        raise Invalid(N_("Keep the description under 255 characters."), "text")
     if any(d.code == code for d in encounter.diagnoses):
         raise Invalid(f"{code} is already recorded for this visit.", "code")
     if len(encounter.diagnoses) >= MAX_DIAGNOSES:
@@ -543,7 +544,7 @@ def add_diagnosis(encounter: Encounter, doctor: Doctor, code: str, text: str) ->
 def remove_diagnosis(diagnosis: Diagnosis, doctor: Doctor) -> None:
     encounter = diagnosis.encounter
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     diagnosis_id = diagnosis.id
     encounter.diagnoses.remove(diagnosis)
     db.session.flush()
@@ -608,16 +609,16 @@ def _lock(*prescriptions: Prescription) -> None:
 
 def _lock_draft(prescription: Prescription, doctor: Doctor) -> None:
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     _lock(prescription)
     if not prescription.is_draft:
-        raise Conflict("This prescription has been issued and can no longer be changed.")
+        raise Conflict(N_("This prescription has been issued and can no longer be changed."))
 
 
 def start_prescription(encounter: Encounter, doctor: Doctor) -> Prescription:
     """A new draft for the visit (the visit's open draft, when there already is one)."""
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can prescribe in it.")
+        raise NotAllowed(N_("Only the doctor of this visit can prescribe in it."))
     lock_rows((Encounter, encounter.id))
     draft = db.session.scalar(
         select(Prescription).where(
@@ -654,7 +655,7 @@ def save_prescription_note(
     _lock_draft(prescription, doctor)
     note = (note or "").strip()
     if len(note) > 1000:
-        raise Invalid("Keep the note under 1,000 characters.", "note")
+        raise Invalid(N_("Keep the note under 1,000 characters."), "note")
     _check_version(prescription, version)
     prescription.note = note
     _flush_versioned(prescription)
@@ -676,7 +677,7 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"Keep this under {limit} characters.", name)
         clean[name] = value
     if not clean["drug"]:
-        raise Invalid("Name the medicine.", "drug")
+        raise Invalid(N_("Name the medicine."), "drug")
     quantity = values.get("quantity")
     if quantity in (None, ""):
         clean["quantity"] = None
@@ -684,7 +685,7 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
         try:
             quantity = int(quantity)
         except (TypeError, ValueError) as error:
-            raise Invalid("Enter the quantity as a whole number.", "quantity") from error
+            raise Invalid(N_("Enter the quantity as a whole number."), "quantity") from error
         if not 1 <= quantity <= MAX_QUANTITY:
             raise Invalid(f"Enter a quantity from 1 to {MAX_QUANTITY:,}.", "quantity")
         clean["quantity"] = quantity
@@ -742,7 +743,7 @@ def remove_item(item: PrescriptionItem, doctor: Doctor) -> None:
 def move_item(item: PrescriptionItem, doctor: Doctor, direction: str) -> None:
     """Swap the item with its neighbour above ("up") or below ("down")."""
     if direction not in ("up", "down"):
-        raise Invalid("Move an item up or down.")
+        raise Invalid(N_("Move an item up or down."))
     prescription = item.prescription
     _lock_draft(prescription, doctor)
     items = sorted(prescription.items, key=lambda i: (i.position, i.id))
@@ -767,13 +768,13 @@ def _next_number(prescription: Prescription, now: datetime) -> str:
 def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescription:
     """Make the draft an issued, numbered, read-only prescription; supersede its older version."""
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     old = prescription.supersedes
     _lock(*[p for p in (prescription, old) if p is not None])
     if not prescription.is_draft:
-        raise Conflict("This prescription has already been issued.")
+        raise Conflict(N_("This prescription has already been issued."))
     if not prescription.items:
-        raise Invalid("Add at least one medicine before issuing.", "drug")
+        raise Invalid(N_("Add at least one medicine before issuing."), "drug")
     now = clock.now()
     prescription.status = PrescriptionStatus.active
     prescription.issued_at = now
@@ -810,17 +811,17 @@ def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescripti
 
 def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str) -> Prescription:
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     reason = (reason or "").strip()
     if len(reason) < 3:
-        raise Invalid("Give the reason for cancelling; the patient will see it.", "reason")
+        raise Invalid(N_("Give the reason for cancelling; the patient will see it."), "reason")
     if len(reason) > 500:
-        raise Invalid("Keep the reason under 500 characters.", "reason")
+        raise Invalid(N_("Keep the reason under 500 characters."), "reason")
     _lock(prescription)
     if prescription.status == PrescriptionStatus.cancelled:
         return prescription
     if prescription.status != PrescriptionStatus.active:
-        raise Conflict("Only an issued, current prescription can be cancelled.")
+        raise Conflict(N_("Only an issued, current prescription can be cancelled."))
     prescription.status = PrescriptionStatus.cancelled
     prescription.cancelled_at = clock.now()
     prescription.cancelled_by_id = doctor.user_id
@@ -845,10 +846,10 @@ def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str)
 def revise_prescription(prescription: Prescription, doctor: Doctor) -> Prescription:
     """A new draft that copies the issued prescription's items and will supersede it when issued."""
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     _lock(prescription)
     if prescription.status != PrescriptionStatus.active:
-        raise Conflict("Only an issued, current prescription can be revised.")
+        raise Conflict(N_("Only an issued, current prescription can be revised."))
     existing = db.session.scalar(
         select(Prescription).where(
             Prescription.supersedes_id == prescription.id, Prescription.status == PrescriptionStatus.draft

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -51,7 +52,7 @@ def participant_appointment(user: User, appointment_id: int) -> Appointment:
     elif user.role == Role.doctor and user.doctor is not None:
         query = query.where(Appointment.doctor_id == user.doctor.id)
     else:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     appointment = db.session.scalar(
         query.options(
             joinedload(Appointment.hospital),
@@ -60,7 +61,7 @@ def participant_appointment(user: User, appointment_id: int) -> Appointment:
         )
     )
     if appointment is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     return appointment
 
 
@@ -90,11 +91,11 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
     notice per conversation, not one per message). Flushes."""
     text = (body or "").replace("\r\n", "\n").strip()
     if not text:
-        raise Invalid("Write a message first.", field="body")
+        raise Invalid(N_("Write a message first."), field="body")
     if len(text) > Message.MAX_LENGTH:
         raise Invalid(f"Keep a message under {Message.MAX_LENGTH} characters.", field="body")
     if not chat_is_open(appointment):
-        raise Conflict("This conversation is closed.", field="body")
+        raise Conflict(N_("This conversation is closed."), field="body")
     _write_lock()
     now = clock.now()
     last = db.session.scalar(
@@ -270,7 +271,7 @@ def signalling_is_open(appointment: Appointment, now: datetime | None = None) ->
 def join_call(appointment: Appointment, user: User) -> int:
     """Record that `user` joined the call; returns the last signal id (older signals are history)."""
     if not call_is_open(appointment):
-        raise Conflict("The video call is not open now.")
+        raise Conflict(N_("The video call is not open now."))
     _write_lock()
     record_event(
         "join",
@@ -288,12 +289,12 @@ def join_call(appointment: Appointment, user: User) -> int:
 def post_signal(appointment: Appointment, sender: User, kind: str, payload: object) -> VideoSignal:
     """Relay one signalling message to the other participant. Flushes."""
     if kind not in VideoSignal.KINDS:
-        raise Invalid("Unknown signal.")
+        raise Invalid(N_("Unknown signal."))
     text = json.dumps(payload, separators=(",", ":"))
     if len(text) > VideoSignal.MAX_PAYLOAD:
-        raise Invalid("Signal too large.")
+        raise Invalid(N_("Signal too large."))
     if not signalling_is_open(appointment):
-        raise Conflict("The video call is not open now.")
+        raise Conflict(N_("The video call is not open now."))
     _write_lock()
     now = clock.now()
     recent = db.session.scalar(
@@ -304,7 +305,7 @@ def post_signal(appointment: Appointment, sender: User, kind: str, payload: obje
         )
     )
     if recent and recent >= SIGNALS_PER_MINUTE:
-        raise Conflict("Too many signals; wait a moment.")
+        raise Conflict(N_("Too many signals; wait a moment."))
     signal = VideoSignal(
         appointment_id=appointment.id, sender_id=sender.id, kind=kind, payload=text, created_at=now
     )

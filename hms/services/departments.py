@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Department, Hospital, User
 from hms.models.hospitals import name_key
 from hms.services.audit import record_event
@@ -17,9 +18,9 @@ NAME_TAKEN = "A department called “{name}” already exists in this hospital."
 def _clean(name: str) -> str:
     cleaned = " ".join((name or "").split())
     if len(cleaned) < 2:
-        raise Invalid("Enter a department name of at least 2 characters.", field="name")
+        raise Invalid(N_("Enter a department name of at least 2 characters."), field="name")
     if len(cleaned) > 120:
-        raise Invalid("Use at most 120 characters.", field="name")
+        raise Invalid(N_("Use at most 120 characters."), field="name")
     return cleaned
 
 

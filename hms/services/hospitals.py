@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from hms import clock, events
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Bill, Hospital, HospitalStatus, Membership, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
@@ -29,7 +30,7 @@ def suspend_hospital(hospital: Hospital, actor: User) -> Hospital:
     if hospital.status == HospitalStatus.suspended:
         return hospital
     if hospital.status == HospitalStatus.pending:
-        raise Conflict("A pending hospital cannot be suspended; approve it first.")
+        raise Conflict(N_("A pending hospital cannot be suspended; approve it first."))
     hospital.status = HospitalStatus.suspended
     hospital.status_changed_at = clock.now()
     record_event("suspend", "hospital", hospital.id, hospital_id=hospital.id, user_id=actor.id)

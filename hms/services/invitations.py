@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Department,
     Hospital,
@@ -68,15 +69,15 @@ def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (shown once, to be sent to the person)."""
     if role not in INVITABLE:
-        raise Invalid("Only doctors, staff and administrators can be invited.")
+        raise Invalid(N_("Only doctors, staff and administrators can be invited."))
     if role == Role.staff and staff_kind is None:
-        raise Invalid("Choose the staff member's role.", field="kind")
+        raise Invalid(N_("Choose the staff member's role."), field="kind")
     if role == Role.doctor and not (specialty or "").strip():
-        raise Invalid("Enter the doctor's specialty.", field="specialty")
+        raise Invalid(N_("Enter the doctor's specialty."), field="specialty")
     if department is not None and (department.hospital_id != hospital.id or department.retired):
-        raise Invalid("Choose one of this hospital's departments.", field="department")
+        raise Invalid(N_("Choose one of this hospital's departments."), field="department")
     if not hospital.is_active:
-        raise Conflict("The hospital is not active; it cannot invite anyone.")
+        raise Conflict(N_("The hospital is not active; it cannot invite anyone."))
     email = normalize_email(email)
     if accounts.find_user_by_email(email) is not None:
         hint = " Add the doctor by email instead." if role == Role.doctor else ""
@@ -88,7 +89,8 @@ def invite(
     if waiting is not None:
         if waiting.expires_at > now:
             raise Conflict(
-                "An invitation to this email is already waiting. Revoke it to send a new one.", field="email"
+                N_("An invitation to this email is already waiting. Revoke it to send a new one."),
+                field="email",
             )
         waiting.open_email = None  # an expired invitation makes way for the new one
     token = secrets.token_urlsafe(32)
@@ -113,7 +115,7 @@ def invite(
             db.session.flush()
     except IntegrityError as error:  # the same invitation sent twice at once
         raise Conflict(
-            "An invitation to this email is already waiting. Revoke it to send a new one.", field="email"
+            N_("An invitation to this email is already waiting. Revoke it to send a new one."), field="email"
         ) from error
     record_event(
         "invite", "invitation", invitation.id, hospital_id=hospital.id, user_id=actor.id, detail=role.value
@@ -124,10 +126,10 @@ def invite(
 def find_invitation(token: str) -> Invitation:
     """The invitation of `token` whatever its state; NotFound for a token that was never issued."""
     if not token or len(token) > 128:
-        raise NotFound("This invitation link is not valid. Check that you copied the whole link.")
+        raise NotFound(N_("This invitation link is not valid. Check that you copied the whole link."))
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
     if invitation is None:
-        raise NotFound("This invitation link is not valid. Check that you copied the whole link.")
+        raise NotFound(N_("This invitation link is not valid. Check that you copied the whole link."))
     return invitation
 
 
@@ -201,7 +203,7 @@ def accept_invitation(token: str, *, full_name: str, password: str, specialty: s
             )
     except EmailTaken as error:
         raise Conflict(
-            "An account with this email was created meanwhile. Log in with it instead.", field="password"
+            N_("An account with this email was created meanwhile. Log in with it instead."), field="password"
         ) from error
     invitation.user = user
     db.session.flush()

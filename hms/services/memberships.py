@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     Department,
@@ -53,7 +54,7 @@ def _audit(action: str, membership: Membership, actor: User, detail: str | None 
 
 def _check_department(hospital: Hospital, department: Department | None) -> None:
     if department is not None and (department.hospital_id != hospital.id or department.retired):
-        raise Invalid("Choose one of this hospital's departments.", field="department")
+        raise Invalid(N_("Choose one of this hospital's departments."), field="department")
 
 
 def _flush_new(membership: Membership, name: str) -> None:
@@ -76,7 +77,7 @@ def _reload(membership: Membership) -> None:
         db.session.refresh(membership)
     except InvalidRequestError as error:  # the row is gone
         raise Conflict(
-            "This doctor is no longer linked to the hospital; someone removed him meanwhile."
+            N_("This doctor is no longer linked to the hospital; someone removed him meanwhile.")
         ) from error
 
 
@@ -98,7 +99,7 @@ def add_doctor(
     user = accounts.find_user_by_email(email or "")
     if user is None or user.role != Role.doctor or user.doctor is None:
         raise Invalid(
-            "No doctor's account has this email. Invite the doctor to create one instead.", field="email"
+            N_("No doctor's account has this email. Invite the doctor to create one instead."), field="email"
         )
     existing = db.session.scalar(
         select(Membership).where(
@@ -130,7 +131,7 @@ def set_membership_active(membership: Membership, active: bool, actor: User) -> 
     """Make the membership active or inactive; asking for the state it has changes nothing."""
     target = MembershipStatus.active if active else MembershipStatus.inactive
     if membership.status == MembershipStatus.requested:
-        raise Conflict("This doctor asked to join; accept or decline the request first.")
+        raise Conflict(N_("This doctor asked to join; accept or decline the request first."))
     membership_id = membership.id
     _lock(membership_id)
     result = db.session.execute(
@@ -181,7 +182,7 @@ def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
 def request_to_join(doctor: Doctor, hospital: Hospital, actor: User) -> Membership:
     """A doctor asks an active hospital to link him; its admin accepts or declines."""
     if not hospital.is_active:
-        raise NotAllowed("This hospital does not take new doctors at the moment.")
+        raise NotAllowed(N_("This hospital does not take new doctors at the moment."))
     existing = db.session.scalar(
         select(Membership).where(Membership.doctor_id == doctor.id, Membership.hospital_id == hospital.id)
     )
@@ -210,7 +211,7 @@ def remove_membership(
     upcoming = future_appointments(membership)
     reason = " ".join((reason or "").split())
     if upcoming and cancel_future and not reason:
-        raise Invalid("Give the patients a reason for the cancellation.", field="reason")
+        raise Invalid(N_("Give the patients a reason for the cancellation."), field="reason")
     cancelled = 0
     if cancel_future:
         cancelled = _cancel_all(upcoming, actor, reason)
@@ -240,7 +241,7 @@ def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> in
 def withdraw_request(membership: Membership, actor: User) -> Change:
     """The doctor takes back his request to join before it is answered."""
     if membership.status != MembershipStatus.requested:
-        raise Conflict("The hospital has already answered; leave it instead.")
+        raise Conflict(N_("The hospital has already answered; leave it instead."))
     result = db.session.execute(
         delete(Membership)
         .where(Membership.id == membership.id, Membership.status == MembershipStatus.requested)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from hms import clock, events, ical
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     Hospital,
@@ -43,22 +44,22 @@ _PATIENT, _DOCTOR, _ADMIN = Role.patient, Role.doctor, Role.hospital_admin
 KINDS: dict[str, Kind] = {
     k.key: k
     for k in [
-        Kind("appointment_booked", "Appointment booked", (_PATIENT, _DOCTOR)),
-        Kind("appointment_rescheduled", "Appointment moved", (_PATIENT, _DOCTOR), sms=True),
-        Kind("appointment_cancelled", "Appointment cancelled", (_PATIENT, _DOCTOR), sms=True),
-        Kind("appointment_reminder", "Appointment reminders", (_PATIENT,), sms=True),
-        Kind("chat_message", "New chat messages", (_PATIENT, _DOCTOR), email=False),
-        Kind("prescription_issued", "Prescriptions issued", (_PATIENT,)),
-        Kind("prescription_cancelled", "Prescriptions cancelled", (_PATIENT,)),
-        Kind("bill_issued", "Bills issued", (_PATIENT,)),
-        Kind("bill_cancelled", "Bills cancelled", (_PATIENT,)),
-        Kind("payment_received", "Payments received", (_PATIENT, _ADMIN)),
-        Kind("refund_issued", "Refunds", (_PATIENT,)),
-        Kind("membership_changed", "Hospital memberships", (_DOCTOR, _ADMIN)),
-        Kind("hospital_status", "Hospital approval and suspension", (_ADMIN,)),
+        Kind("appointment_booked", N_("Appointment booked"), (_PATIENT, _DOCTOR)),
+        Kind("appointment_rescheduled", N_("Appointment moved"), (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_cancelled", N_("Appointment cancelled"), (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_reminder", N_("Appointment reminders"), (_PATIENT,), sms=True),
+        Kind("chat_message", N_("New chat messages"), (_PATIENT, _DOCTOR), email=False),
+        Kind("prescription_issued", N_("Prescriptions issued"), (_PATIENT,)),
+        Kind("prescription_cancelled", N_("Prescriptions cancelled"), (_PATIENT,)),
+        Kind("bill_issued", N_("Bills issued"), (_PATIENT,)),
+        Kind("bill_cancelled", N_("Bills cancelled"), (_PATIENT,)),
+        Kind("payment_received", N_("Payments received"), (_PATIENT, _ADMIN)),
+        Kind("refund_issued", N_("Refunds"), (_PATIENT,)),
+        Kind("membership_changed", N_("Hospital memberships"), (_DOCTOR, _ADMIN)),
+        Kind("hospital_status", N_("Hospital approval and suspension"), (_ADMIN,)),
     ]
 }
-_UNKNOWN_KIND = Kind("other", "Other notices", tuple(Role))
+_UNKNOWN_KIND = Kind("other", N_("Other notices"), tuple(Role))
 
 
 def kinds_for(role: Role) -> list[Kind]:
@@ -214,7 +215,7 @@ def users_notification(user: User, notification_id: int) -> Notification:
         select(Notification).where(Notification.id == notification_id, Notification.user_id == user.id)
     )
     if notice is None:
-        raise NotFound("No such notification.")
+        raise NotFound(N_("No such notification."))
     return notice
 
 

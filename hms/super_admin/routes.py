@@ -15,6 +15,7 @@ from hms.charts import bar_chart
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.lookup import get_or_404
 from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, HospitalStatus, Patient, Role
 from hms.services import hospitals as hospital_service
@@ -94,7 +95,7 @@ def dashboard():
         chart = bar_chart(
             [start.strftime("%d %b") for start, _ in trend],
             [count for _, count in trend],
-            label="Bookings per week, last 12 weeks",
+            label=N_("Bookings per week, last 12 weeks"),
         )
     return render(
         "super_admin/dashboard.html",
