@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
@@ -34,21 +35,21 @@ class HistoryKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "condition": "Conditions",
-            "allergy": "Allergies",
-            "medication": "Current medications",
-            "procedure": "Surgeries",
-            "family-history": "Family history",
+            "condition": N_("Conditions"),
+            "allergy": N_("Allergies"),
+            "medication": N_("Current medications"),
+            "procedure": N_("Surgeries"),
+            "family-history": N_("Family history"),
         }[self.value]
 
     @property
     def singular(self) -> str:
         return {
-            "condition": "Condition",
-            "allergy": "Allergy",
-            "medication": "Medication",
-            "procedure": "Surgery",
-            "family-history": "Family history",
+            "condition": N_("Condition"),
+            "allergy": N_("Allergy"),
+            "medication": N_("Medication"),
+            "procedure": N_("Surgery"),
+            "family-history": N_("Family history"),
         }[self.value]
 
 
