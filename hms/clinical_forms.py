@@ -3,6 +3,7 @@ lengths; the rules (plausible vitals, well-formed ICD-10 codes) live in hms.serv
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -43,7 +44,9 @@ class VersionedForm(FlaskForm):
 
 class HistoryForm(VersionedForm):
     kind = SelectField(
-        N_("Kind"), choices=[(k.value, k.singular) for k in HistoryKind], validators=[DataRequired()]
+        N_("Kind"),
+        choices=[(k.value, lazy_gettext(k.singular)) for k in HistoryKind],
+        validators=[DataRequired()],
     )
     title = StringField(
         N_("Name"),
@@ -60,7 +63,7 @@ class HistoryForm(VersionedForm):
     )
     severity = SelectField(
         N_("Severity (allergies)"),
-        choices=[("", "—")] + [(s.value, s.value.capitalize()) for s in AllergySeverity],
+        choices=[("", "—")] + [(s.value, lazy_gettext(s.value.capitalize())) for s in AllergySeverity],
         validators=[Optional()],
     )
     relation = StringField(

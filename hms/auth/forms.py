@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
@@ -52,7 +53,7 @@ class PatientRegistrationForm(_AccountFields):
     )
     sex = SelectField(
         N_("Sex"),
-        choices=[(s.value, s.value.capitalize()) for s in Sex],
+        choices=[(s.value, lazy_gettext(s.value.capitalize())) for s in Sex],
         validators=[DataRequired()],
     )
     phone = StringField(N_("Phone"), validators=[DataRequired(), PHONE])

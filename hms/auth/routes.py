@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from hms.auth.forms import (
@@ -178,7 +179,10 @@ def accept_invitation(token: str):
         else:
             db.session.commit()
             _start_session(user)
-            flash(f"Welcome to {invitation.hospital.name}! Your account is ready.", "success")
+            flash(
+                gettext("Welcome to %(hospital)s! Your account is ready.", hospital=invitation.hospital.name),
+                "success",
+            )
             return redirect_to(url_for(dashboard_endpoint(user.role)))
     status = 422 if form.is_submitted() else 200
     return render(

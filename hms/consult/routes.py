@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -32,7 +33,10 @@ class MessageForm(FlaskForm):
         N_("Message"),
         validators=[
             DataRequired(message=N_("Write a message first.")),
-            Length(max=Message.MAX_LENGTH, message=f"Keep a message under {Message.MAX_LENGTH} characters."),
+            Length(
+                max=Message.MAX_LENGTH,
+                message=lazy_gettext("Keep a message under %(num)d characters.", num=Message.MAX_LENGTH),
+            ),
         ],
     )
 

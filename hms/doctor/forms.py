@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
@@ -21,12 +22,18 @@ class _CollisionFields(FlaskForm):
 
 class RuleForm(_CollisionFields):
     weekday = SelectField(
-        N_("Day"), choices=[(i, name) for i, name in enumerate(WEEKDAYS)], coerce=int, validators=[Optional()]
+        N_("Day"),
+        choices=[(i, lazy_gettext(name)) for i, name in enumerate(WEEKDAYS)],
+        coerce=int,
+        validators=[Optional()],
     )
     start_time = TimeField(N_("From"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
     end_time = TimeField(N_("To"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
     slot_minutes = SelectField(
-        N_("Slot length"), choices=[(m, f"{m} min") for m in SLOT_LENGTHS], coerce=int, default=30
+        N_("Slot length"),
+        choices=[(m, lazy_gettext("%(num)d min", num=m)) for m in SLOT_LENGTHS],
+        coerce=int,
+        default=30,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -394,7 +395,7 @@ def set_status(appointment_id: int):
         db.session.rollback()
         return _row(appointment, 409, error.message)
     db.session.commit()
-    return _row(appointment, message=f"Marked {status.value}.")
+    return _row(appointment, message=gettext("Marked %(status)s.", status=gettext(status.value)))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
@@ -105,7 +106,10 @@ class _DoctorTerms(FlaskForm):
             return decimal_to_minor(self.fee.data, currency)
         except ValueError:
             places = get_currency_precision(currency)
-            self.fee.errors = [*self.fee.errors, f"{currency} amounts have at most {places} decimals."]
+            self.fee.errors = [
+                *self.fee.errors,
+                gettext("%(currency)s amounts have at most %(num)d decimals.", currency=currency, num=places),
+            ]
             return None
 
 
@@ -129,7 +133,7 @@ class InviteStaffForm(FlaskForm):
     )
     email = EmailField(N_("Email"), filters=[strip], validators=EMAIL_CHECKS)
     kind = SelectField(
-        N_("Role"), choices=[(k.value, k.label) for k in StaffKind], validators=[DataRequired()]
+        N_("Role"), choices=[(k.value, lazy_gettext(k.label)) for k in StaffKind], validators=[DataRequired()]
     )
 
 
@@ -145,7 +149,10 @@ class RemoveMembershipForm(FlaskForm):
 
     appointments = RadioField(
         N_("Future appointments"),
-        choices=[("cancel", "Cancel them and tell the patients"), ("keep", "Keep them")],
+        choices=[
+            ("cancel", lazy_gettext("Cancel them and tell the patients")),
+            ("keep", lazy_gettext("Keep them")),
+        ],
         default="keep",
     )
     reason = StringField(N_("Reason for the patients"), filters=[strip], validators=[Length(max=255)])

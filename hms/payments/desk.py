@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 
 from flask import Response, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from hms.errors import error_response
@@ -36,7 +37,7 @@ def _bill(hospital: Hospital, bill_id: int) -> Bill:
 
 def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, int]:
     form = BillFilterForm(request.args)
-    form.doctor.choices = [("", "Any doctor")] + [
+    form.doctor.choices = [("", gettext("Any doctor"))] + [
         (str(i), name) for i, name in billing.hospital_doctors(hospital)
     ]
     form.validate()
@@ -286,7 +287,7 @@ def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:
             status = error.status
         else:
             db.session.commit()
-            message = f"Payment recorded. Receipt {payment.receipt_number}."
+            message = gettext("Payment recorded. Receipt %(number)s.", number=payment.receipt_number)
             if not is_htmx():
                 flash(message, "success")
                 return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -38,7 +39,9 @@ def parse_amount(text: str | None, currency: str) -> int:
     except (InvalidOperation, ValueError) as error:
         digits = get_currency_precision(currency)
         raise ValidationError(
-            f"{currency} amounts have no decimals." if digits == 0 else f"Use at most {digits} decimals."
+            gettext("%(currency)s amounts have no decimals.", currency=currency)
+            if digits == 0
+            else gettext("Use at most %(num)d decimals.", num=digits)
         ) from error
     if amount <= 0:
         raise ValidationError(N_("The amount must be more than zero."))
@@ -68,7 +71,7 @@ class NewBillForm(FlaskForm):
 class ItemForm(_AmountForm):
     kind = SelectField(
         N_("Kind"),
-        choices=[(k.value, k.value.capitalize()) for k in ItemKind],
+        choices=[(k.value, lazy_gettext(k.value.capitalize())) for k in ItemKind],
         validators=[DataRequired()],
     )
     description = StringField(N_("Description"), validators=[DataRequired(), Length(max=200)])
@@ -87,7 +90,7 @@ class DeskPaymentForm(_AmountForm):
     amount = StringField(N_("Amount received"), validators=[DataRequired(), Length(max=20)])
     method = SelectField(
         N_("Paid by"),
-        choices=[(m.value, m.label) for m in (PaymentMethod.cash, PaymentMethod.card)],
+        choices=[(m.value, lazy_gettext(m.label)) for m in (PaymentMethod.cash, PaymentMethod.card)],
         validators=[DataRequired()],
     )
     key = HiddenField(default=new_key)
@@ -111,7 +114,9 @@ class BillingSettingsForm(FlaskForm):
     )
 
 
-STATUS_CHOICES = [("", "Any status")] + [(s.value, s.label.capitalize()) for s in BillStatus]
+STATUS_CHOICES = [("", lazy_gettext("Any status"))] + [
+    (s.value, lazy_gettext(s.label.capitalize())) for s in BillStatus
+]
 
 
 class BillFilterForm(FlaskForm):
@@ -123,5 +128,5 @@ class BillFilterForm(FlaskForm):
     status = SelectField(N_("Status"), choices=STATUS_CHOICES, validators=[Optional()])
     first = DateField(N_("From"), validators=[Optional()])
     last = DateField(N_("To"), validators=[Optional()])
-    doctor = SelectField(N_("Doctor"), choices=[("", "Any doctor")], validators=[Optional()])
+    doctor = SelectField(N_("Doctor"), choices=[("", lazy_gettext("Any doctor"))], validators=[Optional()])
     patient = StringField(N_("Patient (name or MRN)"), validators=[Optional(), Length(max=80)])

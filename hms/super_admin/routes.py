@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
 
@@ -141,7 +142,9 @@ def set_hospital_status(hospital_id: int):
         flash(error.message, "error")
         return redirect_to(_back())
     db.session.commit()
-    message = f"{hospital.name} is now {hospital.status.value}."
+    message = gettext(
+        "%(name)s is now %(status)s.", name=hospital.name, status=gettext(hospital.status.value)
+    )
     if is_htmx():
         response = render(
             "super_admin/dashboard.html", "hospital_row", hospital=hospital, form=form, row_message=message
