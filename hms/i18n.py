@@ -78,3 +78,11 @@ def choose_language():
         samesite="Lax",
     )
     return response
+
+
+def in_language_of(user: object):  # type: ignore[no-untyped-def]
+    """`with in_language_of(user):` — texts made inside (notices, emails) are in the user's language."""
+    from flask_babel import force_locale
+
+    locale = getattr(user, "locale", None)
+    return force_locale(locale if locale in LANGUAGES else "en")

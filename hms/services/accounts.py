@@ -6,6 +6,7 @@ import secrets
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from hms import clock
@@ -160,7 +161,9 @@ def authenticate(email: str, password: str) -> User:
     if user.is_locked(now):
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise LoginRefused(
-            f"Too many failed attempts. This account is locked; try again in {minutes} minutes."
+            gettext(
+                "Too many failed attempts. This account is locked; try again in %(num)d minutes.", num=minutes
+            )
         )
     if not passwords.verify_password(user.password_hash, password):
         user.failed_logins += 1
@@ -169,8 +172,10 @@ def authenticate(email: str, password: str) -> User:
             user.failed_logins = 0
             db.session.flush()
             raise LoginRefused(
-                "Too many failed attempts. This account is locked for "
-                f"{cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
+                gettext(
+                    "Too many failed attempts. This account is locked for %(num)d minutes.",
+                    num=cfg["LOGIN_LOCKOUT_MINUTES"],
+                )
             )
         db.session.flush()
         raise LoginRefused(N_("Wrong email or password."))

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
-from hms.i18n import N_
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -472,7 +473,7 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
     clean["chief_complaint"] = complaint
     notes = (values.get("notes") or "").strip()
     if len(notes) > NOTES_MAX:
-        raise Invalid(f"Notes can hold at most {NOTES_MAX:,} characters.", "notes")
+        raise Invalid(gettext("Notes can hold at most %(num)s characters.", num=f"{NOTES_MAX:,}"), "notes")
     clean["notes"] = notes
     for name, (low, high, unit) in VITAL_RANGES.items():
         value = values.get(name)
@@ -481,7 +482,10 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
             continue
         number = Decimal(str(value))
         if not low <= number <= high:
-            raise Invalid(f"Enter a value from {low} to {high} {unit}.", name)
+            raise Invalid(
+                gettext("Enter a value from %(low)s to %(high)s %(unit)s.", low=low, high=high, unit=unit),
+                name,
+            )
         clean[name] = int(number) if name in ("bp_systolic", "bp_diastolic", "pulse") else number
     systolic, diastolic = clean["bp_systolic"], clean["bp_diastolic"]
     if (systolic is None) != (diastolic is None):
@@ -525,9 +529,9 @@ def add_diagnosis(encounter: Encounter, doctor: Doctor, code: str, text: str) ->
     if len(text) > 255:
         raise Invalid(N_("Keep the description under 255 characters."), "text")
     if any(d.code == code for d in encounter.diagnoses):
-        raise Invalid(f"{code} is already recorded for this visit.", "code")
+        raise Invalid(gettext("%(code)s is already recorded for this visit.", code=code), "code")
     if len(encounter.diagnoses) >= MAX_DIAGNOSES:
-        raise Invalid(f"A visit can have at most {MAX_DIAGNOSES} diagnoses.", "code")
+        raise Invalid(gettext("A visit can have at most %(num)d diagnoses.", num=MAX_DIAGNOSES), "code")
     diagnosis = Diagnosis(encounter=encounter, code=code, text=text)
     db.session.add(diagnosis)
     db.session.flush()
@@ -674,7 +678,7 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
     for name, limit in ITEM_LIMITS.items():
         value = (values.get(name) or "").strip()
         if len(value) > limit:
-            raise Invalid(f"Keep this under {limit} characters.", name)
+            raise Invalid(gettext("Keep this under %(num)d characters.", num=limit), name)
         clean[name] = value
     if not clean["drug"]:
         raise Invalid(N_("Name the medicine."), "drug")
@@ -687,7 +691,7 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError) as error:
             raise Invalid(N_("Enter the quantity as a whole number."), "quantity") from error
         if not 1 <= quantity <= MAX_QUANTITY:
-            raise Invalid(f"Enter a quantity from 1 to {MAX_QUANTITY:,}.", "quantity")
+            raise Invalid(gettext("Enter a quantity from 1 to %(num)s.", num=f"{MAX_QUANTITY:,}"), "quantity")
         clean["quantity"] = quantity
     return clean
 
@@ -707,7 +711,7 @@ def add_item(prescription: Prescription, doctor: Doctor, values: dict[str, Any])
     clean = _clean_item(values)
     _lock_draft(prescription, doctor)
     if len(prescription.items) >= MAX_ITEMS:
-        raise Invalid(f"A prescription can hold at most {MAX_ITEMS} medicines.", "drug")
+        raise Invalid(gettext("A prescription can hold at most %(num)d medicines.", num=MAX_ITEMS), "drug")
     position = max((i.position for i in prescription.items), default=-1) + 1
     item = PrescriptionItem(position=position, **clean)
     prescription.items.append(item)
@@ -799,13 +803,20 @@ def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescripti
         hospital_id=prescription.hospital_id,
         detail=prescription.number,
     )
-    notify(
-        prescription.patient.user,
-        "prescription_issued",
-        f"Dr {doctor.name} issued prescription {prescription.number}"
-        + (f", replacing {old.number}." if old is not None else "."),
-        link="/patient/encounters",
-    )
+    patient_user = prescription.patient.user
+    with in_language_of(patient_user):
+        if old is not None:
+            text = gettext(
+                "Dr %(name)s issued prescription %(number)s, replacing %(old)s.",
+                name=doctor.name,
+                number=prescription.number,
+                old=old.number,
+            )
+        else:
+            text = gettext(
+                "Dr %(name)s issued prescription %(number)s.", name=doctor.name, number=prescription.number
+            )
+    notify(patient_user, "prescription_issued", text, link="/patient/encounters")
     return prescription
 
 
@@ -834,12 +845,15 @@ def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str)
         patient_id=prescription.patient_id,
         hospital_id=prescription.hospital_id,
     )
-    notify(
-        prescription.patient.user,
-        "prescription_cancelled",
-        f"Dr {doctor.name} cancelled prescription {prescription.number}: {reason}",
-        link="/patient/encounters",
-    )
+    patient_user = prescription.patient.user
+    with in_language_of(patient_user):
+        text = gettext(
+            "Dr %(name)s cancelled prescription %(number)s: %(reason)s",
+            name=doctor.name,
+            number=prescription.number,
+            reason=reason,
+        )
+    notify(patient_user, "prescription_cancelled", text, link="/patient/encounters")
     return prescription
 
 

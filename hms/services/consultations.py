@@ -11,13 +11,14 @@ import json
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
-from hms.i18n import N_
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -32,6 +33,7 @@ from hms.models import (
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotFound
 from hms.services.notifications import notify
+from hms.templating import local_time
 
 SIGNALS_PER_MINUTE = 240
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)  # per participant and call; a negotiation takes a few dozen
@@ -93,7 +95,9 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
     if not text:
         raise Invalid(N_("Write a message first."), field="body")
     if len(text) > Message.MAX_LENGTH:
-        raise Invalid(f"Keep a message under {Message.MAX_LENGTH} characters.", field="body")
+        raise Invalid(
+            gettext("Keep a message under %(num)d characters.", num=Message.MAX_LENGTH), field="body"
+        )
     if not chat_is_open(appointment):
         raise Conflict(N_("This conversation is closed."), field="body")
     _write_lock()
@@ -129,12 +133,21 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
         )
     )
     if waiting is None:
-        who = f"Dr {sender.full_name}" if sender.role == Role.doctor else sender.full_name
+        with in_language_of(recipient):
+            who = (
+                gettext("Dr %(name)s", name=sender.full_name)
+                if sender.role == Role.doctor
+                else sender.full_name
+            )
+            text = gettext(
+                "New message from %(who)s about the appointment on %(when)s.",
+                who=who,
+                when=local_time(appointment.start_at, appointment.hospital.tz, "%a %d %b %Y %H:%M"),
+            )
         notify(
             recipient,
             "chat_message",
-            f"New message from {who} about the appointment on "
-            f"{appointment.start_at.astimezone(appointment.hospital.tz):%a %d %b %Y %H:%M}.",
+            text,
             link=link,
             hospital_id=appointment.hospital_id,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from hms import clock, events
@@ -61,7 +62,10 @@ def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -
         billed = db.session.scalar(select(func.count(Bill.id)).where(Bill.hospital_id == hospital.id))
         if billed:
             raise Conflict(
-                f"This hospital has bills in {hospital.currency}; its currency can no longer change.",
+                gettext(
+                    "This hospital has bills in %(currency)s; its currency can no longer change.",
+                    currency=hospital.currency,
+                ),
                 field="currency",
             )
         priced = db.session.scalar(
@@ -71,8 +75,11 @@ def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -
         )
         if priced:
             raise Conflict(
-                f"Doctors' fees here are in {hospital.currency}. Set their fees to zero before "
-                "changing the currency.",
+                gettext(
+                    "Doctors' fees here are in %(currency)s. "
+                    "Set their fees to zero before changing the currency.",
+                    currency=hospital.currency,
+                ),
                 field="currency",
             )
     changed = []

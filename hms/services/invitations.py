@@ -80,8 +80,12 @@ def invite(
         raise Conflict(N_("The hospital is not active; it cannot invite anyone."))
     email = normalize_email(email)
     if accounts.find_user_by_email(email) is not None:
-        hint = " Add the doctor by email instead." if role == Role.doctor else ""
-        raise Conflict(f"An account with this email already exists.{hint}", field="email")
+        message = (
+            N_("An account with this email already exists. Add the doctor by email instead.")
+            if role == Role.doctor
+            else N_("An account with this email already exists.")
+        )
+        raise Conflict(message, field="email")
     now = clock.now()
     waiting = db.session.scalar(
         select(Invitation).where(Invitation.hospital_id == hospital.id, Invitation.open_email == email)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
@@ -188,8 +189,8 @@ def request_to_join(doctor: Doctor, hospital: Hospital, actor: User) -> Membersh
     )
     if existing is not None:
         if existing.status == MembershipStatus.requested:
-            raise Conflict(f"You already asked to join {hospital.name}.")
-        raise Conflict(f"You are already linked to {hospital.name}.")
+            raise Conflict(gettext("You already asked to join %(hospital)s.", hospital=hospital.name))
+        raise Conflict(gettext("You are already linked to %(hospital)s.", hospital=hospital.name))
     membership = Membership(
         doctor=doctor, hospital=hospital, status=MembershipStatus.requested, fee_minor=0, since=clock.now()
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -342,8 +343,10 @@ def book_appointment(
     clash = _live_overlapping(Appointment.patient_id, patient.id, slot.start, slot.end, exclude)
     if clash is not None:
         raise Conflict(
-            "You already have an appointment at that time "
-            f"(with Dr {clash.doctor.name}). Choose another time.",
+            gettext(
+                "You already have an appointment at that time (with Dr %(name)s). Choose another time.",
+                name=clash.doctor.name,
+            ),
             field="slot",
         )
     appointment = Appointment(
@@ -403,8 +406,11 @@ def cancel_appointment(appointment: Appointment, actor: User, reason: str = "") 
     if actor.role == Role.patient and not appointment.can_patient_change(now):
         hours = appointment.hospital.cancel_cutoff_minutes / 60
         raise Conflict(
-            f"Appointments can be cancelled online until {hours:g} hours before they start. "
-            "Please call the hospital."
+            gettext(
+                "Appointments can be cancelled online until %(hours)s hours before they start. "
+                "Please call the hospital.",
+                hours=f"{hours:g}",
+            )
         )
     if actor.role != Role.patient and not reason.strip():
         raise Invalid(N_("Give a reason; the patient will see it."), field="reason")
@@ -478,7 +484,13 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
     if appointment.status == status:
         return appointment
     if status not in TRANSITIONS or appointment.status not in TRANSITIONS[status]:
-        raise Conflict(f"A {appointment.status.value} appointment cannot be marked {status.value}.")
+        raise Conflict(
+            gettext(
+                "A %(current)s appointment cannot be marked %(wanted)s.",
+                current=gettext(appointment.status.value),
+                wanted=gettext(status.value),
+            )
+        )
     if status == AppointmentStatus.noshow and now < appointment.start_at:
         raise Conflict(N_("A no-show can only be recorded once the appointment has started."))
     if status in (
@@ -556,12 +568,20 @@ def _check_rule(
             _reference_utc(other.weekday, other.end_time, other.hospital.tz),
         )
         if _overlaps(*mine, *theirs):
-            where = "here" if other.hospital_id == hospital.id else f"at {other.hospital.name}"
-            raise Invalid(
-                f"This overlaps your {other.weekday_name} "
-                f"{other.start_time:%H:%M}–{other.end_time:%H:%M} schedule {where}.",
-                field="start_time",
-            )
+            times = {
+                "day": gettext(other.weekday_name),
+                "start": f"{other.start_time:%H:%M}",
+                "end": f"{other.end_time:%H:%M}",
+            }
+            if other.hospital_id == hospital.id:
+                message = gettext("This overlaps your %(day)s %(start)s–%(end)s schedule here.", **times)
+            else:
+                message = gettext(
+                    "This overlaps your %(day)s %(start)s–%(end)s schedule at %(hospital)s.",
+                    hospital=other.hospital.name,
+                    **times,
+                )
+            raise Invalid(message, field="start_time")
 
 
 def future_appointments(
@@ -657,8 +677,11 @@ def save_schedule_rule(
             _minutes(start_time) <= _minutes(b.start_time) and _minutes(b.end_time) <= _minutes(end_time)
         ):
             raise Invalid(
-                f"The break {b.start_time:%H:%M}–{b.end_time:%H:%M} would fall outside these hours; "
-                "remove it first.",
+                gettext(
+                    "The break %(start)s–%(end)s would fall outside these hours; remove it first.",
+                    start=f"{b.start_time:%H:%M}",
+                    end=f"{b.end_time:%H:%M}",
+                ),
                 field="start_time",
             )
     rule.weekday, rule.start_time, rule.end_time, rule.slot_minutes = (
@@ -725,7 +748,11 @@ def add_break(
         _minutes(rule.start_time) <= _minutes(start_time) and _minutes(end_time) <= _minutes(rule.end_time)
     ):
         raise Invalid(
-            f"A break must lie inside the working hours {rule.start_time:%H:%M}–{rule.end_time:%H:%M}.",
+            gettext(
+                "A break must lie inside the working hours %(start)s–%(end)s.",
+                start=f"{rule.start_time:%H:%M}",
+                end=f"{rule.end_time:%H:%M}",
+            ),
             field="break_start",
         )
     for other in rule.breaks:
@@ -733,7 +760,11 @@ def add_break(
             end_time
         ):
             raise Invalid(
-                f"This overlaps the break {other.start_time:%H:%M}–{other.end_time:%H:%M}.",
+                gettext(
+                    "This overlaps the break %(start)s–%(end)s.",
+                    start=f"{other.start_time:%H:%M}",
+                    end=f"{other.end_time:%H:%M}",
+                ),
                 field="break_start",
             )
     item = ScheduleBreak(start_time=start_time, end_time=end_time)
