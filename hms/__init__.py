@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     from hms import models  # noqa: F401  (every table known to Alembic)
     from hms.database import configure_engine
     from hms.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
-    from hms.i18n import select_locale
+    from hms.i18n import N_, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -95,7 +95,7 @@ def register_extensions(app: Flask) -> None:
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = N_("Please log in to see this page.")  # flashed, translated when shown
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 

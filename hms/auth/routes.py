@@ -194,7 +194,7 @@ def _reset_limit() -> str:
     return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
 
 
-RESET_SENT = (
+RESET_SENT = N_(
     "If an account uses that address, we have sent it a link to choose a new password. "
     "Check your email; the link works once and for a limited time."
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from flask import Response, abort, flash, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from hms import clock
@@ -457,8 +458,11 @@ def save_prescription_note(prescription_id: int):
         current = db.session.get(Prescription, prescription_id)
         form.version.data = str(current.version)
         form.form_errors.append(
-            f"Someone else saved a newer note: “{current.note}”. "
-            "Your text is kept below; save again to replace it."
+            gettext(
+                "Someone else saved a newer note: “%(note)s”. "
+                "Your text is kept below; save again to replace it.",
+                note=current.note,
+            )
         )
         return _prescription_page(current, block=block, status=409, note_form=form)
     except DomainError as error:
@@ -583,7 +587,7 @@ def _status_change(prescription: Prescription, change, success: str) -> Response
         flash(error.message, "error")
         return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))
     db.session.commit()
-    flash(success.format(number=result.number or ""), "success")
+    flash(gettext(success, number=result.number or ""), "success")
     return redirect_to(url_for("doctor.prescription", prescription_id=result.id))
 
 
@@ -595,7 +599,7 @@ def issue_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.issue_prescription(prescription, _doctor()),
-        "Prescription {number} issued; the patient has been notified.",
+        N_("Prescription %(number)s issued; the patient has been notified."),
     )
 
 
@@ -608,7 +612,7 @@ def cancel_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.cancel_prescription(prescription, _doctor(), form.reason.data),
-        "Prescription {number} cancelled.",
+        N_("Prescription %(number)s cancelled."),
     )
 
 
@@ -620,5 +624,5 @@ def revise_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.revise_prescription(prescription, _doctor()),
-        "A new version was started from the issued one; issuing it will supersede the old one.",
+        N_("A new version was started from the issued one; issuing it will supersede the old one."),
     )

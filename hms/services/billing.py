@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import get_locale, gettext
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from hms import clock, events
 from hms.database import lock_rows
 from hms.extensions import db
-from hms.i18n import N_
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     Bill,
@@ -78,7 +79,8 @@ def new_key() -> str:
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return format_money(amount_minor, currency)
+    """An amount written the way of the language in use (the reader's, or `in_language_of`'s)."""
+    return format_money(amount_minor, currency, str(get_locale() or "en"))
 
 
 # ---------------------------------------------------------------- locking and counters
@@ -360,12 +362,14 @@ def issue_bill(bill: Bill, actor: User) -> Bill:
     record_event(
         "issue", "bill", bill.id, patient_id=bill.patient_id, hospital_id=bill.hospital_id, user_id=actor.id
     )
-    notify(
-        bill.patient.user,
-        "bill_issued",
-        f"{bill.hospital.name} sent you bill {bill.number} for {money(bill.total_minor, bill.currency)}.",
-        link=f"/patient/bills/{bill.id}",
-    )
+    with in_language_of(bill.patient.user):
+        text = gettext(
+            "%(hospital)s sent you bill %(number)s for %(amount)s.",
+            hospital=bill.hospital.name,
+            number=bill.number,
+            amount=money(bill.total_minor, bill.currency),
+        )
+    notify(bill.patient.user, "bill_issued", text, link=f"/patient/bills/{bill.id}")
     return bill
 
 
@@ -413,9 +417,16 @@ def settle_cancelled_bill(bill: Bill, actor: User, percent: int, reason: str) ->
         detail=f"refund {refund_total} {bill.currency}" if refunds else None,
     )
     if actor.id != bill.patient.user_id or refunds:
-        text = f"Bill {bill.number} from {bill.hospital.name} was cancelled."
-        if refunds:
-            text += f" {money(refund_total, bill.currency)} will be refunded."
+        with in_language_of(bill.patient.user):
+            names = {"number": bill.number, "hospital": bill.hospital.name}
+            if refunds:
+                text = gettext(
+                    "Bill %(number)s from %(hospital)s was cancelled. %(amount)s will be refunded.",
+                    amount=money(refund_total, bill.currency),
+                    **names,
+                )
+            else:
+                text = gettext("Bill %(number)s from %(hospital)s was cancelled.", **names)
         notify(bill.patient.user, "bill_cancelled", text, link=f"/patient/bills/{bill.id}")
 
 
@@ -496,13 +507,15 @@ def _receive(bill: Bill, payment: Payment, now: datetime) -> None:
         user_id=payment.recorded_by_id,
         detail=f"{payment.receipt_number} {payment.amount_minor} {payment.currency} {payment.method.value}",
     )
-    notify(
-        bill.patient.user,
-        "payment_received",
-        f"{bill.hospital.name} received {money(payment.amount_minor, payment.currency)} for bill "
-        f"{bill.number} (receipt {payment.receipt_number}).",
-        link=f"/patient/bills/{bill.id}",
-    )
+    with in_language_of(bill.patient.user):
+        text = gettext(
+            "%(hospital)s received %(amount)s for bill %(number)s (receipt %(receipt)s).",
+            hospital=bill.hospital.name,
+            amount=money(payment.amount_minor, payment.currency),
+            number=bill.number,
+            receipt=payment.receipt_number,
+        )
+    notify(bill.patient.user, "payment_received", text, link=f"/patient/bills/{bill.id}")
 
 
 def _check_payable(bill: Bill) -> None:
@@ -537,7 +550,11 @@ def record_desk_payment(
         raise Invalid(N_("The amount must be more than zero."), field="amount")
     if amount_minor > bill.balance_minor:
         raise Invalid(
-            f"That is more than the balance of {money(bill.balance_minor, bill.currency)}.", field="amount"
+            gettext(
+                "That is more than the balance of %(amount)s.",
+                amount=money(bill.balance_minor, bill.currency),
+            ),
+            field="amount",
         )
     now = clock.now()
     payment = Payment(

@@ -31,7 +31,7 @@ from hms.services import accounts, scheduling
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
-ALREADY_LINKED = "Dr {name} is already linked to this hospital."
+ALREADY_LINKED = N_("Dr %(name)s is already linked to this hospital.")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _flush_new(membership: Membership, name: str) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as error:  # the same doctor added twice at once
-        raise Conflict(ALREADY_LINKED.format(name=name), field="email") from error
+        raise Conflict(gettext(ALREADY_LINKED, name=name), field="email") from error
 
 
 def _lock(membership_id: int) -> None:
@@ -109,7 +109,7 @@ def add_doctor(
     )
     if existing is not None:
         if existing.status != MembershipStatus.requested:
-            raise Conflict(ALREADY_LINKED.format(name=user.full_name), field="email")
+            raise Conflict(gettext(ALREADY_LINKED, name=user.full_name), field="email")
         existing.department = department or existing.department
         existing.fee_minor = fee_minor or existing.fee_minor
         answer_request(existing, accept=True, actor=actor)
