@@ -181,7 +181,7 @@ def _save_rule(membership: Membership, form: RuleForm, rule: ScheduleRule | None
         attach_error(form, error)
         return _section(membership, 422, **editing)
     db.session.commit()
-    return _changed(membership, "Schedule saved. It applies to times not yet booked.")
+    return _changed(membership, N_("Schedule saved. It applies to times not yet booked."))
 
 
 def _changed(membership: Membership, message: str):  # type: ignore[no-untyped-def]
@@ -215,7 +215,7 @@ def delete_rule(rule_id: int):
         db.session.rollback()
         return _section(membership, 422, message=error.message)
     db.session.commit()
-    return _changed(membership, "Working hours removed.")
+    return _changed(membership, N_("Working hours removed."))
 
 
 @bp.post("/schedule/rules/<int:rule_id>/breaks")
@@ -300,7 +300,7 @@ def add_time_off():
         return _time_off_section(422, time_off_form=form)
     db.session.commit()
     if is_htmx():
-        return trigger(_time_off_section(time_off_message="Time off added."), "slotsChanged")
+        return trigger(_time_off_section(time_off_message=N_("Time off added.")), "slotsChanged")
     flash(N_("Time off added."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
@@ -315,7 +315,7 @@ def delete_time_off(time_off_id: int):
     scheduling.delete_time_off(item)
     db.session.commit()
     if is_htmx():
-        return _time_off_section(time_off_message="Time off removed.")
+        return _time_off_section(time_off_message=N_("Time off removed."))
     flash(N_("Time off removed."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
@@ -403,7 +403,9 @@ def cancel_appointment(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     form = AppointmentCancelForm()
     if not form.validate_on_submit():
-        return _row(appointment, 422, form.reason.errors[0] if form.reason.errors else "Give a reason.", form)
+        return _row(
+            appointment, 422, form.reason.errors[0] if form.reason.errors else N_("Give a reason."), form
+        )
     try:
         scheduling.cancel_appointment(appointment, current_user, form.reason.data)
     except DomainError as error:

@@ -132,7 +132,7 @@ def profile():
             attach_error(form, error)
         else:
             db.session.commit()
-            message = "The profile is saved." if changed else "Nothing changed."
+            message = N_("The profile is saved.") if changed else N_("Nothing changed.")
             if is_htmx():
                 return render(
                     "hospital_admin/profile.html", "form", form=form, hospital=hospital, saved=message

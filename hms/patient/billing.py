@@ -24,15 +24,15 @@ STATUS_TABS = {
 }
 
 OUTCOME_MESSAGES = {
-    "paid": ("Thank you: your payment is confirmed.", "success"),
-    "unchanged": ("This payment was already settled.", "info"),
-    "cancelled": ("The online payment was cancelled. Nothing was charged.", "info"),
-    "failed": ("The payment did not go through. Nothing was charged; you can try again.", "error"),
+    "paid": (N_("Thank you: your payment is confirmed."), "success"),
+    "unchanged": (N_("This payment was already settled."), "info"),
+    "cancelled": (N_("The online payment was cancelled. Nothing was charged."), "info"),
+    "failed": (N_("The payment did not go through. Nothing was charged; you can try again."), "error"),
     "open": (
-        "We are waiting for the card company to confirm your payment. This page updates by itself.",
+        N_("We are waiting for the card company to confirm your payment. This page updates by itself."),
         "info",
     ),
-    "rejected": ("This payment could not be confirmed. Please contact the hospital.", "error"),
+    "rejected": (N_("This payment could not be confirmed. Please contact the hospital."), "error"),
 }
 
 

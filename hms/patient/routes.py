@@ -231,7 +231,7 @@ def cancel(appointment_id: int):
             a=item,
             now=clock.now(),
             form=form,
-            row_message="Cancelled. The time is free for others again.",
+            row_message=N_("Cancelled. The time is free for others again."),
         )
         return trigger(response, "slotsChanged")
     flash(N_("Your appointment is cancelled."), "success")

@@ -46,7 +46,7 @@ def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, in
     doctor = valid(form.doctor)
     first, last = valid(form.first), valid(form.last)
     if first and last and last < first:
-        form.last.errors = ["The end is before the start."]
+        form.last.errors = [N_("The end is before the start.")]
         last = None
     f = billing.BillFilter(
         status=BillStatus(status) if status else None,

@@ -144,9 +144,9 @@ def _dummy_hash() -> str:
 def login_block_reason(user: User) -> str | None:
     """Why a user with the right password still may not log in, if any."""
     if not user.active:
-        return "This account is deactivated. Ask your hospital's administrator."
+        return N_("This account is deactivated. Ask your hospital's administrator.")
     if user.role == Role.staff and user.staff and not user.staff.hospital.is_active:
-        return "Your hospital is not active on the platform; you cannot log in there."
+        return N_("Your hospital is not active on the platform; you cannot log in there.")
     return None
 
 

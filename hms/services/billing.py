@@ -69,7 +69,7 @@ class PaymentUnavailable(Conflict):
 
     def __init__(self) -> None:
         super().__init__(
-            "Online payment is not available right now. Try again in a few minutes, or pay at the desk."
+            N_("Online payment is not available right now. Try again in a few minutes, or pay at the desk.")
         )
 
 

@@ -84,8 +84,10 @@ class StaleRecord(Conflict):
 
     def __init__(self, current: Any) -> None:
         super().__init__(
-            "Someone else saved this record while you were editing it. Their version is shown; "
-            "what you typed is still in the form: check it and save again."
+            N_(
+                "Someone else saved this record while you were editing it. Their version is shown; "
+                "what you typed is still in the form: check it and save again."
+            )
         )
         self.current = current
 

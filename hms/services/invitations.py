@@ -138,9 +138,15 @@ def find_invitation(token: str) -> Invitation:
 
 
 STATE_MESSAGES = {
-    InvitationState.accepted: "This invitation link was already used. Log in with your email and password.",
-    InvitationState.expired: "This invitation link has expired. Ask the hospital's administrator for a new one.",  # noqa: E501
-    InvitationState.revoked: "This invitation was withdrawn by the hospital. Ask its administrator if in doubt.",  # noqa: E501
+    InvitationState.accepted: N_(
+        "This invitation link was already used. Log in with your email and password."
+    ),
+    InvitationState.expired: N_(
+        "This invitation link has expired. Ask the hospital's administrator for a new one."
+    ),  # noqa: E501
+    InvitationState.revoked: N_(
+        "This invitation was withdrawn by the hospital. Ask its administrator if in doubt."
+    ),  # noqa: E501
 }
 
 
@@ -150,7 +156,7 @@ def usable_problem(invitation: Invitation) -> str | None:
     if state != InvitationState.pending:
         return STATE_MESSAGES[state]
     if not invitation.hospital.is_active:
-        return "This hospital is not active on the platform at the moment; the invitation cannot be used."
+        return N_("This hospital is not active on the platform at the moment; the invitation cannot be used.")
     return None
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from hms import clock
 from hms.extensions import db
-from hms.i18n import in_language_of
+from hms.i18n import N_, in_language_of
 from hms.models import PasswordResetToken, User
 from hms.services import passwords
 from hms.services.accounts import find_user_by_email
@@ -26,7 +26,7 @@ MAX_LINKS_PER_HOUR = 3  # per account, whatever the client address
 
 class ResetLinkInvalid(Invalid):
     def __init__(self) -> None:
-        super().__init__("This link has expired or was already used. Ask for a new one.")
+        super().__init__(N_("This link has expired or was already used. Ask for a new one."))
 
 
 def token_hash(token: str) -> str:

@@ -75,5 +75,5 @@ def password_problem(password: str, email: str = "") -> str | None:
         return N_("This password is too easy to guess; choose a less common one.")
     local_part = email.split("@")[0].lower()
     if local_part and len(local_part) >= 4 and local_part in lowered:
-        return "Do not use your email address in your password."
+        return N_("Do not use your email address in your password.")
     return None

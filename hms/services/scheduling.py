@@ -50,7 +50,7 @@ class SlotTaken(Conflict):
     """The slot was booked by someone else; `alternatives` are the nearest free slots."""
 
     def __init__(self, alternatives: list[Slot]) -> None:
-        super().__init__("Sorry, someone has just booked that time. Please pick another.", field="slot")
+        super().__init__(N_("Sorry, someone has just booked that time. Please pick another."), field="slot")
         self.alternatives = alternatives
 
 
