@@ -41,7 +41,7 @@ VISIBLE_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "label", "hx-
 BUTTON_INPUTS = {"submit", "button", "reset"}
 ALLOWED_WORDS = {"HMS"}  # the brand
 TRANSLATORS = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
-_jinja = Environment(extensions=["jinja2.ext.i18n"])
+_jinja = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # only parses
 
 
 def _printed_constants(node: nodes.Node):  # type: ignore[no-untyped-def]
@@ -143,7 +143,7 @@ def test_the_literal_finder_catches_text_attributes_and_printed_strings():
         "Search",
         "{{…}} more",
         "Send",
-        "{{ \"Hello\" if x else _(\"Bye\") }} prints 'Hello'",
+        '{{ "Hello" if x else _("Bye") }} prints \'Hello\'',
     ]
 
 
@@ -152,7 +152,7 @@ def test_no_template_holds_untranslated_text():
     for path in sorted(TEMPLATES.rglob("*.html")):
         for line, text in untranslated_literals(path.read_text(encoding="utf-8")):
             problems.append(f"{path.relative_to(ROOT)}:{line}: {text}")
-    assert not problems, "Wrap user-visible text in {{ _(\"...\") }}:\n" + "\n".join(problems)
+    assert not problems, 'Wrap user-visible text in {{ _("...") }}:\n' + "\n".join(problems)
 
 
 # ---------------------------------------------------------------- (b), (c) catalogs complete and current
@@ -203,7 +203,7 @@ def test_every_message_is_translated_with_the_same_placeholders(language):
 
 def test_catalogs_are_up_to_date_with_the_source(tmp_path):
     fresh = tmp_path / "messages.pot"
-    subprocess.run(
+    subprocess.run(  # noqa: S603 (our own tool and arguments)
         [
             str(Path(sys.executable).parent / "pybabel"),
             "-q",
@@ -246,9 +246,8 @@ def test_texts_shown_from_python_values_are_in_the_catalog():
         if isinstance(value, type) and issubclass(value, enum.Enum) and value.__module__.startswith("hms."):
             shown |= {member.value for member in value}
     missing = sorted(shown - catalog)
-    assert not missing, "Mark these with N_() where they are defined (or list them in hms/enum_words.py):\n" + (
-        "\n".join(missing)
-    )
+    hint = "Mark these with N_() where they are defined (or list them in hms/enum_words.py):\n"
+    assert not missing, hint + "\n".join(missing)
     assert set(ENUM_VALUES) | set(CAPITALIZED) | set(AUDIT_WORDS) <= catalog
 
 
@@ -346,7 +345,8 @@ def test_notices_are_written_in_the_recipients_language(make):
     doctor = make.doctor_at(hospital)
     doctor.locale = "ar"
     db.session.commit()
-    appointment = make.appointment(patient, doctor, hospital, start_at=datetime(2031, 3, 4, 9, 30, tzinfo=UTC))
+    start = datetime(2031, 3, 4, 9, 30, tzinfo=UTC)
+    appointment = make.appointment(patient, doctor, hospital, start_at=start)
     events.appointment_booked.send(appointment, actor=db.session.get(User, make.super_admin().id))
     texts = {n.user_id: n.text for n in db.session.scalars(select(Notification))}
     assert texts[patient.id].startswith("Su cita con el Dr.")
