@@ -16,11 +16,11 @@ from hms.charts import bar_chart
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
-from hms.i18n import N_
 from hms.lookup import get_or_404
 from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, HospitalStatus, Patient, Role
 from hms.services import hospitals as hospital_service
 from hms.services.errors import DomainError
+from hms.templating import local_date
 
 bp = Blueprint("super_admin", __name__)
 bp.before_request(role_required(Role.super_admin))
@@ -94,16 +94,16 @@ def dashboard():
     chart = None
     if any(count for _, count in trend):
         chart = bar_chart(
-            [start.strftime("%d %b") for start, _ in trend],
+            [local_date(start, "%d %b") for start, _ in trend],
             [count for _, count in trend],
-            label=N_("Bookings per week, last 12 weeks"),
+            label=gettext("Bookings per week, last 12 weeks"),
         )
     return render(
         "super_admin/dashboard.html",
         counts=platform_counts(),
         bookings=booking_counts(now),
         trend=chart,
-        trend_rows=[(start.strftime("%d %b %Y"), count) for start, count in trend],
+        trend_rows=[(local_date(start, "%d %b %Y"), count) for start, count in trend],
         hospitals=hospitals,
         form=EmptyForm(),
     )
