@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -219,7 +220,7 @@ class Prescription(db.Model):
 
     @property
     def label(self) -> str:
-        return self.number or f"Draft {self.id}"
+        return self.number or gettext("Draft %(num)s", num=self.id)
 
 
 class PrescriptionItem(db.Model):
