@@ -349,7 +349,7 @@ def test_notices_are_written_in_the_recipients_language(make):
     appointment = make.appointment(patient, doctor, hospital, start_at=start)
     events.appointment_booked.send(appointment, actor=db.session.get(User, make.super_admin().id))
     texts = {n.user_id: n.text for n in db.session.scalars(select(Notification))}
-    assert texts[patient.id].startswith("Su cita con el Dr.")
+    assert texts[patient.id].startswith("Tu cita con el Dr.")
     assert "mar 04 mar 2031 a las 10:30 CET" in texts[patient.id]
     assert texts[doctor.id].startswith("موعد جديد")
 
