@@ -55,6 +55,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --no-wrap \
 	  --project HMS -o translations/messages.pot .
+	sed -i '/^"POT-Creation-Date: /d' translations/messages.pot  # no timestamp: branches merge without conflict
 	$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date -i translations/messages.pot -d translations
 	$(MAKE) catalogs
 

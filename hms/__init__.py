@@ -73,7 +73,7 @@ def register_extensions(app: Flask) -> None:
     from hms import models  # noqa: F401  (every table known to Alembic)
     from hms.database import configure_engine
     from hms.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
-    from hms.i18n import select_locale
+    from hms.i18n import N_, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -96,7 +96,7 @@ def register_extensions(app: Flask) -> None:
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = N_("Please log in to see this page.")  # flashed, translated when shown
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
@@ -141,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.doctor.routes import bp as doctor_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
     from hms.hospital_admin.sms import bp as hospital_sms_bp
+    from hms.i18n import bp as language_bp
     from hms.notifications.routes import bp as notifications_bp
     from hms.patient.routes import bp as patient_bp
     from hms.payments.routes import bp as payments_bp
@@ -159,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(hospital_sms_bp, url_prefix="/hospital/sms")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(consult_bp)
+    app.register_blueprint(language_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -3,6 +3,7 @@ lengths; the rules (plausible vitals, well-formed ICD-10 codes) live in hms.serv
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -16,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from hms.forms import not_in_future
+from hms.i18n import N_
 from hms.models import AllergySeverity, HistoryKind
 from hms.services.clinical import MAX_QUANTITY, NOTES_MAX, VITAL_RANGES
 
@@ -42,28 +44,32 @@ class VersionedForm(FlaskForm):
 
 class HistoryForm(VersionedForm):
     kind = SelectField(
-        "Kind", choices=[(k.value, k.singular) for k in HistoryKind], validators=[DataRequired()]
+        N_("Kind"),
+        choices=[(k.value, lazy_gettext(k.singular)) for k in HistoryKind],
+        validators=[DataRequired()],
     )
     title = StringField(
-        "Name",
+        N_("Name"),
         filters=[strip],
         validators=[
-            DataRequired(message="Name the condition, substance, medicine or operation."),
+            DataRequired(message=N_("Name the condition, substance, medicine or operation.")),
             Length(max=200),
         ],
-        description="The condition, the substance you react to, the medicine, the operation.",
+        description=N_("The condition, the substance you react to, the medicine, the operation."),
     )
-    detail = TextAreaField("Details", filters=[strip], validators=[Optional(), Length(max=1000)])
-    reaction = StringField("Reaction (allergies)", filters=[strip], validators=[Optional(), Length(max=200)])
+    detail = TextAreaField(N_("Details"), filters=[strip], validators=[Optional(), Length(max=1000)])
+    reaction = StringField(
+        N_("Reaction (allergies)"), filters=[strip], validators=[Optional(), Length(max=200)]
+    )
     severity = SelectField(
-        "Severity (allergies)",
-        choices=[("", "—")] + [(s.value, s.value.capitalize()) for s in AllergySeverity],
+        N_("Severity (allergies)"),
+        choices=[("", "—")] + [(s.value, lazy_gettext(s.value.capitalize())) for s in AllergySeverity],
         validators=[Optional()],
     )
     relation = StringField(
-        "Relative (family history)", filters=[strip], validators=[Optional(), Length(max=60)]
+        N_("Relative (family history)"), filters=[strip], validators=[Optional(), Length(max=60)]
     )
-    since = DateField("Since / date", validators=[Optional(), not_in_future])
+    since = DateField(N_("Since / date"), validators=[Optional(), not_in_future])
 
     def values(self) -> dict:
         return {
@@ -74,24 +80,29 @@ class HistoryForm(VersionedForm):
 
 class EncounterForm(VersionedForm):
     chief_complaint = TextAreaField(
-        "Chief complaint", filters=[strip], validators=[Optional(), Length(max=500)], render_kw={"rows": 2}
+        N_("Chief complaint"),
+        filters=[strip],
+        validators=[Optional(), Length(max=500)],
+        render_kw={"rows": 2},
     )
-    bp_systolic = IntegerField("BP systolic (mmHg)", validators=[Optional()], render_kw=_range("bp_systolic"))
+    bp_systolic = IntegerField(
+        N_("BP systolic (mmHg)"), validators=[Optional()], render_kw=_range("bp_systolic")
+    )
     bp_diastolic = IntegerField(
-        "BP diastolic (mmHg)", validators=[Optional()], render_kw=_range("bp_diastolic")
+        N_("BP diastolic (mmHg)"), validators=[Optional()], render_kw=_range("bp_diastolic")
     )
-    pulse = IntegerField("Pulse (/min)", validators=[Optional()], render_kw=_range("pulse"))
+    pulse = IntegerField(N_("Pulse (/min)"), validators=[Optional()], render_kw=_range("pulse"))
     temperature_c = DecimalField(
-        "Temperature (°C)", places=1, validators=[Optional()], render_kw=_range("temperature_c", "0.1")
+        N_("Temperature (°C)"), places=1, validators=[Optional()], render_kw=_range("temperature_c", "0.1")
     )
     weight_kg = DecimalField(
-        "Weight (kg)", places=1, validators=[Optional()], render_kw=_range("weight_kg", "0.1")
+        N_("Weight (kg)"), places=1, validators=[Optional()], render_kw=_range("weight_kg", "0.1")
     )
     height_cm = DecimalField(
-        "Height (cm)", places=1, validators=[Optional()], render_kw=_range("height_cm", "0.1")
+        N_("Height (cm)"), places=1, validators=[Optional()], render_kw=_range("height_cm", "0.1")
     )
     notes = TextAreaField(
-        "Notes", filters=[strip], validators=[Optional(), Length(max=NOTES_MAX)], render_kw={"rows": 6}
+        N_("Notes"), filters=[strip], validators=[Optional(), Length(max=NOTES_MAX)], render_kw={"rows": 6}
     )
 
     def values(self) -> dict:
@@ -101,38 +112,40 @@ class EncounterForm(VersionedForm):
 
 class DiagnosisForm(FlaskForm):
     code = StringField(
-        "ICD-10 code",
+        N_("ICD-10 code"),
         filters=[strip],
-        validators=[DataRequired(message="Enter an ICD-10 code."), Length(max=10)],
+        validators=[DataRequired(message=N_("Enter an ICD-10 code.")), Length(max=10)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     text = StringField(
-        "Diagnosis",
+        N_("Diagnosis"),
         filters=[strip],
         validators=[Optional(), Length(max=255)],
-        description="Leave empty to use the list's wording for a listed code.",
+        description=N_("Leave empty to use the list's wording for a listed code."),
     )
 
 
 class ItemForm(VersionedForm):
     drug = StringField(
-        "Medicine", filters=[strip], validators=[DataRequired(message="Name the medicine."), Length(max=120)]
+        N_("Medicine"),
+        filters=[strip],
+        validators=[DataRequired(message=N_("Name the medicine.")), Length(max=120)],
     )
-    strength = StringField("Strength", filters=[strip], validators=[Optional(), Length(max=40)])
-    form = StringField("Form", filters=[strip], validators=[Optional(), Length(max=40)])
-    dose = StringField("Dose", filters=[strip], validators=[Optional(), Length(max=60)])
-    route = StringField("Route", filters=[strip], validators=[Optional(), Length(max=40)])
-    frequency = StringField("Frequency", filters=[strip], validators=[Optional(), Length(max=60)])
-    duration = StringField("Duration", filters=[strip], validators=[Optional(), Length(max=40)])
+    strength = StringField(N_("Strength"), filters=[strip], validators=[Optional(), Length(max=40)])
+    form = StringField(N_("Form"), filters=[strip], validators=[Optional(), Length(max=40)])
+    dose = StringField(N_("Dose"), filters=[strip], validators=[Optional(), Length(max=60)])
+    route = StringField(N_("Route"), filters=[strip], validators=[Optional(), Length(max=40)])
+    frequency = StringField(N_("Frequency"), filters=[strip], validators=[Optional(), Length(max=60)])
+    duration = StringField(N_("Duration"), filters=[strip], validators=[Optional(), Length(max=40)])
     quantity = IntegerField(
-        "Quantity",
+        N_("Quantity"),
         validators=[
             Optional(),
-            NumberRange(min=1, max=MAX_QUANTITY, message="Enter a quantity from 1 to 10,000."),
+            NumberRange(min=1, max=MAX_QUANTITY, message=N_("Enter a quantity from 1 to 10,000.")),
         ],
         render_kw={"min": "1", "max": str(MAX_QUANTITY)},
     )
-    instructions = StringField("Instructions", filters=[strip], validators=[Optional(), Length(max=500)])
+    instructions = StringField(N_("Instructions"), filters=[strip], validators=[Optional(), Length(max=500)])
 
     def values(self) -> dict:
         names = ("drug", "strength", "form", "dose", "route", "frequency", "duration", "quantity")
@@ -141,7 +154,7 @@ class ItemForm(VersionedForm):
 
 class NoteForm(VersionedForm):
     note = TextAreaField(
-        "Note for the patient and pharmacist",
+        N_("Note for the patient and pharmacist"),
         filters=[strip],
         validators=[Optional(), Length(max=1000)],
         render_kw={"rows": 2},
@@ -150,10 +163,10 @@ class NoteForm(VersionedForm):
 
 class CancelPrescriptionForm(FlaskForm):
     reason = StringField(
-        "Reason for cancelling",
+        N_("Reason for cancelling"),
         filters=[strip],
         validators=[
-            DataRequired(message="Give the reason; the patient will see it."),
+            DataRequired(message=N_("Give the reason; the patient will see it.")),
             Length(min=3, max=500),
         ],
     )
@@ -163,5 +176,5 @@ class PatientSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search
 
-    q = StringField("Name or MRN", filters=[strip], validators=[Optional(), Length(max=120)])
-    born = DateField("Date of birth", validators=[Optional()])
+    q = StringField(N_("Name or MRN"), filters=[strip], validators=[Optional(), Length(max=120)])
+    born = DateField(N_("Date of birth"), validators=[Optional()])

@@ -8,17 +8,24 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hms.extensions import db
 from hms.htmx import is_htmx, render
+from hms.i18n import N_
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Check what you entered and try again."),
-    403: ("Not allowed", "Your account does not have access to this page."),
-    404: ("Not found", "There is nothing here, or it is not yours to see."),
-    405: ("Not allowed", "This address does not accept that kind of request."),
-    409: ("Conflict", "Someone changed this at the same time. Reload and try again."),
-    413: ("Too large", "What you sent is too large."),
-    422: ("Check your input", "Some of what you entered is not valid."),
-    429: ("Too many attempts", "Too many requests in a short time. Wait a minute and try again."),
-    500: ("Something went wrong", "An error on our side stopped this. Nothing was saved; please try again."),
+    400: (
+        N_("Bad request"),
+        N_("The request could not be understood. Check what you entered and try again."),
+    ),
+    403: (N_("Not allowed"), N_("Your account does not have access to this page.")),
+    404: (N_("Not found"), N_("There is nothing here, or it is not yours to see.")),
+    405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
+    409: (N_("Conflict"), N_("Someone changed this at the same time. Reload and try again.")),
+    413: (N_("Too large"), N_("What you sent is too large.")),
+    422: (N_("Check your input"), N_("Some of what you entered is not valid.")),
+    429: (N_("Too many attempts"), N_("Too many requests in a short time. Wait a minute and try again.")),
+    500: (
+        N_("Something went wrong"),
+        N_("An error on our side stopped this. Nothing was saved; please try again."),
+    ),
 }
 
 
@@ -43,7 +50,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
         return error_response(
-            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+            400, N_("Your form expired or was sent from elsewhere. Reload the page and try again.")
         )
 
     @app.errorhandler(HTTPException)

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import ValidationError
 
 from hms import clock
+from hms.i18n import N_
 from hms.services.passwords import password_problem
 
 
@@ -19,7 +20,9 @@ class EmptyForm(FlaskForm):
 def valid_timezone(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
     value = (field.data or "").strip()
     if value not in available_timezones():
-        raise ValidationError("Unknown time zone. Use an IANA name such as Asia/Kolkata or Europe/Berlin.")
+        raise ValidationError(
+            N_("Unknown time zone. Use an IANA name such as Asia/Kolkata or Europe/Berlin.")
+        )
     ZoneInfo(value)
     field.data = value
 
@@ -27,20 +30,20 @@ def valid_timezone(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-d
 def valid_currency(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
     value = (field.data or "").strip().upper()
     if len(value) != 3 or value not in list_currencies():
-        raise ValidationError("Unknown currency. Use a three-letter ISO 4217 code such as USD or INR.")
+        raise ValidationError(N_("Unknown currency. Use a three-letter ISO 4217 code such as USD or INR."))
     get_currency_name(value)
     field.data = value
 
 
 def not_in_future(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
     if field.data and field.data > clock.now().date():
-        raise ValidationError("The date cannot be in the future.")
+        raise ValidationError(N_("The date cannot be in the future."))
 
 
 def plausible_birth_date(form: FlaskForm, field) -> None:  # type: ignore[no-untyped-def]
     not_in_future(form, field)
     if field.data and field.data.year < 1890:
-        raise ValidationError("Enter a real date of birth.")
+        raise ValidationError(N_("Enter a real date of birth."))
 
 
 def strong_password(email_field: str = "email"):  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from hms.clinical_forms import HistoryForm
 from hms.extensions import db
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to
+from hms.i18n import N_
 from hms.models import MedicalHistoryEntry
 from hms.services import clinical
 from hms.services.errors import DomainError, NotAllowed
@@ -50,6 +51,6 @@ def save_history_entry(
         return respond(reload(), editing=True, edit_form=form, status=422)
     db.session.commit()
     if not is_htmx():
-        flash("Saved.", "success")
+        flash(N_("Saved."), "success")
         return redirect_to(page_url)
     return respond(entry)

@@ -1,17 +1,88 @@
-"""Locale choice: the user's saved language, then a cookie, then the browser's."""
+"""Languages: the locale choice (the user's saved language, then a cookie, then the browser's) and
+the language switcher every page carries (POST /language)."""
 
 from __future__ import annotations
 
-from flask import request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, has_request_context, redirect, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
 
 LANGUAGES = {"en": "English", "es": "Español", "ar": "العربية"}
+RIGHT_TO_LEFT = {"ar"}
+COOKIE = "locale"
+COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie (RFC 6265bis)
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation where it is defined; it is translated where it is shown."""
+    return message
 
 
 def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI and workers: the default (English) unless force_locale says otherwise
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
-    cookie = request.cookies.get("locale")
+    cookie = request.cookies.get(COOKIE)
     if cookie in LANGUAGES:
         return cookie
     return request.accept_languages.best_match(LANGUAGES.keys()) or "en"
+
+
+def text_direction(locale: object) -> str:
+    return "rtl" if str(locale or "en") in RIGHT_TO_LEFT else "ltr"
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go back to, or None: never another host, scheme or a `//`/`\\` trick."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(c in target for c in "\\\r\n\t") or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(N_("Language"), choices=list(LANGUAGES.items()))
+    next = HiddenField()
+
+
+bp = Blueprint("language", __name__)
+
+
+@bp.post("/language")
+def choose_language():
+    from hms.extensions import db
+    from hms.services.languages import choose_language as remember
+
+    form = LanguageForm()
+    if not form.validate_on_submit():  # a missing token is CSRFError's 400; an unknown language too
+        abort(400)
+    code = form.language.data
+    if current_user.is_authenticated:
+        remember(current_user, code)
+        db.session.commit()
+    response = redirect(safe_next(form.next.data) or "/", code=303)
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def in_language_of(user: object):  # type: ignore[no-untyped-def]
+    """`with in_language_of(user):` — texts made inside (notices, emails) are in the user's language."""
+    from flask_babel import force_locale
+
+    locale = getattr(user, "locale", None)
+    return force_locale(locale if locale in LANGUAGES else "en")

@@ -257,6 +257,10 @@ MATRIX = [
     ("GET", "/patient/prescriptions/{other_prescription}.pdf", PATIENT | {"patient": 404}),
     ("GET", "/patient/record-access", PATIENT | {"patient": 200}),
     ("POST", "/logout", {"*": 303}),
+    # Languages: anyone may switch, signed in or not
+    ("POST", "/language", {"*": 303}, {"language": "es", "next": "/"}),
+    ("POST", "/language", {"*": 400}, {"language": "xx", "next": "/"}),
+    ("GET", "/language", {"*": 405}),
     # Booking (patients)
     ("GET", "/patient/doctors", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/doctors/{doctor}/at/{hospital}", {"anonymous": 302, "patient": 200, "*": 403}),

@@ -44,7 +44,7 @@ def test_retrying_requeues_the_failed_messages_once(client, make, login_as):
     clock.set_frozen(clock.now() + timedelta(minutes=5))
     response = client.post("/admin/outbox/retry", headers=HX)
     assert response.status_code == 200 and b"<html" not in response.data
-    assert b"1 failed messages are queued again." in response.data
+    assert b"1 failed message is queued again." in response.data
     db.session.expire_all()
     row = db.session.get(OutboxEmail, failed.id)
     assert (row.status, row.attempts, row.next_try_at) == (OutboxStatus.pending, 0, clock.now())

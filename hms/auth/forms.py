@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from hms.forms import plausible_birth_date, strong_password, valid_currency, valid_timezone
+from hms.i18n import N_
 from hms.models import Sex
 
 
@@ -14,122 +16,122 @@ def strip(value):  # type: ignore[no-untyped-def]
     return value.strip() if isinstance(value, str) else value
 
 
-PHONE = Regexp(r"^\+?[0-9 ()\-.]{6,24}$", message="Enter a phone number of digits, spaces and +().-")
+PHONE = Regexp(r"^\+?[0-9 ()\-.]{6,24}$", message=N_("Enter a phone number of digits, spaces and +().-"))
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+    email = EmailField(N_("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(N_("Password"), validators=[DataRequired(), Length(max=128)])
 
 
 class _AccountFields(FlaskForm):
-    full_name = StringField("Full name", validators=[DataRequired(), Length(min=2, max=120)])
+    full_name = StringField(N_("Full name"), validators=[DataRequired(), Length(min=2, max=120)])
     email = EmailField(
-        "Email",
+        N_("Email"),
         filters=[strip],
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(message="Enter a valid email address.", check_deliverability=False),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
         ],
     )
     password = PasswordField(
-        "Password",
+        N_("Password"),
         validators=[DataRequired(), strong_password()],
-        description="At least 10 characters; a few unrelated words work well.",
+        description=N_("At least 10 characters; a few unrelated words work well."),
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        N_("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
     )
 
 
 class PatientRegistrationForm(_AccountFields):
     date_of_birth = DateField(
-        "Date of birth",
-        validators=[DataRequired(message="Enter a date as YYYY-MM-DD."), plausible_birth_date],
+        N_("Date of birth"),
+        validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD.")), plausible_birth_date],
     )
     sex = SelectField(
-        "Sex",
-        choices=[(s.value, s.value.capitalize()) for s in Sex],
+        N_("Sex"),
+        choices=[(s.value, lazy_gettext(s.value.capitalize())) for s in Sex],
         validators=[DataRequired()],
     )
-    phone = StringField("Phone", validators=[DataRequired(), PHONE])
+    phone = StringField(N_("Phone"), validators=[DataRequired(), PHONE])
 
 
 class DoctorRegistrationForm(_AccountFields):
-    specialty = StringField("Specialty", validators=[DataRequired(), Length(min=2, max=80)])
-    qualifications = StringField("Qualifications", validators=[Optional(), Length(max=255)])
-    license_number = StringField("Licence number", validators=[Optional(), Length(max=64)])
+    specialty = StringField(N_("Specialty"), validators=[DataRequired(), Length(min=2, max=80)])
+    qualifications = StringField(N_("Qualifications"), validators=[Optional(), Length(max=255)])
+    license_number = StringField(N_("Licence number"), validators=[Optional(), Length(max=64)])
 
 
 class HospitalRegistrationForm(FlaskForm):
-    name = StringField("Hospital name", validators=[DataRequired(), Length(min=2, max=160)])
-    address = StringField("Address", validators=[DataRequired(), Length(max=255)])
-    city = StringField("City", validators=[DataRequired(), Length(max=80)])
-    phone = StringField("Phone", validators=[Optional(), PHONE])
+    name = StringField(N_("Hospital name"), validators=[DataRequired(), Length(min=2, max=160)])
+    address = StringField(N_("Address"), validators=[DataRequired(), Length(max=255)])
+    city = StringField(N_("City"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(N_("Phone"), validators=[Optional(), PHONE])
     timezone = StringField(
-        "Time zone",
+        N_("Time zone"),
         validators=[DataRequired(), Length(max=64), valid_timezone],
-        description="IANA name, for example Asia/Kolkata or Africa/Nairobi.",
+        description=N_("IANA name, for example Asia/Kolkata or Africa/Nairobi."),
     )
     currency = StringField(
-        "Currency",
+        N_("Currency"),
         validators=[DataRequired(), valid_currency],
-        description="Three-letter code, for example INR, KES or USD.",
+        description=N_("Three-letter code, for example INR, KES or USD."),
     )
-    admin_name = StringField("Your full name", validators=[DataRequired(), Length(min=2, max=120)])
+    admin_name = StringField(N_("Your full name"), validators=[DataRequired(), Length(min=2, max=120)])
     email = EmailField(
-        "Your email",
+        N_("Your email"),
         filters=[strip],
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(message="Enter a valid email address.", check_deliverability=False),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
         ],
     )
-    password = PasswordField("Password", validators=[DataRequired(), strong_password()])
+    password = PasswordField(N_("Password"), validators=[DataRequired(), strong_password()])
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        N_("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
     )
 
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Email",
+        N_("Email"),
         filters=[strip],
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(message="Enter a valid email address.", check_deliverability=False),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
         ],
     )
 
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        N_("New password"),
         validators=[DataRequired(), Length(max=128)],
-        description="At least 10 characters; a few unrelated words work well.",
+        description=N_("At least 10 characters; a few unrelated words work well."),
     )
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        N_("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
     )
 
 
 class AcceptInvitationForm(FlaskForm):
     """The invited person's name (as the hospital typed it, to correct) and new password."""
 
-    full_name = StringField("Full name", validators=[DataRequired(), Length(min=2, max=120)])
-    specialty = StringField("Specialty", validators=[Optional(), Length(min=2, max=80)])
+    full_name = StringField(N_("Full name"), validators=[DataRequired(), Length(min=2, max=120)])
+    specialty = StringField(N_("Specialty"), validators=[Optional(), Length(min=2, max=80)])
     password = PasswordField(
-        "Password",
+        N_("Password"),
         validators=[DataRequired(), Length(max=128)],
-        description="At least 10 characters; a few unrelated words work well.",
+        description=N_("At least 10 characters; a few unrelated words work well."),
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        N_("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from hms.auth.forms import (
@@ -20,6 +21,7 @@ from hms.auth.session import dashboard_endpoint
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
+from hms.i18n import N_
 from hms.models import Role, Sex
 from hms.services import accounts, invitations, password_reset
 from hms.services.errors import DomainError, LoginRefused, NotFound
@@ -72,7 +74,7 @@ def logout():
     if form.validate_on_submit():
         logout_user()
         session.clear()
-        flash("You are logged out.", "info")
+        flash(N_("You are logged out."), "info")
     return redirect_to(url_for("public.home"))
 
 
@@ -87,7 +89,7 @@ def _register(form, template: str, create):  # type: ignore[no-untyped-def]
         else:
             db.session.commit()
             _start_session(user)
-            flash("Welcome! Your account is ready.", "success")
+            flash(N_("Welcome! Your account is ready."), "success")
             return redirect_to(url_for(dashboard_endpoint(user.role)))
     status = 422 if form.is_submitted() else 200
     return render(template, "form", status=status, form=form)
@@ -177,7 +179,10 @@ def accept_invitation(token: str):
         else:
             db.session.commit()
             _start_session(user)
-            flash(f"Welcome to {invitation.hospital.name}! Your account is ready.", "success")
+            flash(
+                gettext("Welcome to %(hospital)s! Your account is ready.", hospital=invitation.hospital.name),
+                "success",
+            )
             return redirect_to(url_for(dashboard_endpoint(user.role)))
     status = 422 if form.is_submitted() else 200
     return render(
@@ -189,7 +194,7 @@ def _reset_limit() -> str:
     return current_app.config["PASSWORD_RESET_RATE_LIMIT"]
 
 
-RESET_SENT = (
+RESET_SENT = N_(
     "If an account uses that address, we have sent it a link to choose a new password. "
     "Check your email; the link works once and for a limited time."
 )
@@ -237,7 +242,9 @@ def reset_password():
             db.session.commit()
             logout_user()
             session.clear()
-            flash("Your password is changed and every other session is logged out. Log in now.", "success")
+            flash(
+                N_("Your password is changed and every other session is logged out. Log in now."), "success"
+            )
             return redirect_to(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render("auth/reset_password.html", "form", status=status, form=form, invalid=None)

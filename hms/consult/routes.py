@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
@@ -15,6 +16,7 @@ from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import Message, Role
 from hms.services import consultations as service
 from hms.services.errors import DomainError, NotFound
@@ -28,10 +30,13 @@ MAX_SIGNAL_BYTES = 20_000
 
 class MessageForm(FlaskForm):
     body = TextAreaField(
-        "Message",
+        N_("Message"),
         validators=[
-            DataRequired(message="Write a message first."),
-            Length(max=Message.MAX_LENGTH, message=f"Keep a message under {Message.MAX_LENGTH} characters."),
+            DataRequired(message=N_("Write a message first.")),
+            Length(
+                max=Message.MAX_LENGTH,
+                message=lazy_gettext("Keep a message under %(num)d characters.", num=Message.MAX_LENGTH),
+            ),
         ],
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from flask import Response, abort, flash, make_response, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from hms import clock
@@ -27,6 +28,7 @@ from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     Diagnosis,
@@ -180,7 +182,7 @@ def add_patient_history(patient_id: int):
         else:
             db.session.commit()
             if not is_htmx():
-                flash("Added to the medical history.", "success")
+                flash(N_("Added to the medical history."), "success")
                 return redirect_to(url_for("doctor.patient_record", patient_id=patient.id))
             return _record_page(patient, block="history")
     return _record_page(patient, history_form=form, status=422, block="history" if is_htmx() else None)
@@ -245,7 +247,7 @@ def remove_patient_history(patient_id: int, entry_id: int):
         abort(409)
     db.session.commit()
     if not is_htmx():
-        flash("Removed from the medical history.", "success")
+        flash(N_("Removed from the medical history."), "success")
         return redirect_to(url_for("doctor.patient_record", patient_id=patient.id))
     return _record_page(patient, block="history")
 
@@ -352,7 +354,7 @@ def save_encounter(encounter_id: int):
         return _encounter_page(encounter, block=block, status=422, form=form)
     db.session.commit()
     if not is_htmx():
-        flash("Visit record saved.", "success")
+        flash(N_("Visit record saved."), "success")
         return redirect_to(url_for("doctor.encounter", encounter_id=encounter.id))
     return _encounter_page(encounter, block=block, saved=True)
 
@@ -510,8 +512,11 @@ def save_prescription_note(prescription_id: int):
         current = db.session.get(Prescription, prescription_id)
         form.version.data = str(current.version)
         form.form_errors.append(
-            f"Someone else saved a newer note: “{current.note}”. "
-            "Your text is kept below; save again to replace it."
+            gettext(
+                "Someone else saved a newer note: “%(note)s”. "
+                "Your text is kept below; save again to replace it.",
+                note=current.note,
+            )
         )
         return _prescription_page(current, block=block, status=409, note_form=form)
     except DomainError as error:
@@ -520,9 +525,9 @@ def save_prescription_note(prescription_id: int):
         return _prescription_page(prescription, block=block, status=error.status, note_form=form)
     db.session.commit()
     if not is_htmx():
-        flash("Draft saved.", "success")
+        flash(N_("Draft saved."), "success")
         return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))
-    return _prescription_page(prescription, block=block, message="Draft saved.")
+    return _prescription_page(prescription, block=block, message=N_("Draft saved."))
 
 
 @bp.post("/prescriptions/<int:prescription_id>/items")
@@ -636,7 +641,7 @@ def _status_change(prescription: Prescription, change, success: str) -> Response
         flash(error.message, "error")
         return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))
     db.session.commit()
-    flash(success.format(number=result.number or ""), "success")
+    flash(gettext(success, number=result.number or ""), "success")
     return redirect_to(url_for("doctor.prescription", prescription_id=result.id))
 
 
@@ -648,7 +653,7 @@ def issue_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.issue_prescription(prescription, _doctor()),
-        "Prescription {number} issued; the patient has been notified.",
+        N_("Prescription %(number)s issued; the patient has been notified."),
     )
 
 
@@ -661,7 +666,7 @@ def cancel_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.cancel_prescription(prescription, _doctor(), form.reason.data),
-        "Prescription {number} cancelled.",
+        N_("Prescription %(number)s cancelled."),
     )
 
 
@@ -673,5 +678,5 @@ def revise_prescription(prescription_id: int):
     return _status_change(
         prescription,
         lambda: clinical.revise_prescription(prescription, _doctor()),
-        "A new version was started from the issued one; issuing it will supersede the old one.",
+        N_("A new version was started from the issued one; issuing it will supersede the old one."),
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 
 from hms.hospital_admin.forms import RemoveMembershipForm
+from hms.i18n import N_
 from hms.models import WEEKDAYS
 from hms.services.scheduling import SLOT_LENGTHS
 
@@ -15,35 +17,43 @@ class _CollisionFields(FlaskForm):
     """What to do with booked appointments a change would leave outside working time."""
 
     on_collision = HiddenField(validators=[Optional()])
-    cancel_reason = StringField("Reason for the patients", validators=[Optional(), Length(max=300)])
+    cancel_reason = StringField(N_("Reason for the patients"), validators=[Optional(), Length(max=300)])
 
 
 class RuleForm(_CollisionFields):
     weekday = SelectField(
-        "Day", choices=[(i, name) for i, name in enumerate(WEEKDAYS)], coerce=int, validators=[Optional()]
+        N_("Day"),
+        choices=[(i, lazy_gettext(name)) for i, name in enumerate(WEEKDAYS)],
+        coerce=int,
+        validators=[Optional()],
     )
-    start_time = TimeField("From", validators=[DataRequired(message="Enter a time as HH:MM.")])
-    end_time = TimeField("To", validators=[DataRequired(message="Enter a time as HH:MM.")])
+    start_time = TimeField(N_("From"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
+    end_time = TimeField(N_("To"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
     slot_minutes = SelectField(
-        "Slot length", choices=[(m, f"{m} min") for m in SLOT_LENGTHS], coerce=int, default=30
+        N_("Slot length"),
+        choices=[(m, lazy_gettext("%(num)d min", num=m)) for m in SLOT_LENGTHS],
+        coerce=int,
+        default=30,
     )
 
 
 class BreakForm(_CollisionFields):
-    break_start = TimeField("Break from", validators=[DataRequired(message="Enter a time as HH:MM.")])
-    break_end = TimeField("to", validators=[DataRequired(message="Enter a time as HH:MM.")])
+    break_start = TimeField(N_("Break from"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
+    break_end = TimeField(N_("to"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
 
 
 class TimeOffForm(_CollisionFields):
-    start_date = DateField("First day", validators=[DataRequired(message="Enter a date as YYYY-MM-DD.")])
-    end_date = DateField("Last day", validators=[DataRequired(message="Enter a date as YYYY-MM-DD.")])
-    reason = StringField("Note (leave, conference…)", validators=[Optional(), Length(max=200)])
+    start_date = DateField(
+        N_("First day"), validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD."))]
+    )
+    end_date = DateField(N_("Last day"), validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD."))])
+    reason = StringField(N_("Note (leave, conference…)"), validators=[Optional(), Length(max=200)])
 
 
 class AppointmentCancelForm(FlaskForm):
     reason = StringField(
-        "Reason",
-        validators=[DataRequired(message="Give a reason; the patient will see it."), Length(max=500)],
+        N_("Reason"),
+        validators=[DataRequired(message=N_("Give a reason; the patient will see it.")), Length(max=500)],
     )
 
 

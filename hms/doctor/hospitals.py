@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -75,7 +76,10 @@ def join_hospital(hospital_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(f"You asked to join {hospital.name}. Its administrator will answer.", "success")
+        flash(
+            gettext("You asked to join %(hospital)s. Its administrator will answer.", hospital=hospital.name),
+            "success",
+        )
     return redirect_to(url_for("doctor.hospitals"))
 
 
@@ -92,7 +96,11 @@ def withdraw_request(membership_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        message = f"Your request to join {name} is withdrawn." if change.changed else "Nothing to withdraw."
+        message = (
+            gettext("Your request to join %(hospital)s is withdrawn.", hospital=name)
+            if change.changed
+            else gettext("Nothing to withdraw.")
+        )
         flash(message, "success")
     return redirect_to(url_for("doctor.hospitals"))
 
@@ -118,12 +126,15 @@ def leave_hospital(membership_id: int):
             attach_error(form, error)
         else:
             db.session.commit()
-            kept = (
-                f" Your {change.future_appointments} future appointments there are kept."
-                if change.future_appointments
-                else ""
-            )
-            flash(f"You left {hospital.name}.{kept}", "success")
+            if change.future_appointments:
+                message = gettext(
+                    "You left %(hospital)s. Your %(num)d future appointments there are kept.",
+                    hospital=hospital.name,
+                    num=change.future_appointments,
+                )
+            else:
+                message = gettext("You left %(hospital)s.", hospital=hospital.name)
+            flash(message, "success")
             return redirect_to(url_for("doctor.hospitals"))
     status = 422 if form.is_submitted() else 200
     return render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from hms.doctor.forms import AppointmentCancelForm, BreakForm, RuleForm, TimeOff
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -179,7 +181,7 @@ def _save_rule(membership: Membership, form: RuleForm, rule: ScheduleRule | None
         attach_error(form, error)
         return _section(membership, 422, **editing)
     db.session.commit()
-    return _changed(membership, "Schedule saved. It applies to times not yet booked.")
+    return _changed(membership, N_("Schedule saved. It applies to times not yet booked."))
 
 
 def _changed(membership: Membership, message: str):  # type: ignore[no-untyped-def]
@@ -213,7 +215,7 @@ def delete_rule(rule_id: int):
         db.session.rollback()
         return _section(membership, 422, message=error.message)
     db.session.commit()
-    return _changed(membership, "Working hours removed.")
+    return _changed(membership, N_("Working hours removed."))
 
 
 @bp.post("/schedule/rules/<int:rule_id>/breaks")
@@ -298,8 +300,8 @@ def add_time_off():
         return _time_off_section(422, time_off_form=form)
     db.session.commit()
     if is_htmx():
-        return trigger(_time_off_section(time_off_message="Time off added."), "slotsChanged")
-    flash("Time off added.", "success")
+        return trigger(_time_off_section(time_off_message=N_("Time off added.")), "slotsChanged")
+    flash(N_("Time off added."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
 
@@ -313,8 +315,8 @@ def delete_time_off(time_off_id: int):
     scheduling.delete_time_off(item)
     db.session.commit()
     if is_htmx():
-        return _time_off_section(time_off_message="Time off removed.")
-    flash("Time off removed.", "success")
+        return _time_off_section(time_off_message=N_("Time off removed."))
+    flash(N_("Time off removed."), "success")
     return redirect_to(url_for("doctor.schedule") + "#time-off")
 
 
@@ -393,7 +395,7 @@ def set_status(appointment_id: int):
         db.session.rollback()
         return _row(appointment, 409, error.message)
     db.session.commit()
-    return _row(appointment, message=f"Marked {status.value}.")
+    return _row(appointment, message=gettext("Marked %(status)s.", status=gettext(status.value)))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -401,14 +403,16 @@ def cancel_appointment(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     form = AppointmentCancelForm()
     if not form.validate_on_submit():
-        return _row(appointment, 422, form.reason.errors[0] if form.reason.errors else "Give a reason.", form)
+        return _row(
+            appointment, 422, form.reason.errors[0] if form.reason.errors else N_("Give a reason."), form
+        )
     try:
         scheduling.cancel_appointment(appointment, current_user, form.reason.data)
     except DomainError as error:
         db.session.rollback()
         return _row(appointment, 409, error.message, form)
     db.session.commit()
-    response = _row(appointment, message="Cancelled; the patient is told.")
+    response = _row(appointment, message=N_("Cancelled; the patient is told."))
     return trigger(response, "slotsChanged") if is_htmx() else response
 
 

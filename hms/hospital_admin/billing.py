@@ -11,6 +11,7 @@ from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.hospital_admin.routes import bp
 from hms.htmx import redirect_to, render
+from hms.i18n import N_
 from hms.payments import desk
 from hms.payments.forms import BillingSettingsForm
 from hms.services import billing
@@ -96,7 +97,7 @@ def retry_refund(refund_id: int):
         db.session.rollback()
         return error_response(error.status, error.message)
     db.session.commit()
-    flash("The refund was sent to Stripe again.", "success")
+    flash(N_("The refund was sent to Stripe again."), "success")
     return redirect_to(url_for("hospital_admin.desk_refunds"))
 
 
@@ -111,7 +112,7 @@ def billing_settings():
             attach_error(form, error)
         else:
             db.session.commit()
-            flash("Billing settings saved.", "success")
+            flash(N_("Billing settings saved."), "success")
             return redirect_to(url_for("hospital_admin.billing_settings"))
     status = 422 if form.is_submitted() else 200
     return render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
@@ -18,49 +19,52 @@ from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length
 
 from hms.auth.forms import PHONE, strip
 from hms.forms import valid_currency, valid_timezone
+from hms.i18n import N_
 from hms.models import Department, StaffKind
 from hms.money import decimal_to_minor
 
 EMAIL_CHECKS = [
     DataRequired(),
     Length(max=254),
-    Email(message="Enter a valid email address.", check_deliverability=False),
+    Email(message=N_("Enter a valid email address."), check_deliverability=False),
 ]
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Hospital name", filters=[strip], validators=[DataRequired(), Length(min=2, max=160)])
-    address = StringField("Address", filters=[strip], validators=[DataRequired(), Length(max=255)])
-    city = StringField("City", filters=[strip], validators=[DataRequired(), Length(max=80)])
-    phone = StringField("Phone", filters=[strip], validators=[Optional(), PHONE])
+    name = StringField(
+        N_("Hospital name"), filters=[strip], validators=[DataRequired(), Length(min=2, max=160)]
+    )
+    address = StringField(N_("Address"), filters=[strip], validators=[DataRequired(), Length(max=255)])
+    city = StringField(N_("City"), filters=[strip], validators=[DataRequired(), Length(max=80)])
+    phone = StringField(N_("Phone"), filters=[strip], validators=[Optional(), PHONE])
     email = EmailField(
-        "Contact email",
+        N_("Contact email"),
         filters=[strip],
         validators=[
             Optional(),
             Length(max=254),
-            Email(message="Enter a valid email address.", check_deliverability=False),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
         ],
     )
     timezone = StringField(
-        "Time zone",
+        N_("Time zone"),
         validators=[DataRequired(), Length(max=64), valid_timezone],
-        description="IANA name, for example Asia/Kolkata or Africa/Nairobi.",
+        description=N_("IANA name, for example Asia/Kolkata or Africa/Nairobi."),
     )
     currency = StringField(
-        "Currency",
+        N_("Currency"),
         validators=[DataRequired(), valid_currency],
-        description="Three-letter code, for example INR, KES or USD.",
+        description=N_("Three-letter code, for example INR, KES or USD."),
     )
     cancel_cutoff_minutes = IntegerField(
-        "Cancellation cut-off (minutes)",
-        validators=[InputRequired(message="Enter a number of minutes."), NumberRange(min=0, max=10080)],
-        description="Patients cannot cancel a visit later than this before it starts (0 to 10080).",
+        N_("Cancellation cut-off (minutes)"),
+        validators=[InputRequired(message=N_("Enter a number of minutes.")), NumberRange(min=0, max=10080)],
+        description=N_("Patients cannot cancel a visit later than this before it starts (0 to 10080)."),
     )
 
 
 class DepartmentForm(FlaskForm):
-    name = StringField("Department name", validators=[DataRequired(), Length(max=120)])
+    name = StringField(N_("Department name"), validators=[DataRequired(), Length(max=120)])
 
 
 class RetireForm(FlaskForm):
@@ -82,12 +86,12 @@ def _department_choices(departments: list[Department]) -> list[tuple[int, str]]:
 
 
 class _DoctorTerms(FlaskForm):
-    department = SelectField("Department", coerce=int, default=0)
+    department = SelectField(N_("Department"), coerce=int, default=0)
     fee = DecimalField(
-        "Consultation fee",
+        N_("Consultation fee"),
         places=None,
         validators=[Optional(), NumberRange(min=Decimal(0), max=Decimal(10_000_000))],
-        description="In the hospital's currency; leave empty for no fee.",
+        description=N_("In the hospital's currency; leave empty for no fee."),
     )
 
     def set_departments(self, departments: list[Department]) -> None:
@@ -102,7 +106,10 @@ class _DoctorTerms(FlaskForm):
             return decimal_to_minor(self.fee.data, currency)
         except ValueError:
             places = get_currency_precision(currency)
-            self.fee.errors = [*self.fee.errors, f"{currency} amounts have at most {places} decimals."]
+            self.fee.errors = [
+                *self.fee.errors,
+                gettext("%(currency)s amounts have at most %(num)d decimals.", currency=currency, num=places),
+            ]
             return None
 
 
@@ -115,32 +122,45 @@ class TermsForm(_DoctorTerms):
 
 
 class AddDoctorForm(_DoctorTerms):
-    email = EmailField("Doctor's email", filters=[strip], validators=EMAIL_CHECKS)
+    email = EmailField(N_("Doctor's email"), filters=[strip], validators=EMAIL_CHECKS)
 
 
 class InviteDoctorForm(_DoctorTerms):
-    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
-    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
-    specialty = StringField("Specialty", filters=[strip], validators=[DataRequired(), Length(min=2, max=80)])
+    full_name = StringField(
+        N_("Full name"), filters=[strip], validators=[DataRequired(), Length(min=2, max=120)]
+    )
+    email = EmailField(N_("Email"), filters=[strip], validators=EMAIL_CHECKS)
+    specialty = StringField(
+        N_("Specialty"), filters=[strip], validators=[DataRequired(), Length(min=2, max=80)]
+    )
 
 
 class InviteStaffForm(FlaskForm):
-    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
-    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
-    kind = SelectField("Role", choices=[(k.value, k.label) for k in StaffKind], validators=[DataRequired()])
+    full_name = StringField(
+        N_("Full name"), filters=[strip], validators=[DataRequired(), Length(min=2, max=120)]
+    )
+    email = EmailField(N_("Email"), filters=[strip], validators=EMAIL_CHECKS)
+    kind = SelectField(
+        N_("Role"), choices=[(k.value, lazy_gettext(k.label)) for k in StaffKind], validators=[DataRequired()]
+    )
 
 
 class InviteAdminForm(FlaskForm):
-    full_name = StringField("Full name", filters=[strip], validators=[DataRequired(), Length(min=2, max=120)])
-    email = EmailField("Email", filters=[strip], validators=EMAIL_CHECKS)
+    full_name = StringField(
+        N_("Full name"), filters=[strip], validators=[DataRequired(), Length(min=2, max=120)]
+    )
+    email = EmailField(N_("Email"), filters=[strip], validators=EMAIL_CHECKS)
 
 
 class RemoveMembershipForm(FlaskForm):
     """How to handle the doctor's future appointments here when he leaves."""
 
     appointments = RadioField(
-        "Future appointments",
-        choices=[("cancel", "Cancel them and tell the patients"), ("keep", "Keep them")],
+        N_("Future appointments"),
+        choices=[
+            ("cancel", lazy_gettext("Cancel them and tell the patients")),
+            ("keep", lazy_gettext("Keep them")),
+        ],
         default="keep",
     )
-    reason = StringField("Reason for the patients", filters=[strip], validators=[Length(max=255)])
+    reason = StringField(N_("Reason for the patients"), filters=[strip], validators=[Length(max=255)])

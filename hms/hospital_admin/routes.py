@@ -6,6 +6,7 @@ Every object is looked up through the admin's own hospital (`g.hospital`): anoth
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
@@ -27,6 +28,7 @@ from hms.hospital_admin.forms import (
     ToggleForm,
 )
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.lookup import get_or_404
 from hms.models import (
     Department,
@@ -131,7 +133,7 @@ def profile():
             attach_error(form, error)
         else:
             db.session.commit()
-            message = "The profile is saved." if changed else "Nothing changed."
+            message = N_("The profile is saved.") if changed else N_("Nothing changed.")
             if is_htmx():
                 return render(
                     "hospital_admin/profile.html", "form", form=form, hospital=hospital, saved=message
@@ -187,7 +189,7 @@ def create_department():
             attach_error(form, error)
         else:
             db.session.commit()
-            message = f"Department {department.name} created."
+            message = gettext("Department %(name)s created.", name=department.name)
             if is_htmx():
                 return _department_page(DepartmentForm(formdata=None), message=message)
             return _done(message, "hospital_admin.departments")
@@ -222,11 +224,13 @@ def rename_department(department_id: int):
             attach_error(form, error)
         else:
             db.session.commit()
-            message = f"Renamed to {department.name}."
+            message = gettext("Renamed to %(name)s.", name=department.name)
             if is_htmx():
                 return _department_row(department, row_message=message)
             return _done(message, "hospital_admin.departments")
-    problem = " ".join([*form.name.errors, *form.form_errors]) or "Enter a department name."
+    problem = " ".join(gettext(e) for e in [*form.name.errors, *form.form_errors]) or gettext(
+        "Enter a department name."
+    )
     if is_htmx():
         return _department_row(department, status=422, row_error=problem, typed=form.name.data)
     flash(problem, "error")
@@ -243,10 +247,16 @@ def set_department_status(department_id: int):
     changed = department_service.set_department_retired(department, retire, current_user)
     db.session.commit()
     if retire:
-        message = f"{department.name} is retired." if changed else f"{department.name} was already retired."
+        message = (
+            gettext("%(name)s is retired.", name=department.name)
+            if changed
+            else gettext("%(name)s was already retired.", name=department.name)
+        )
     else:
         message = (
-            f"{department.name} is in use again." if changed else f"{department.name} was already in use."
+            gettext("%(name)s is in use again.", name=department.name)
+            if changed
+            else gettext("%(name)s was already in use.", name=department.name)
         )
     if is_htmx():
         return _department_row(department, row_message=message)
@@ -346,7 +356,11 @@ def add_doctor():
                 attach_error(add, error)
             else:
                 db.session.commit()
-                message = f"Dr {membership.doctor.name} is now linked to {g.hospital.name}."
+                message = gettext(
+                    "Dr %(name)s is now linked to %(hospital)s.",
+                    name=membership.doctor.name,
+                    hospital=g.hospital.name,
+                )
                 if is_htmx():
                     add, _ = _doctor_forms()
                     response = render("hospital_admin/doctors.html", "add_form", add=add, added=message)
@@ -407,8 +421,14 @@ def _invited(invitation: Invitation, token: str, endpoint: str, template: str, b
         return trigger(response, "invitationsChanged")
     until = local_time(invitation.expires_at, g.hospital.tz)
     flash(
-        f"Invitation for {invitation.full_name} created and emailed to {invitation.email}. "
-        f"You can also send them this link; it works once, until {until}: {link}",
+        gettext(
+            "Invitation for %(name)s created and emailed to %(email)s. "
+            "You can also send them this link; it works once, until %(until)s: %(link)s",
+            name=invitation.full_name,
+            email=invitation.email,
+            until=until,
+            link=link,
+        ),
         "success",
     )
     return redirect_to(url_for(endpoint))
@@ -438,9 +458,13 @@ def revoke_invitation(invitation_id: int):
     changed = invitation_service.revoke_invitation(invitation, current_user)
     db.session.commit()
     message = (
-        f"The invitation for {invitation.full_name} is withdrawn; its link no longer works."
+        gettext(
+            "The invitation for %(name)s is withdrawn; its link no longer works.", name=invitation.full_name
+        )
         if changed
-        else f"The invitation for {invitation.full_name} was already used, withdrawn or expired."
+        else gettext(
+            "The invitation for %(name)s was already used, withdrawn or expired.", name=invitation.full_name
+        )
     )
     endpoint = "hospital_admin.doctors" if invitation.role == Role.doctor else "hospital_admin.staff"
     if is_htmx():
@@ -469,14 +493,19 @@ def _membership_row(membership: Membership, status: int = 200, **context):  # ty
 
 
 def _toggle_message(membership: Membership, change: membership_service.Change) -> str:
-    name, status = membership.doctor.name, membership.status.value
+    name, status = membership.doctor.name, gettext(membership.status.value)
     if not change.changed:
-        return f"Dr {name} was already {status}; nothing changed."
+        return gettext("Dr %(name)s was already %(status)s; nothing changed.", name=name, status=status)
     if membership.status == MembershipStatus.active:
-        return f"Dr {name} is active again and can be booked at {g.hospital.name}."
-    return (
-        f"Dr {name} is now inactive: no new bookings here. "
-        f"{change.future_appointments} future appointments remain booked."
+        return gettext(
+            "Dr %(name)s is active again and can be booked at %(hospital)s.",
+            name=name,
+            hospital=g.hospital.name,
+        )
+    return gettext(
+        "Dr %(name)s is now inactive: no new bookings here. %(num)d future appointments remain booked.",
+        name=name,
+        num=change.future_appointments,
     )
 
 
@@ -528,15 +557,15 @@ def answer_request(membership_id: int):
     db.session.commit()
     if accept:
         message = (
-            f"Dr {name} joined {g.hospital.name}."
+            gettext("Dr %(name)s joined %(hospital)s.", name=name, hospital=g.hospital.name)
             if change.changed
-            else f"Dr {name}'s request was already answered."
+            else gettext("Dr %(name)s's request was already answered.", name=name)
         )
     else:
         message = (
-            f"Dr {name}'s request is declined."
+            gettext("Dr %(name)s's request is declined.", name=name)
             if change.changed
-            else f"Dr {name}'s request was already answered."
+            else gettext("Dr %(name)s's request was already answered.", name=name)
         )
     if is_htmx():
         current = db.session.get(Membership, membership_id)
@@ -552,7 +581,7 @@ def answer_request(membership_id: int):
 def remove_membership(membership_id: int):
     membership = _own(Membership, membership_id)
     if membership.status == MembershipStatus.requested:
-        flash("Answer this doctor's request to join instead.", "error")
+        flash(N_("Answer this doctor's request to join instead."), "error")
         return redirect_to(url_for("hospital_admin.doctors"))
     form = RemoveMembershipForm()
     upcoming = membership_service.future_appointments(membership)
@@ -570,14 +599,18 @@ def remove_membership(membership_id: int):
             attach_error(form, error)
         else:
             db.session.commit()
-            kept = (
-                f" {change.future_appointments} future appointments are kept."
-                if change.future_appointments
-                else ""
-            )
-            return _done(
-                f"Dr {name} is no longer linked to {g.hospital.name}.{kept}", "hospital_admin.doctors"
-            )
+            if change.future_appointments:
+                message = gettext(
+                    "Dr %(name)s is no longer linked to %(hospital)s. %(num)d future appointments are kept.",
+                    name=name,
+                    hospital=g.hospital.name,
+                    num=change.future_appointments,
+                )
+            else:
+                message = gettext(
+                    "Dr %(name)s is no longer linked to %(hospital)s.", name=name, hospital=g.hospital.name
+                )
+            return _done(message, "hospital_admin.doctors")
     status = 422 if form.is_submitted() else 200
     return render(
         "hospital_admin/remove_doctor.html",
@@ -710,11 +743,14 @@ def set_staff_status(staff_id: int):
     active = form.action.data == "activate"
     changed = staff_service.set_staff_active(member, active, current_user)
     db.session.commit()
-    state = "active" if active else "deactivated"
+    state = gettext("active") if active else gettext("deactivated")
     name = member.user.full_name
-    message = f"{name} is now {state}." if changed else f"{name} was already {state}; nothing changed."
-    if not active and changed:
-        message += " They can no longer log in."
+    if changed and not active:
+        message = gettext("%(name)s is now %(state)s. They can no longer log in.", name=name, state=state)
+    elif changed:
+        message = gettext("%(name)s is now %(state)s.", name=name, state=state)
+    else:
+        message = gettext("%(name)s was already %(state)s; nothing changed.", name=name, state=state)
     if is_htmx():
         return render(
             "hospital_admin/staff.html", "staff_row", member=member, toggle_form=form, row_message=message
@@ -739,7 +775,11 @@ def remove_admin(admin_id: int):
         flash(error.message, "error")
         return redirect_to(url_for("hospital_admin.staff"))
     db.session.commit()
-    message = f"{name} is no longer an administrator here." if changed else f"{name} was already removed."
+    message = (
+        gettext("%(name)s is no longer an administrator here.", name=name)
+        if changed
+        else gettext("%(name)s was already removed.", name=name)
+    )
     if admin.user_id == current_user.id:
         flash(message, "success")
         return redirect_to(url_for("auth.login"))

@@ -12,6 +12,7 @@ from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
+from hms.i18n import N_
 from hms.models import Role
 from hms.services import sms
 from hms.services.errors import DomainError
@@ -22,17 +23,19 @@ bp.before_request(role_required(Role.hospital_admin))
 
 class SmsSettingsForm(FlaskForm):
     account_sid = StringField(
-        "Twilio account SID", validators=[DataRequired(), Length(max=64)], description="Starts with AC."
+        N_("Twilio account SID"),
+        validators=[DataRequired(), Length(max=64)],
+        description=N_("Starts with AC."),
     )
     auth_token = PasswordField(
-        "Auth token",
+        N_("Auth token"),
         validators=[Length(max=64)],
-        description="Leave empty to keep the token already saved. It is stored encrypted.",
+        description=N_("Leave empty to keep the token already saved. It is stored encrypted."),
     )
     from_number = StringField(
-        "Sending number",
+        N_("Sending number"),
         validators=[DataRequired(), Length(max=32)],
-        description="Your Twilio number in international form, e.g. +254700000000.",
+        description=N_("Your Twilio number in international form, e.g. +254700000000."),
     )
 
 
@@ -58,7 +61,7 @@ def settings():
             attach_error(form, error)
         else:
             db.session.commit()
-            flash("Text messages are set up: patients who want them will get them.", "success")
+            flash(N_("Text messages are set up: patients who want them will get them."), "success")
             return redirect_to(url_for("hospital_sms.settings"))
     status = 422 if form.is_submitted() else 200
     return render(
@@ -78,5 +81,5 @@ def turn_off():
         abort(400)
     sms.disable_hospital_sms(current_user.hospital_admin.hospital, current_user)
     db.session.commit()
-    flash("Text messages are turned off for this hospital.", "info")
+    flash(N_("Text messages are turned off for this hospital."), "info")
     return redirect_to(url_for("hospital_sms.settings"))

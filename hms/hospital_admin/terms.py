@@ -4,6 +4,7 @@ table (a row turns into a small form) or, without JavaScript, on the doctors pag
 from __future__ import annotations
 
 from flask import g, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from hms.extensions import db
@@ -71,9 +72,11 @@ def save_terms(membership_id: int):
     db.session.commit()
     name = membership.doctor.name
     message = (
-        f"Dr {name}'s department and fee are saved; bookings already made keep their fee."
+        gettext(
+            "Dr %(name)s's department and fee are saved; bookings already made keep their fee.", name=name
+        )
         if change.changed
-        else f"Dr {name}'s department and fee were already these; nothing changed."
+        else gettext("Dr %(name)s's department and fee were already these; nothing changed.", name=name)
     )
     if is_htmx():
         return _membership_row(membership, row_message=message)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class PaymentMethod(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"online": "Online (card)", "cash": "Cash", "card": "Card terminal"}[self.value]
+        return {"online": N_("Online (card)"), "cash": N_("Cash"), "card": N_("Card terminal")}[self.value]
 
 
 class PaymentStatus(enum.StrEnum):

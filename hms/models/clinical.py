@@ -11,11 +11,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
@@ -34,21 +36,21 @@ class HistoryKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "condition": "Conditions",
-            "allergy": "Allergies",
-            "medication": "Current medications",
-            "procedure": "Surgeries",
-            "family-history": "Family history",
+            "condition": N_("Conditions"),
+            "allergy": N_("Allergies"),
+            "medication": N_("Current medications"),
+            "procedure": N_("Surgeries"),
+            "family-history": N_("Family history"),
         }[self.value]
 
     @property
     def singular(self) -> str:
         return {
-            "condition": "Condition",
-            "allergy": "Allergy",
-            "medication": "Medication",
-            "procedure": "Surgery",
-            "family-history": "Family history",
+            "condition": N_("Condition"),
+            "allergy": N_("Allergy"),
+            "medication": N_("Medication"),
+            "procedure": N_("Surgery"),
+            "family-history": N_("Family history"),
         }[self.value]
 
 
@@ -218,7 +220,7 @@ class Prescription(db.Model):
 
     @property
     def label(self) -> str:
-        return self.number or f"Draft {self.id}"
+        return self.number or gettext("Draft %(num)s", num=self.id)
 
 
 class PrescriptionItem(db.Model):

@@ -11,13 +11,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
     from hms.models.hospitals import Hospital
     from hms.models.users import Doctor, Patient, User
 
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS = [
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+]
 
 
 class AppointmentStatus(enum.StrEnum):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
@@ -28,11 +29,11 @@ class Role(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "patient": "Patient",
-            "doctor": "Doctor",
-            "hospital_admin": "Hospital administrator",
-            "super_admin": "Platform administrator",
-            "staff": "Staff",
+            "patient": N_("Patient"),
+            "doctor": N_("Doctor"),
+            "hospital_admin": N_("Hospital administrator"),
+            "super_admin": N_("Platform administrator"),
+            "staff": N_("Staff"),
         }[self.value]
 
 
@@ -52,10 +53,10 @@ class StaffKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "nurse": "Nurse",
-            "receptionist": "Receptionist",
-            "pharmacist": "Pharmacist",
-            "lab_technician": "Lab technician",
+            "nurse": N_("Nurse"),
+            "receptionist": N_("Receptionist"),
+            "pharmacist": N_("Pharmacist"),
+            "lab_technician": N_("Lab technician"),
         }[self.value]
 
 

@@ -12,6 +12,7 @@ from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import Role
 from hms.pagination import page_number
 from hms.services import notifications as service
@@ -106,7 +107,7 @@ def mark_all_read():
             form=EmptyForm(),
         )
         return trigger(response, "notificationsChanged")
-    flash("All notifications are marked read.", "success")
+    flash(N_("All notifications are marked read."), "success")
     return redirect_to(url_for("notifications.index"))
 
 
@@ -115,8 +116,8 @@ def _preferences_form(choices):  # type: ignore[no-untyped-def]
         pass
 
     for kind, channels in choices:
-        setattr(PreferencesForm, f"email_{kind.key}", BooleanField("Email", default=channels.email))
-        setattr(PreferencesForm, f"sms_{kind.key}", BooleanField("Text message", default=channels.sms))
+        setattr(PreferencesForm, f"email_{kind.key}", BooleanField(N_("Email"), default=channels.email))
+        setattr(PreferencesForm, f"sms_{kind.key}", BooleanField(N_("Text message"), default=channels.sms))
     return PreferencesForm()
 
 
@@ -137,7 +138,7 @@ def preferences():
         )
         db.session.commit()
         if not is_htmx():
-            flash("Your notification settings are saved.", "success")
+            flash(N_("Your notification settings are saved."), "success")
             return redirect_to(url_for("notifications.preferences"))
         saved = True
     elif form.is_submitted():

@@ -9,6 +9,7 @@ from hms.errors import error_response
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import BillStatus
 from hms.patient.routes import bp
 from hms.payments.receipts_view import receipt_response
@@ -23,15 +24,15 @@ STATUS_TABS = {
 }
 
 OUTCOME_MESSAGES = {
-    "paid": ("Thank you: your payment is confirmed.", "success"),
-    "unchanged": ("This payment was already settled.", "info"),
-    "cancelled": ("The online payment was cancelled. Nothing was charged.", "info"),
-    "failed": ("The payment did not go through. Nothing was charged; you can try again.", "error"),
+    "paid": (N_("Thank you: your payment is confirmed."), "success"),
+    "unchanged": (N_("This payment was already settled."), "info"),
+    "cancelled": (N_("The online payment was cancelled. Nothing was charged."), "info"),
+    "failed": (N_("The payment did not go through. Nothing was charged; you can try again."), "error"),
     "open": (
-        "We are waiting for the card company to confirm your payment. This page updates by itself.",
+        N_("We are waiting for the card company to confirm your payment. This page updates by itself."),
         "info",
     ),
-    "rejected": ("This payment could not be confirmed. Please contact the hospital.", "error"),
+    "rejected": (N_("This payment could not be confirmed. Please contact the hospital."), "error"),
 }
 
 
@@ -66,7 +67,7 @@ def bill_row(bill_id: int):
 def bill(bill_id: int):
     row = _own_bill(bill_id)
     if request.args.get("checkout") == "cancelled" and not is_htmx():
-        flash("You left the payment page. Nothing was charged unless you finished paying.", "info")
+        flash(N_("You left the payment page. Nothing was charged unless you finished paying."), "info")
     return render("patient/bill.html", "bill_status", bill=row, **_context())
 
 
@@ -98,7 +99,7 @@ def pay_bill(bill_id: int):
         return redirect_to(payment.checkout_url)
     # Without JavaScript the browser would have to follow a form's redirect to Stripe, which our
     # Content-Security-Policy (form-action 'self') forbids: the bill page links there instead.
-    flash("Your payment is ready: continue to the secure payment page.", "info")
+    flash(N_("Your payment is ready: continue to the secure payment page."), "info")
     return redirect_to(url_for("patient.bill", bill_id=row.id))
 
 

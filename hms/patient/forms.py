@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from hms.i18n import N_
+
 
 class DoctorSearchForm(FlaskForm):
     """A GET form: no CSRF, values from the query string."""
@@ -15,17 +17,17 @@ class DoctorSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Name, specialty or hospital", validators=[Optional(), Length(max=80)])
-    specialty = StringField("Specialty", validators=[Optional(), Length(max=80)])
-    city = StringField("City", validators=[Optional(), Length(max=80)])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=10000)])
+    q = StringField(N_("Name, specialty or hospital"), validators=[Optional(), Length(max=80)])
+    specialty = StringField(N_("Specialty"), validators=[Optional(), Length(max=80)])
+    city = StringField(N_("City"), validators=[Optional(), Length(max=80)])
+    page = IntegerField(N_("Page"), default=1, validators=[Optional(), NumberRange(min=1, max=10000)])
 
 
 class BookingForm(FlaskForm):
-    slot = StringField("Time", validators=[DataRequired(message="Choose a time.")])
+    slot = StringField(N_("Time"), validators=[DataRequired(message=N_("Choose a time."))])
     reason = TextAreaField(
-        "Reason for the visit",
-        validators=[DataRequired(message="Tell the doctor briefly why you come."), Length(max=500)],
+        N_("Reason for the visit"),
+        validators=[DataRequired(message=N_("Tell the doctor briefly why you come.")), Length(max=500)],
     )
     key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
 
@@ -36,7 +38,7 @@ class BookingForm(FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    slot = StringField("New time", validators=[DataRequired(message="Choose a time.")])
+    slot = StringField(N_("New time"), validators=[DataRequired(message=N_("Choose a time."))])
     key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -46,4 +48,4 @@ class RescheduleForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
+    reason = StringField(N_("Reason (optional)"), validators=[Optional(), Length(max=500)])

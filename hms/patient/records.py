@@ -12,6 +12,7 @@ from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
 from hms.pagination import page_number
 from hms.patient.routes import bp
@@ -80,9 +81,9 @@ def add_history():
         else:
             db.session.commit()
             if not is_htmx():
-                flash("Added to your medical history.", "success")
+                flash(N_("Added to your medical history."), "success")
                 return redirect_to(url_for("patient.records"))
-            return _records_page(block=block, message="Added to your medical history.")
+            return _records_page(block=block, message=N_("Added to your medical history."))
     return _records_page(block=block, status=422, form=form)
 
 
@@ -135,9 +136,9 @@ def remove_history(entry_id: int):
         abort(403)
     db.session.commit()
     if not is_htmx():
-        flash("Removed from your medical history.", "success")
+        flash(N_("Removed from your medical history."), "success")
         return redirect_to(url_for("patient.records"))
-    return _records_page(block="history", message="Removed from your medical history.")
+    return _records_page(block="history", message=N_("Removed from your medical history."))
 
 
 @bp.get("/encounters")

@@ -14,6 +14,7 @@ from hms.database import retry_on_deadlock
 from hms.extensions import db, limiter
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.i18n import N_
 from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
 from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, RescheduleForm
 from hms.services import scheduling
@@ -156,7 +157,7 @@ def book(doctor_id: int, hospital_id: int):
         db.session.rollback()
         attach_error(form, error)
         return _picker_again(membership, form, error.status if error.status in (409, 422) else 422)
-    flash("Your appointment is booked.", "success")
+    flash(N_("Your appointment is booked."), "success")
     return redirect_to(url_for("patient.appointment", appointment_id=appointment.id))
 
 
@@ -230,10 +231,10 @@ def cancel(appointment_id: int):
             a=item,
             now=clock.now(),
             form=form,
-            row_message="Cancelled. The time is free for others again.",
+            row_message=N_("Cancelled. The time is free for others again."),
         )
         return trigger(response, "slotsChanged")
-    flash("Your appointment is cancelled.", "success")
+    flash(N_("Your appointment is cancelled."), "success")
     return redirect_to(url_for("patient.appointments"))
 
 
@@ -242,7 +243,7 @@ def cancel(appointment_id: int):
 def reschedule(appointment_id: int):
     item = _own_appointment(appointment_id)
     if not item.can_patient_change(clock.now()):
-        flash("This appointment can no longer be changed online. Please call the hospital.", "error")
+        flash(N_("This appointment can no longer be changed online. Please call the hospital."), "error")
         return redirect_to(url_for("patient.appointment", appointment_id=item.id))
     membership = db.session.scalar(
         select(Membership).where(
@@ -268,7 +269,7 @@ def reschedule(appointment_id: int):
             attach_error(form, error)
             status = error.status if error.status in (409, 422) else 422
         else:
-            flash("Your appointment is moved.", "success")
+            flash(N_("Your appointment is moved."), "success")
             return redirect_to(url_for("patient.appointment", appointment_id=new.id))
     elif form.is_submitted():
         status = 422

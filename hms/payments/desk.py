@@ -9,12 +9,14 @@ import io
 from collections.abc import Iterator
 
 from flask import Response, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import Bill, BillStatus, Hospital, ItemKind, PaymentMethod
 from hms.money import minor_to_decimal
 from hms.pagination import page_number
@@ -37,7 +39,7 @@ def _bill(hospital: Hospital, bill_id: int) -> Bill:
 
 def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, int]:
     form = BillFilterForm(request.args)
-    form.doctor.choices = [("", "Any doctor")] + [
+    form.doctor.choices = [("", gettext("Any doctor"))] + [
         (str(i), name) for i, name in billing.hospital_doctors(hospital)
     ]
     form.validate()
@@ -46,7 +48,7 @@ def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, in
     doctor = valid(form.doctor)
     first, last = valid(form.first), valid(form.last)
     if first and last and last < first:
-        form.last.errors = ["The end is before the start."]
+        form.last.errors = [N_("The end is before the start.")]
         last = None
     f = billing.BillFilter(
         status=BillStatus(status) if status else None,
@@ -148,7 +150,7 @@ def new_bill(hospital: Hospital, ep: str) -> Response:
             attach_error(form, error)
         else:
             db.session.commit()
-            flash("Draft bill created. Add its items, then issue it.", "success")
+            flash(N_("Draft bill created. Add its items, then issue it."), "success")
             return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill.id))
     status = 422 if form.is_submitted() else 200
     return render("desk/new_bill.html", "form", status=status, form=form, ep=ep, hospital=hospital)
@@ -241,7 +243,7 @@ def issue(hospital: Hospital, ep: str, bill_id: int) -> Response:
         db.session.rollback()
         return error_response(error.status, error.message)
     db.session.commit()
-    flash("The bill is issued; the patient can see and pay it.", "success")
+    flash(N_("The bill is issued; the patient can see and pay it."), "success")
     return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
 
 
@@ -258,7 +260,7 @@ def cancel(hospital: Hospital, ep: str, bill_id: int) -> Response:
             status = error.status
         else:
             db.session.commit()
-            flash("The bill is cancelled.", "success")
+            flash(N_("The bill is cancelled."), "success")
             return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
     bill = _bill(hospital, bill_id)
     return render("desk/bill.html", "cancel", status=status, **_bill_context(bill, ep, cancel_form=form))
@@ -284,7 +286,7 @@ def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:
             status = error.status
         else:
             db.session.commit()
-            message = f"Payment recorded. Receipt {payment.receipt_number}."
+            message = gettext("Payment recorded. Receipt %(number)s.", number=payment.receipt_number)
             if not is_htmx():
                 flash(message, "success")
                 return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
@@ -310,7 +312,7 @@ def refund_part(hospital: Hospital, ep: str, bill_id: int) -> Response:
             status = error.status
         else:
             db.session.commit()
-            message = "Refund recorded."
+            message = N_("Refund recorded.")
             if not is_htmx():
                 flash(message, "success")
                 return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
@@ -346,5 +348,5 @@ def pay_out_refund(hospital: Hospital, ep: str, refund_id: int) -> Response:
         db.session.rollback()
         return error_response(error.status, error.message)
     db.session.commit()
-    flash("Refund marked as paid out.", "success")
+    flash(N_("Refund marked as paid out."), "success")
     return redirect_to(url_for(f"{ep}.desk_refunds"))

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -17,6 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from hms.i18n import N_
 from hms.models import BillStatus, ItemKind, PaymentMethod
 from hms.money import decimal_to_minor
 from hms.services.billing import MAX_AMOUNT_MINOR, MAX_QUANTITY, new_key
@@ -29,20 +31,22 @@ def parse_amount(text: str | None, currency: str) -> int:
     for more decimals than the currency has, for zero or less, and for absurd sizes."""
     value = (text or "").strip().replace(" ", "")
     if not value:
-        raise ValidationError("Enter an amount.")
+        raise ValidationError(N_("Enter an amount."))
     if len(value) > 20 or not _AMOUNT.match(value):
-        raise ValidationError("Enter an amount such as 1500 or 1500.50.")
+        raise ValidationError(N_("Enter an amount such as 1500 or 1500.50."))
     try:
         amount = decimal_to_minor(Decimal(value.replace(",", "")), currency)
     except (InvalidOperation, ValueError) as error:
         digits = get_currency_precision(currency)
         raise ValidationError(
-            f"{currency} amounts have no decimals." if digits == 0 else f"Use at most {digits} decimals."
+            gettext("%(currency)s amounts have no decimals.", currency=currency)
+            if digits == 0
+            else gettext("Use at most %(num)d decimals.", num=digits)
         ) from error
     if amount <= 0:
-        raise ValidationError("The amount must be more than zero.")
+        raise ValidationError(N_("The amount must be more than zero."))
     if amount > MAX_AMOUNT_MINOR:
-        raise ValidationError("This amount is too large.")
+        raise ValidationError(N_("This amount is too large."))
     return amount
 
 
@@ -57,36 +61,36 @@ class _AmountForm(FlaskForm):
 
 class NewBillForm(FlaskForm):
     mrn = StringField(
-        "Patient's record number (MRN)",
+        N_("Patient's record number (MRN)"),
         validators=[DataRequired(), Length(max=16)],
-        description="As on the patient's card, for example P7K2M9Q4XA.",
+        description=N_("As on the patient's card, for example P7K2M9Q4XA."),
     )
-    note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
+    note = StringField(N_("Note (optional)"), validators=[Optional(), Length(max=500)])
 
 
 class ItemForm(_AmountForm):
     kind = SelectField(
-        "Kind",
-        choices=[(k.value, k.value.capitalize()) for k in ItemKind],
+        N_("Kind"),
+        choices=[(k.value, lazy_gettext(k.value.capitalize())) for k in ItemKind],
         validators=[DataRequired()],
     )
-    description = StringField("Description", validators=[DataRequired(), Length(max=200)])
+    description = StringField(N_("Description"), validators=[DataRequired(), Length(max=200)])
     quantity = IntegerField(
-        "Quantity",
+        N_("Quantity"),
         default=1,
         validators=[InputRequired(), NumberRange(min=1, max=MAX_QUANTITY)],
     )
-    unit_price = StringField("Unit price", validators=[DataRequired(), Length(max=20)])
+    unit_price = StringField(N_("Unit price"), validators=[DataRequired(), Length(max=20)])
 
     def validate_unit_price(self, field) -> None:  # type: ignore[no-untyped-def]
         self.minor = parse_amount(field.data, self.currency)
 
 
 class DeskPaymentForm(_AmountForm):
-    amount = StringField("Amount received", validators=[DataRequired(), Length(max=20)])
+    amount = StringField(N_("Amount received"), validators=[DataRequired(), Length(max=20)])
     method = SelectField(
-        "Paid by",
-        choices=[(m.value, m.label) for m in (PaymentMethod.cash, PaymentMethod.card)],
+        N_("Paid by"),
+        choices=[(m.value, lazy_gettext(m.label)) for m in (PaymentMethod.cash, PaymentMethod.card)],
         validators=[DataRequired()],
     )
     key = HiddenField(default=new_key)
@@ -105,19 +109,23 @@ class RefundForm(_AmountForm):
 
 
 class CancelBillForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+    reason = StringField(N_("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
 class BillingSettingsForm(FlaskForm):
     refund_percent = IntegerField(
-        "Refund when a patient cancels (per cent)",
+        N_("Refund when a patient cancels (per cent)"),
         validators=[InputRequired(), NumberRange(min=0, max=100)],
-        description="The share of what the patient paid that goes back. When the hospital cancels, "
-        "everything is refunded.",
+        description=N_(
+            "The share of what the patient paid that goes back. When the hospital cancels, "
+            "everything is refunded."
+        ),
     )
 
 
-STATUS_CHOICES = [("", "Any status")] + [(s.value, s.label.capitalize()) for s in BillStatus]
+STATUS_CHOICES = [("", lazy_gettext("Any status"))] + [
+    (s.value, lazy_gettext(s.label.capitalize())) for s in BillStatus
+]
 
 
 class BillFilterForm(FlaskForm):
@@ -126,8 +134,8 @@ class BillFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", choices=STATUS_CHOICES, validators=[Optional()])
-    first = DateField("From", validators=[Optional()])
-    last = DateField("To", validators=[Optional()])
-    doctor = SelectField("Doctor", choices=[("", "Any doctor")], validators=[Optional()])
-    patient = StringField("Patient (name or MRN)", validators=[Optional(), Length(max=80)])
+    status = SelectField(N_("Status"), choices=STATUS_CHOICES, validators=[Optional()])
+    first = DateField(N_("From"), validators=[Optional()])
+    last = DateField(N_("To"), validators=[Optional()])
+    doctor = SelectField(N_("Doctor"), choices=[("", lazy_gettext("Any doctor"))], validators=[Optional()])
+    patient = StringField(N_("Patient (name or MRN)"), validators=[Optional(), Length(max=80)])

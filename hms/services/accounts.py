@@ -6,10 +6,12 @@ import secrets
 from datetime import date, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Doctor,
     Hospital,
@@ -71,7 +73,7 @@ def register_patient(
     phone: str,
 ) -> User:
     if date_of_birth > clock.now().date():
-        raise Invalid("The date of birth cannot be in the future.", field="date_of_birth")
+        raise Invalid(N_("The date of birth cannot be in the future."), field="date_of_birth")
     user = _new_user(full_name, email, password, Role.patient)
     user.patient = Patient(mrn=new_mrn(), date_of_birth=date_of_birth, sex=sex, phone=phone.strip())
     db.session.flush()
@@ -142,9 +144,9 @@ def _dummy_hash() -> str:
 def login_block_reason(user: User) -> str | None:
     """Why a user with the right password still may not log in, if any."""
     if not user.active:
-        return "This account is deactivated. Ask your hospital's administrator."
+        return N_("This account is deactivated. Ask your hospital's administrator.")
     if user.role == Role.staff and user.staff and not user.staff.hospital.is_active:
-        return "Your hospital is not active on the platform; you cannot log in there."
+        return N_("Your hospital is not active on the platform; you cannot log in there.")
     return None
 
 
@@ -155,11 +157,13 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     if user is None:
         passwords.verify_password(_dummy_hash(), password)
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(N_("Wrong email or password."))
     if user.is_locked(now):
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise LoginRefused(
-            f"Too many failed attempts. This account is locked; try again in {minutes} minutes."
+            gettext(
+                "Too many failed attempts. This account is locked; try again in %(num)d minutes.", num=minutes
+            )
         )
     if not passwords.verify_password(user.password_hash, password):
         user.failed_logins += 1
@@ -168,11 +172,13 @@ def authenticate(email: str, password: str) -> User:
             user.failed_logins = 0
             db.session.flush()
             raise LoginRefused(
-                "Too many failed attempts. This account is locked for "
-                f"{cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
+                gettext(
+                    "Too many failed attempts. This account is locked for %(num)d minutes.",
+                    num=cfg["LOGIN_LOCKOUT_MINUTES"],
+                )
             )
         db.session.flush()
-        raise LoginRefused("Wrong email or password.")
+        raise LoginRefused(N_("Wrong email or password."))
     reason = login_block_reason(user)
     if reason:
         raise LoginRefused(reason)

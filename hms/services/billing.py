@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import get_locale, gettext
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from hms import clock, events
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     Bill,
@@ -67,7 +69,7 @@ class PaymentUnavailable(Conflict):
 
     def __init__(self) -> None:
         super().__init__(
-            "Online payment is not available right now. Try again in a few minutes, or pay at the desk."
+            N_("Online payment is not available right now. Try again in a few minutes, or pay at the desk.")
         )
 
 
@@ -77,7 +79,8 @@ def new_key() -> str:
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return format_money(amount_minor, currency)
+    """An amount written the way of the language in use (the reader's, or `in_language_of`'s)."""
+    return format_money(amount_minor, currency, str(get_locale() or "en"))
 
 
 # ---------------------------------------------------------------- locking and counters
@@ -268,7 +271,7 @@ def create_bill(*, hospital: Hospital, mrn: str, actor: User, note: str = "") ->
     """A draft bill for a patient of the hospital; items are added before it is issued."""
     patient = find_hospital_patient(hospital, mrn)
     if patient is None:
-        raise Invalid("No patient of this hospital has this record number.", field="mrn")
+        raise Invalid(N_("No patient of this hospital has this record number."), field="mrn")
     bill = Bill(
         hospital_id=hospital.id,
         patient_id=patient.id,
@@ -291,19 +294,19 @@ def add_item(
     bill: Bill, *, kind: ItemKind, description: str, quantity: int, unit_minor: int, actor: User
 ) -> BillItem:
     if not bill.is_editable:
-        raise Conflict("Only a draft bill can be changed.")
+        raise Conflict(N_("Only a draft bill can be changed."))
     description = (description or "").strip()
     if not description:
-        raise Invalid("Describe the item.", field="description")
+        raise Invalid(N_("Describe the item."), field="description")
     if len(description) > 200:
-        raise Invalid("Use at most 200 characters.", field="description")
+        raise Invalid(N_("Use at most 200 characters."), field="description")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise Invalid(f"The quantity must be between 1 and {MAX_QUANTITY}.", field="quantity")
     if unit_minor <= 0:
-        raise Invalid("The price must be more than zero.", field="unit_price")
+        raise Invalid(N_("The price must be more than zero."), field="unit_price")
     amount = unit_minor * quantity
     if amount > MAX_AMOUNT_MINOR or bill.total_minor + amount > MAX_AMOUNT_MINOR:
-        raise Invalid("This amount is too large.", field="unit_price")
+        raise Invalid(N_("This amount is too large."), field="unit_price")
     if len(bill.items) >= MAX_ITEMS:
         raise Conflict(f"A bill has at most {MAX_ITEMS} items.")
     item = BillItem(
@@ -326,10 +329,10 @@ def add_item(
 
 def remove_item(bill: Bill, item_id: int, actor: User) -> None:
     if not bill.is_editable:
-        raise Conflict("Only a draft bill can be changed.")
+        raise Conflict(N_("Only a draft bill can be changed."))
     item = next((i for i in bill.items if i.id == item_id), None)
     if item is None:
-        raise NotFound("This item is not on the bill.")
+        raise NotFound(N_("This item is not on the bill."))
     bill.items.remove(item)
     _recompute_total(bill)
     db.session.flush()
@@ -350,21 +353,23 @@ def issue_bill(bill: Bill, actor: User) -> Bill:
     if bill.status == BillStatus.issued:
         return bill
     if bill.status != BillStatus.draft:
-        raise Conflict("Only a draft bill can be issued.")
+        raise Conflict(N_("Only a draft bill can be issued."))
     if not bill.items or bill.total_minor <= 0:
-        raise Invalid("Add at least one item before issuing the bill.")
+        raise Invalid(N_("Add at least one item before issuing the bill."))
     bill.status = BillStatus.issued
     bill.issued_at = clock.now()
     db.session.flush()
     record_event(
         "issue", "bill", bill.id, patient_id=bill.patient_id, hospital_id=bill.hospital_id, user_id=actor.id
     )
-    notify(
-        bill.patient.user,
-        "bill_issued",
-        f"{bill.hospital.name} sent you bill {bill.number} for {money(bill.total_minor, bill.currency)}.",
-        link=f"/patient/bills/{bill.id}",
-    )
+    with in_language_of(bill.patient.user):
+        text = gettext(
+            "%(hospital)s sent you bill %(number)s for %(amount)s.",
+            hospital=bill.hospital.name,
+            number=bill.number,
+            amount=money(bill.total_minor, bill.currency),
+        )
+    notify(bill.patient.user, "bill_issued", text, link=f"/patient/bills/{bill.id}")
     return bill
 
 
@@ -372,12 +377,12 @@ def cancel_bill(bill: Bill, actor: User, reason: str) -> Bill:
     """Void a bill nothing was paid on (a paid bill is refunded through its appointment instead)."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Give a reason; the patient will see it.", field="reason")
+        raise Invalid(N_("Give a reason; the patient will see it."), field="reason")
     bill = _lock_bill(bill.id)
     if bill.status == BillStatus.cancelled:
         return bill
     if bill.status not in (BillStatus.draft, BillStatus.issued) or bill.paid_minor > 0:
-        raise Conflict("Only a bill with nothing paid on it can be cancelled.")
+        raise Conflict(N_("Only a bill with nothing paid on it can be cancelled."))
     settle_cancelled_bill(bill, actor, 100, reason[:500])
     return bill
 
@@ -412,9 +417,16 @@ def settle_cancelled_bill(bill: Bill, actor: User, percent: int, reason: str) ->
         detail=f"refund {refund_total} {bill.currency}" if refunds else None,
     )
     if actor.id != bill.patient.user_id or refunds:
-        text = f"Bill {bill.number} from {bill.hospital.name} was cancelled."
-        if refunds:
-            text += f" {money(refund_total, bill.currency)} will be refunded."
+        with in_language_of(bill.patient.user):
+            names = {"number": bill.number, "hospital": bill.hospital.name}
+            if refunds:
+                text = gettext(
+                    "Bill %(number)s from %(hospital)s was cancelled. %(amount)s will be refunded.",
+                    amount=money(refund_total, bill.currency),
+                    **names,
+                )
+            else:
+                text = gettext("Bill %(number)s from %(hospital)s was cancelled.", **names)
         notify(bill.patient.user, "bill_cancelled", text, link=f"/patient/bills/{bill.id}")
 
 
@@ -462,23 +474,26 @@ def refund_part(bill: Bill, *, amount_minor: int, reason: str, actor: User, key:
     for the cashier to pay them out; the same form sent twice (same `key`) refunds once."""
     key = (key or "").strip()[:64]
     if len(key) < 16:
-        raise Invalid("This form is out of date. Reload the page.")
+        raise Invalid(N_("This form is out of date. Reload the page."))
     reason = " ".join((reason or "").split())[:255]
     if not reason:
-        raise Invalid("Say why the money goes back.", field="reason")
+        raise Invalid(N_("Say why the money goes back."), field="reason")
     bill = _lock_bill(bill.id)
     done = db.session.scalars(select(Refund).where(Refund.key.startswith(f"{key}-"))).all()
     if done:
         if any(r.bill_id != bill.id for r in done):
-            raise Invalid("This form was already used. Reload the page.")
+            raise Invalid(N_("This form was already used. Reload the page."))
         return list(done)
     refundable = bill.refundable_minor
     if refundable <= 0:
-        raise Conflict("Nothing paid on this bill can be refunded.")
+        raise Conflict(N_("Nothing paid on this bill can be refunded."))
     if amount_minor <= 0:
-        raise Invalid("The amount must be more than zero.", field="amount")
+        raise Invalid(N_("The amount must be more than zero."), field="amount")
     if amount_minor > refundable:
-        raise Invalid(f"At most {money(refundable, bill.currency)} can be refunded.", field="amount")
+        raise Invalid(
+            gettext("At most %(amount)s can be refunded.", amount=money(refundable, bill.currency)),
+            field="amount",
+        )
     refunds = _refund_payments(bill, amount_minor, reason)
     for n, refund in enumerate(refunds):
         refund.key = f"{key}-{n}"
@@ -494,19 +509,21 @@ def refund_part(bill: Bill, *, amount_minor: int, reason: str, actor: User, key:
         user_id=actor.id,
         detail=f"refund {amount_minor} {bill.currency}: {reason}"[:255],
     )
-    notify(
-        bill.patient.user,
-        "refund_issued",
-        f"{money(amount_minor, bill.currency)} of bill {bill.number} from {bill.hospital.name} "
-        f"will be refunded: {reason}",
-        link=f"/patient/bills/{bill.id}",
-    )
+    with in_language_of(bill.patient.user):
+        text = gettext(
+            "%(amount)s of bill %(number)s from %(hospital)s will be refunded: %(reason)s",
+            amount=money(amount_minor, bill.currency),
+            number=bill.number,
+            hospital=bill.hospital.name,
+            reason=reason,
+        )
+    notify(bill.patient.user, "refund_issued", text, link=f"/patient/bills/{bill.id}")
     return refunds
 
 
 def set_refund_percent(hospital: Hospital, percent: int, actor: User) -> Hospital:
     if not 0 <= percent <= 100:
-        raise Invalid("Enter a share between 0 and 100 per cent.", field="refund_percent")
+        raise Invalid(N_("Enter a share between 0 and 100 per cent."), field="refund_percent")
     if hospital.refund_percent != percent:
         hospital.refund_percent = percent
         db.session.flush()
@@ -543,24 +560,26 @@ def _receive(bill: Bill, payment: Payment, now: datetime) -> None:
         user_id=payment.recorded_by_id,
         detail=f"{payment.receipt_number} {payment.amount_minor} {payment.currency} {payment.method.value}",
     )
-    notify(
-        bill.patient.user,
-        "payment_received",
-        f"{bill.hospital.name} received {money(payment.amount_minor, payment.currency)} for bill "
-        f"{bill.number} (receipt {payment.receipt_number}).",
-        link=f"/patient/bills/{bill.id}",
-    )
+    with in_language_of(bill.patient.user):
+        text = gettext(
+            "%(hospital)s received %(amount)s for bill %(number)s (receipt %(receipt)s).",
+            hospital=bill.hospital.name,
+            amount=money(payment.amount_minor, payment.currency),
+            number=bill.number,
+            receipt=payment.receipt_number,
+        )
+    notify(bill.patient.user, "payment_received", text, link=f"/patient/bills/{bill.id}")
 
 
 def _check_payable(bill: Bill) -> None:
     if bill.status == BillStatus.draft:
-        raise Conflict("Issue the bill before taking payment.")
+        raise Conflict(N_("Issue the bill before taking payment."))
     if bill.status == BillStatus.paid:
-        raise Conflict("This bill is already paid.")
+        raise Conflict(N_("This bill is already paid."))
     if bill.status in (BillStatus.cancelled, BillStatus.refunded):
-        raise Conflict("This bill was cancelled; nothing is owed.")
+        raise Conflict(N_("This bill was cancelled; nothing is owed."))
     if bill.balance_minor <= 0:
-        raise Conflict("Nothing is owed on this bill.")
+        raise Conflict(N_("Nothing is owed on this bill."))
 
 
 def record_desk_payment(
@@ -569,22 +588,26 @@ def record_desk_payment(
     """Cash or the card terminal at the desk, all or part of the balance; the same form sent twice
     (same `key`) records one payment."""
     if method not in DESK_METHODS:
-        raise Invalid("Choose cash or card.", field="method")
+        raise Invalid(N_("Choose cash or card."), field="method")
     key = (key or "").strip()[:64]
     if len(key) < 16:
-        raise Invalid("This form is out of date. Reload the page.")
+        raise Invalid(N_("This form is out of date. Reload the page."))
     bill = _lock_bill(bill.id)
     existing = db.session.scalar(select(Payment).where(Payment.key == key))
     if existing is not None:
         if existing.bill_id != bill.id:
-            raise Invalid("This form was already used. Reload the page.")
+            raise Invalid(N_("This form was already used. Reload the page."))
         return existing
     _check_payable(bill)
     if amount_minor <= 0:
-        raise Invalid("The amount must be more than zero.", field="amount")
+        raise Invalid(N_("The amount must be more than zero."), field="amount")
     if amount_minor > bill.balance_minor:
         raise Invalid(
-            f"That is more than the balance of {money(bill.balance_minor, bill.currency)}.", field="amount"
+            gettext(
+                "That is more than the balance of %(amount)s.",
+                amount=money(bill.balance_minor, bill.currency),
+            ),
+            field="amount",
         )
     now = clock.now()
     payment = Payment(
@@ -611,7 +634,7 @@ def pay_out_refund(refund: Refund, actor: User) -> Refund:
     bill = _lock_bill(refund.bill_id)
     refund = db.session.get(Refund, refund.id, populate_existing=True)
     if refund.payment.provider != PaymentProvider.desk:
-        raise Conflict("Online refunds go back to the card by themselves.")
+        raise Conflict(N_("Online refunds go back to the card by themselves."))
     if refund.status == RefundStatus.succeeded:
         return refund
     refund.status = RefundStatus.succeeded
@@ -641,7 +664,7 @@ def begin_online_payment(bill: Bill) -> Payment:
     """The payment to send the patient to Stripe with: the open checkout if there is one (a double
     click, "continue payment"), else a new one for the whole balance."""
     if not online_payments_enabled():
-        raise Conflict("Online payment is not available; please pay at the desk.")
+        raise Conflict(N_("Online payment is not available; please pay at the desk."))
     pending = bill.pending_payment
     if pending is not None and pending.expires_at is not None and clock.now() >= pending.expires_at:
         refresh_checkout(pending)  # past its expiry at Stripe: learn how it ended
@@ -651,10 +674,10 @@ def begin_online_payment(bill: Bill) -> Payment:
     now = clock.now()
     if pending is not None:
         if pending.provider != PaymentProvider.stripe:
-            raise Conflict("A payment for this bill is being recorded. Reload the page.")
+            raise Conflict(N_("A payment for this bill is being recorded. Reload the page."))
         if pending.expires_at is None or now < pending.expires_at - timedelta(minutes=2):
             return pending
-        raise Conflict("The last payment attempt is still being closed. Try again in a minute.")
+        raise Conflict(N_("The last payment attempt is still being closed. Try again in a minute."))
     minutes = current_app.config.get("STRIPE_CHECKOUT_MINUTES", 60)
     payment = Payment(
         key=new_key(),
@@ -859,11 +882,13 @@ def cancel_online_payment(bill: Bill) -> Outcome:
     """The patient gives up the open checkout; Stripe confirms it is closed (or that it was paid)."""
     pending = bill.pending_payment
     if pending is None or pending.provider != PaymentProvider.stripe:
-        raise Conflict("There is no online payment in progress for this bill.")
+        raise Conflict(N_("There is no online payment in progress for this bill."))
     try:
         return close_checkout(pending.id, by_patient=True)
     except GatewayError as error:
-        raise Conflict("Stripe could not be reached to cancel the payment. Try again in a minute.") from error
+        raise Conflict(
+            N_("Stripe could not be reached to cancel the payment. Try again in a minute.")
+        ) from error
 
 
 def confirm_checkout(bill: Bill, session_id: str) -> Outcome:
@@ -872,7 +897,7 @@ def confirm_checkout(bill: Bill, session_id: str) -> Outcome:
         select(Payment).where(Payment.bill_id == bill.id, Payment.provider_ref == session_id)
     )
     if payment is None:
-        raise NotFound("This payment is not one of yours.")
+        raise NotFound(N_("This payment is not one of yours."))
     if payment.status != PaymentStatus.pending:
         return Outcome("unchanged", payment)
     return refresh_checkout(payment)
@@ -932,7 +957,7 @@ def _apply_refund_status(refund: Refund, status: str | None, failure: str | None
 def retry_refund(refund: Refund, actor: User) -> Refund:
     """An administrator sends a failed or unsent online refund again."""
     if refund.payment.provider != PaymentProvider.stripe:
-        raise Conflict("Desk refunds are paid out at the desk.")
+        raise Conflict(N_("Desk refunds are paid out at the desk."))
     if refund.status == RefundStatus.succeeded:
         return refund
     if refund.status == RefundStatus.failed:
@@ -1010,7 +1035,7 @@ def process_stripe_event(stripe_event: dict[str, Any]) -> str:
     an event about nothing of ours changes nothing."""
     event_id, kind = stripe_event.get("id"), stripe_event.get("type") or ""
     if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
-        raise Invalid("Malformed event.")
+        raise Invalid(N_("Malformed event."))
     if _already_handled(event_id):
         return "duplicate"
     obj = (stripe_event.get("data") or {}).get("object") or {}

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -82,8 +84,10 @@ class StaleRecord(Conflict):
 
     def __init__(self, current: Any) -> None:
         super().__init__(
-            "Someone else saved this record while you were editing it. Their version is shown; "
-            "what you typed is still in the form: check it and save again."
+            N_(
+                "Someone else saved this record while you were editing it. Their version is shown; "
+                "what you typed is still in the form: check it and save again."
+            )
         )
         self.current = current
 
@@ -248,7 +252,7 @@ def normalize_icd10(value: str) -> str:
         code = f"{code[:3]}.{code[3:]}"
     if not ICD10_CODE.match(code):
         raise Invalid(
-            "Enter an ICD-10 code such as J06.9 (a letter, two digits, then a dot and more).", "code"
+            N_("Enter an ICD-10 code such as J06.9 (a letter, two digits, then a dot and more)."), "code"
         )
     return code
 
@@ -313,21 +317,21 @@ def _clean_history(values: dict[str, Any]) -> dict[str, Any]:
     try:
         kind = HistoryKind(kind)
     except ValueError as error:
-        raise Invalid("Choose what kind of entry this is.", "kind") from error
+        raise Invalid(N_("Choose what kind of entry this is."), "kind") from error
     title = (values.get("title") or "").strip()
     if not title:
-        raise Invalid("Name the condition, substance, medicine or operation.", "title")
+        raise Invalid(N_("Name the condition, substance, medicine or operation."), "title")
     if len(title) > 200:
-        raise Invalid("Keep the name under 200 characters.", "title")
+        raise Invalid(N_("Keep the name under 200 characters."), "title")
     severity = values.get("severity") or None
     if severity is not None:
         try:
             severity = AllergySeverity(severity)
         except ValueError as error:
-            raise Invalid("Choose mild, moderate or severe.", "severity") from error
+            raise Invalid(N_("Choose mild, moderate or severe."), "severity") from error
     since = values.get("since")
     if since is not None and since > clock.now().date():
-        raise Invalid("The date cannot be in the future.", "since")
+        raise Invalid(N_("The date cannot be in the future."), "since")
     clean = {
         "kind": kind,
         "title": title,
@@ -375,7 +379,7 @@ def update_history_entry(
     entry: MedicalHistoryEntry, actor: User, values: dict[str, Any], version: int | None
 ) -> MedicalHistoryEntry:
     if not can_edit_history(entry, actor):
-        raise NotAllowed("Only the person who wrote this entry can change it.")
+        raise NotAllowed(N_("Only the person who wrote this entry can change it."))
     clean = _clean_history(values)
     _check_version(entry, version)
     changed = [name for name, value in clean.items() if getattr(entry, name) != value]
@@ -393,7 +397,7 @@ def remove_history_entry(entry: MedicalHistoryEntry, actor: User) -> None:
     if entry.removed_at is not None:
         return
     if not can_edit_history(entry, actor):
-        raise NotAllowed("Only the person who wrote this entry can remove it.")
+        raise NotAllowed(N_("Only the person who wrote this entry can remove it."))
     entry.removed_at = clock.now()
     entry.removed_by_id = actor.id
     _flush_versioned(entry)
@@ -428,14 +432,14 @@ def encounter_for_appointment(appointment_id: int) -> Encounter | None:
 def open_encounter(appointment: Appointment, doctor: Doctor) -> Encounter:
     """The appointment's encounter, created on first opening (one per appointment)."""
     if appointment.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's appointment.")
+        raise NotAllowed(N_("This is another doctor's appointment."))
     existing = encounter_for_appointment(appointment.id)
     if existing is not None:
         return existing
     if appointment.status == AppointmentStatus.cancelled:
-        raise Conflict("This appointment was cancelled; there is no visit to record.")
+        raise Conflict(N_("This appointment was cancelled; there is no visit to record."))
     if not can_open_encounter(appointment):
-        raise Conflict("The visit can be recorded from 12 hours before the appointment.")
+        raise Conflict(N_("The visit can be recorded from 12 hours before the appointment."))
     encounter = Encounter(
         appointment_id=appointment.id,
         patient_id=appointment.patient_id,
@@ -467,11 +471,11 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     complaint = (values.get("chief_complaint") or "").strip()
     if len(complaint) > 500:
-        raise Invalid("Keep the chief complaint under 500 characters.", "chief_complaint")
+        raise Invalid(N_("Keep the chief complaint under 500 characters."), "chief_complaint")
     clean["chief_complaint"] = complaint
     notes = (values.get("notes") or "").strip()
     if len(notes) > NOTES_MAX:
-        raise Invalid(f"Notes can hold at most {NOTES_MAX:,} characters.", "notes")
+        raise Invalid(gettext("Notes can hold at most %(num)s characters.", num=f"{NOTES_MAX:,}"), "notes")
     clean["notes"] = notes
     for name, (low, high, unit) in VITAL_RANGES.items():
         value = values.get(name)
@@ -480,13 +484,16 @@ def _clean_encounter(values: dict[str, Any]) -> dict[str, Any]:
             continue
         number = Decimal(str(value))
         if not low <= number <= high:
-            raise Invalid(f"Enter a value from {low} to {high} {unit}.", name)
+            raise Invalid(
+                gettext("Enter a value from %(low)s to %(high)s %(unit)s.", low=low, high=high, unit=unit),
+                name,
+            )
         clean[name] = int(number) if name in ("bp_systolic", "bp_diastolic", "pulse") else number
     systolic, diastolic = clean["bp_systolic"], clean["bp_diastolic"]
     if (systolic is None) != (diastolic is None):
-        raise Invalid("Enter both blood pressure values, or neither.", "bp_diastolic")
+        raise Invalid(N_("Enter both blood pressure values, or neither."), "bp_diastolic")
     if systolic is not None and diastolic >= systolic:
-        raise Invalid("The diastolic pressure must be lower than the systolic.", "bp_diastolic")
+        raise Invalid(N_("The diastolic pressure must be lower than the systolic."), "bp_diastolic")
     return clean
 
 
@@ -494,7 +501,7 @@ def update_encounter(
     encounter: Encounter, doctor: Doctor, values: dict[str, Any], version: int | None
 ) -> Encounter:
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     clean = _clean_encounter(values)
     _check_version(encounter, version)
     changed = [name for name, value in clean.items() if getattr(encounter, name) != value]
@@ -514,19 +521,19 @@ def update_encounter(
 
 def add_diagnosis(encounter: Encounter, doctor: Doctor, code: str, text: str) -> Diagnosis:
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     code = normalize_icd10(code)
     text = (text or "").strip()
     if not text:
         text = icd10_codes().get(code, "")
     if not text:
-        raise Invalid("This code is not in our list: describe the diagnosis in words.", "text")
+        raise Invalid(N_("This code is not in our list: describe the diagnosis in words."), "text")
     if len(text) > 255:
-        raise Invalid("Keep the description under 255 characters.", "text")
+        raise Invalid(N_("Keep the description under 255 characters."), "text")
     if any(d.code == code for d in encounter.diagnoses):
-        raise Invalid(f"{code} is already recorded for this visit.", "code")
+        raise Invalid(gettext("%(code)s is already recorded for this visit.", code=code), "code")
     if len(encounter.diagnoses) >= MAX_DIAGNOSES:
-        raise Invalid(f"A visit can have at most {MAX_DIAGNOSES} diagnoses.", "code")
+        raise Invalid(gettext("A visit can have at most %(num)d diagnoses.", num=MAX_DIAGNOSES), "code")
     diagnosis = Diagnosis(encounter=encounter, code=code, text=text)
     db.session.add(diagnosis)
     db.session.flush()
@@ -543,7 +550,7 @@ def add_diagnosis(encounter: Encounter, doctor: Doctor, code: str, text: str) ->
 def remove_diagnosis(diagnosis: Diagnosis, doctor: Doctor) -> None:
     encounter = diagnosis.encounter
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can change its record.")
+        raise NotAllowed(N_("Only the doctor of this visit can change its record."))
     diagnosis_id = diagnosis.id
     encounter.diagnoses.remove(diagnosis)
     db.session.flush()
@@ -608,16 +615,16 @@ def _lock(*prescriptions: Prescription) -> None:
 
 def _lock_draft(prescription: Prescription, doctor: Doctor) -> None:
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     _lock(prescription)
     if not prescription.is_draft:
-        raise Conflict("This prescription has been issued and can no longer be changed.")
+        raise Conflict(N_("This prescription has been issued and can no longer be changed."))
 
 
 def start_prescription(encounter: Encounter, doctor: Doctor) -> Prescription:
     """A new draft for the visit (the visit's open draft, when there already is one)."""
     if encounter.doctor_id != doctor.id:
-        raise NotAllowed("Only the doctor of this visit can prescribe in it.")
+        raise NotAllowed(N_("Only the doctor of this visit can prescribe in it."))
     lock_rows((Encounter, encounter.id))
     draft = db.session.scalar(
         select(Prescription).where(
@@ -654,7 +661,7 @@ def save_prescription_note(
     _lock_draft(prescription, doctor)
     note = (note or "").strip()
     if len(note) > 1000:
-        raise Invalid("Keep the note under 1,000 characters.", "note")
+        raise Invalid(N_("Keep the note under 1,000 characters."), "note")
     _check_version(prescription, version)
     prescription.note = note
     _flush_versioned(prescription)
@@ -673,10 +680,10 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
     for name, limit in ITEM_LIMITS.items():
         value = (values.get(name) or "").strip()
         if len(value) > limit:
-            raise Invalid(f"Keep this under {limit} characters.", name)
+            raise Invalid(gettext("Keep this under %(num)d characters.", num=limit), name)
         clean[name] = value
     if not clean["drug"]:
-        raise Invalid("Name the medicine.", "drug")
+        raise Invalid(N_("Name the medicine."), "drug")
     quantity = values.get("quantity")
     if quantity in (None, ""):
         clean["quantity"] = None
@@ -684,9 +691,9 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
         try:
             quantity = int(quantity)
         except (TypeError, ValueError) as error:
-            raise Invalid("Enter the quantity as a whole number.", "quantity") from error
+            raise Invalid(N_("Enter the quantity as a whole number."), "quantity") from error
         if not 1 <= quantity <= MAX_QUANTITY:
-            raise Invalid(f"Enter a quantity from 1 to {MAX_QUANTITY:,}.", "quantity")
+            raise Invalid(gettext("Enter a quantity from 1 to %(num)s.", num=f"{MAX_QUANTITY:,}"), "quantity")
         clean["quantity"] = quantity
     return clean
 
@@ -710,12 +717,14 @@ def add_item(prescription: Prescription, doctor: Doctor, values: dict[str, Any])
     clean = _clean_item(values)
     _lock_draft(prescription, doctor)
     if len(prescription.items) >= MAX_ITEMS:
-        raise Invalid(f"A prescription can hold at most {MAX_ITEMS} medicines.", "drug")
+        raise Invalid(gettext("A prescription can hold at most %(num)d medicines.", num=MAX_ITEMS), "drug")
     # The same line twice is a double submission (or duplicate therapy): refuse it under the lock.
     same = ("drug", "strength", "dose", "route", "frequency")
     if any(all(_folded(getattr(i, n)) == _folded(clean.get(n)) for n in same) for i in prescription.items):
         raise Conflict(
-            "This prescription already lists this medicine with the same dose; edit that line instead.",
+            gettext(
+                "This prescription already lists this medicine with the same dose; edit that line instead."
+            ),
             "drug",
         )
     position = max((i.position for i in prescription.items), default=-1) + 1
@@ -753,7 +762,7 @@ def remove_item(item: PrescriptionItem, doctor: Doctor) -> None:
 def move_item(item: PrescriptionItem, doctor: Doctor, direction: str) -> None:
     """Swap the item with its neighbour above ("up") or below ("down")."""
     if direction not in ("up", "down"):
-        raise Invalid("Move an item up or down.")
+        raise Invalid(N_("Move an item up or down."))
     prescription = item.prescription
     _lock_draft(prescription, doctor)
     items = sorted(prescription.items, key=lambda i: (i.position, i.id))
@@ -778,13 +787,13 @@ def _next_number(prescription: Prescription, now: datetime) -> str:
 def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescription:
     """Make the draft an issued, numbered, read-only prescription; supersede its older version."""
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     old = prescription.supersedes
     _lock(*[p for p in (prescription, old) if p is not None])
     if not prescription.is_draft:
-        raise Conflict("This prescription has already been issued.")
+        raise Conflict(N_("This prescription has already been issued."))
     if not prescription.items:
-        raise Invalid("Add at least one medicine before issuing.", "drug")
+        raise Invalid(N_("Add at least one medicine before issuing."), "drug")
     now = clock.now()
     prescription.status = PrescriptionStatus.active
     prescription.issued_at = now
@@ -809,29 +818,36 @@ def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescripti
         hospital_id=prescription.hospital_id,
         detail=prescription.number,
     )
-    notify(
-        prescription.patient.user,
-        "prescription_issued",
-        f"Dr {doctor.name} issued prescription {prescription.number}"
-        + (f", replacing {old.number}." if old is not None else "."),
-        link="/patient/encounters",
-    )
+    patient_user = prescription.patient.user
+    with in_language_of(patient_user):
+        if old is not None:
+            text = gettext(
+                "Dr %(name)s issued prescription %(number)s, replacing %(old)s.",
+                name=doctor.name,
+                number=prescription.number,
+                old=old.number,
+            )
+        else:
+            text = gettext(
+                "Dr %(name)s issued prescription %(number)s.", name=doctor.name, number=prescription.number
+            )
+    notify(patient_user, "prescription_issued", text, link="/patient/encounters")
     return prescription
 
 
 def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str) -> Prescription:
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     reason = (reason or "").strip()
     if len(reason) < 3:
-        raise Invalid("Give the reason for cancelling; the patient will see it.", "reason")
+        raise Invalid(N_("Give the reason for cancelling; the patient will see it."), "reason")
     if len(reason) > 500:
-        raise Invalid("Keep the reason under 500 characters.", "reason")
+        raise Invalid(N_("Keep the reason under 500 characters."), "reason")
     _lock(prescription)
     if prescription.status == PrescriptionStatus.cancelled:
         return prescription
     if prescription.status != PrescriptionStatus.active:
-        raise Conflict("Only an issued, current prescription can be cancelled.")
+        raise Conflict(N_("Only an issued, current prescription can be cancelled."))
     prescription.status = PrescriptionStatus.cancelled
     prescription.cancelled_at = clock.now()
     prescription.cancelled_by_id = doctor.user_id
@@ -844,22 +860,25 @@ def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str)
         patient_id=prescription.patient_id,
         hospital_id=prescription.hospital_id,
     )
-    notify(
-        prescription.patient.user,
-        "prescription_cancelled",
-        f"Dr {doctor.name} cancelled prescription {prescription.number}: {reason}",
-        link="/patient/encounters",
-    )
+    patient_user = prescription.patient.user
+    with in_language_of(patient_user):
+        text = gettext(
+            "Dr %(name)s cancelled prescription %(number)s: %(reason)s",
+            name=doctor.name,
+            number=prescription.number,
+            reason=reason,
+        )
+    notify(patient_user, "prescription_cancelled", text, link="/patient/encounters")
     return prescription
 
 
 def revise_prescription(prescription: Prescription, doctor: Doctor) -> Prescription:
     """A new draft that copies the issued prescription's items and will supersede it when issued."""
     if prescription.doctor_id != doctor.id:
-        raise NotAllowed("This is another doctor's prescription.")
+        raise NotAllowed(N_("This is another doctor's prescription."))
     _lock(prescription)
     if prescription.status != PrescriptionStatus.active:
-        raise Conflict("Only an issued, current prescription can be revised.")
+        raise Conflict(N_("Only an issued, current prescription can be revised."))
     existing = db.session.scalar(
         select(Prescription).where(
             Prescription.supersedes_id == prescription.id, Prescription.status == PrescriptionStatus.draft

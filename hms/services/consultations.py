@@ -11,12 +11,14 @@ import json
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -31,6 +33,7 @@ from hms.models import (
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotFound
 from hms.services.notifications import notify
+from hms.templating import local_time
 
 SIGNALS_PER_MINUTE = 240
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)  # per participant and call; a negotiation takes a few dozen
@@ -51,7 +54,7 @@ def participant_appointment(user: User, appointment_id: int) -> Appointment:
     elif user.role == Role.doctor and user.doctor is not None:
         query = query.where(Appointment.doctor_id == user.doctor.id)
     else:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     appointment = db.session.scalar(
         query.options(
             joinedload(Appointment.hospital),
@@ -60,7 +63,7 @@ def participant_appointment(user: User, appointment_id: int) -> Appointment:
         )
     )
     if appointment is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(N_("No such appointment."))
     return appointment
 
 
@@ -90,11 +93,13 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
     notice per conversation, not one per message). Flushes."""
     text = (body or "").replace("\r\n", "\n").strip()
     if not text:
-        raise Invalid("Write a message first.", field="body")
+        raise Invalid(N_("Write a message first."), field="body")
     if len(text) > Message.MAX_LENGTH:
-        raise Invalid(f"Keep a message under {Message.MAX_LENGTH} characters.", field="body")
+        raise Invalid(
+            gettext("Keep a message under %(num)d characters.", num=Message.MAX_LENGTH), field="body"
+        )
     if not chat_is_open(appointment):
-        raise Conflict("This conversation is closed.", field="body")
+        raise Conflict(N_("This conversation is closed."), field="body")
     _write_lock()
     now = clock.now()
     last = db.session.scalar(
@@ -128,12 +133,21 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
         )
     )
     if waiting is None:
-        who = f"Dr {sender.full_name}" if sender.role == Role.doctor else sender.full_name
+        with in_language_of(recipient):
+            who = (
+                gettext("Dr %(name)s", name=sender.full_name)
+                if sender.role == Role.doctor
+                else sender.full_name
+            )
+            text = gettext(
+                "New message from %(who)s about the appointment on %(when)s.",
+                who=who,
+                when=local_time(appointment.start_at, appointment.hospital.tz, "%a %d %b %Y %H:%M"),
+            )
         notify(
             recipient,
             "chat_message",
-            f"New message from {who} about the appointment on "
-            f"{appointment.start_at.astimezone(appointment.hospital.tz):%a %d %b %Y %H:%M}.",
+            text,
             link=link,
             hospital_id=appointment.hospital_id,
         )
@@ -270,7 +284,7 @@ def signalling_is_open(appointment: Appointment, now: datetime | None = None) ->
 def join_call(appointment: Appointment, user: User) -> int:
     """Record that `user` joined the call; returns the last signal id (older signals are history)."""
     if not call_is_open(appointment):
-        raise Conflict("The video call is not open now.")
+        raise Conflict(N_("The video call is not open now."))
     _write_lock()
     record_event(
         "join",
@@ -288,12 +302,12 @@ def join_call(appointment: Appointment, user: User) -> int:
 def post_signal(appointment: Appointment, sender: User, kind: str, payload: object) -> VideoSignal:
     """Relay one signalling message to the other participant. Flushes."""
     if kind not in VideoSignal.KINDS:
-        raise Invalid("Unknown signal.")
+        raise Invalid(N_("Unknown signal."))
     text = json.dumps(payload, separators=(",", ":"))
     if len(text) > VideoSignal.MAX_PAYLOAD:
-        raise Invalid("Signal too large.")
+        raise Invalid(N_("Signal too large."))
     if not signalling_is_open(appointment):
-        raise Conflict("The video call is not open now.")
+        raise Conflict(N_("The video call is not open now."))
     _write_lock()
     now = clock.now()
     recent = db.session.scalar(
@@ -304,7 +318,7 @@ def post_signal(appointment: Appointment, sender: User, kind: str, payload: obje
         )
     )
     if recent and recent >= SIGNALS_PER_MINUTE:
-        raise Conflict("Too many signals; wait a moment.")
+        raise Conflict(N_("Too many signals; wait a moment."))
     signal = VideoSignal(
         appointment_id=appointment.id, sender_id=sender.id, kind=kind, payload=text, created_at=now
     )

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Department, Hospital, User
 from hms.models.hospitals import name_key
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid
 
-NAME_TAKEN = "A department called “{name}” already exists in this hospital."
+NAME_TAKEN = N_("A department called “%(name)s” already exists in this hospital.")
 
 
 def _clean(name: str) -> str:
     cleaned = " ".join((name or "").split())
     if len(cleaned) < 2:
-        raise Invalid("Enter a department name of at least 2 characters.", field="name")
+        raise Invalid(N_("Enter a department name of at least 2 characters."), field="name")
     if len(cleaned) > 120:
-        raise Invalid("Use at most 120 characters.", field="name")
+        raise Invalid(N_("Use at most 120 characters."), field="name")
     return cleaned
 
 
@@ -38,14 +40,14 @@ def _flush_unique(name: str) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as error:
-        raise Conflict(NAME_TAKEN.format(name=name), field="name") from error
+        raise Conflict(gettext(NAME_TAKEN, name=name), field="name") from error
 
 
 def create_department(hospital: Hospital, name: str, actor: User) -> Department:
     name = _clean(name)
     clash = _existing(hospital, name)
     if clash is not None:
-        raise Conflict(NAME_TAKEN.format(name=clash.name), field="name")
+        raise Conflict(gettext(NAME_TAKEN, name=clash.name), field="name")
     department = Department(hospital=hospital, name=name)
     db.session.add(department)
     _flush_unique(name)
@@ -61,7 +63,7 @@ def rename_department(department: Department, name: str, actor: User) -> Departm
         return department
     clash = _existing(department.hospital, name, except_id=department.id)
     if clash is not None:
-        raise Conflict(NAME_TAKEN.format(name=clash.name), field="name")
+        raise Conflict(gettext(NAME_TAKEN, name=clash.name), field="name")
     previous = department.name
     department.name = name
     _flush_unique(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hms.i18n import N_
+
 
 class DomainError(Exception):
     """A rule refused the operation; `message` is shown to the user, `field` names the input."""
@@ -32,7 +34,7 @@ class Invalid(DomainError):
 
 class EmailTaken(Invalid):
     def __init__(self) -> None:
-        super().__init__("An account with this email already exists.", field="email")
+        super().__init__(N_("An account with this email already exists."), field="email")
 
 
 class LoginRefused(DomainError):

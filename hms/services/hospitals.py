@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from hms import clock, events
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Bill, Hospital, HospitalStatus, Membership, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
@@ -29,7 +31,7 @@ def suspend_hospital(hospital: Hospital, actor: User) -> Hospital:
     if hospital.status == HospitalStatus.suspended:
         return hospital
     if hospital.status == HospitalStatus.pending:
-        raise Conflict("A pending hospital cannot be suspended; approve it first.")
+        raise Conflict(N_("A pending hospital cannot be suspended; approve it first."))
     hospital.status = HospitalStatus.suspended
     hospital.status_changed_at = clock.now()
     record_event("suspend", "hospital", hospital.id, hospital_id=hospital.id, user_id=actor.id)
@@ -60,7 +62,10 @@ def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -
         billed = db.session.scalar(select(func.count(Bill.id)).where(Bill.hospital_id == hospital.id))
         if billed:
             raise Conflict(
-                f"This hospital has bills in {hospital.currency}; its currency can no longer change.",
+                gettext(
+                    "This hospital has bills in %(currency)s; its currency can no longer change.",
+                    currency=hospital.currency,
+                ),
                 field="currency",
             )
         priced = db.session.scalar(
@@ -70,8 +75,11 @@ def update_hospital_profile(hospital: Hospital, actor: User, **values: object) -
         )
         if priced:
             raise Conflict(
-                f"Doctors' fees here are in {hospital.currency}. Set their fees to zero before "
-                "changing the currency.",
+                gettext(
+                    "Doctors' fees here are in %(currency)s. "
+                    "Set their fees to zero before changing the currency.",
+                    currency=hospital.currency,
+                ),
                 field="currency",
             )
     changed = []

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Department,
     Hospital,
@@ -68,19 +69,23 @@ def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its token (shown once, to be sent to the person)."""
     if role not in INVITABLE:
-        raise Invalid("Only doctors, staff and administrators can be invited.")
+        raise Invalid(N_("Only doctors, staff and administrators can be invited."))
     if role == Role.staff and staff_kind is None:
-        raise Invalid("Choose the staff member's role.", field="kind")
+        raise Invalid(N_("Choose the staff member's role."), field="kind")
     if role == Role.doctor and not (specialty or "").strip():
-        raise Invalid("Enter the doctor's specialty.", field="specialty")
+        raise Invalid(N_("Enter the doctor's specialty."), field="specialty")
     if department is not None and (department.hospital_id != hospital.id or department.retired):
-        raise Invalid("Choose one of this hospital's departments.", field="department")
+        raise Invalid(N_("Choose one of this hospital's departments."), field="department")
     if not hospital.is_active:
-        raise Conflict("The hospital is not active; it cannot invite anyone.")
+        raise Conflict(N_("The hospital is not active; it cannot invite anyone."))
     email = normalize_email(email)
     if accounts.find_user_by_email(email) is not None:
-        hint = " Add the doctor by email instead." if role == Role.doctor else ""
-        raise Conflict(f"An account with this email already exists.{hint}", field="email")
+        message = (
+            N_("An account with this email already exists. Add the doctor by email instead.")
+            if role == Role.doctor
+            else N_("An account with this email already exists.")
+        )
+        raise Conflict(message, field="email")
     now = clock.now()
     waiting = db.session.scalar(
         select(Invitation).where(Invitation.hospital_id == hospital.id, Invitation.open_email == email)
@@ -88,7 +93,8 @@ def invite(
     if waiting is not None:
         if waiting.expires_at > now:
             raise Conflict(
-                "An invitation to this email is already waiting. Revoke it to send a new one.", field="email"
+                N_("An invitation to this email is already waiting. Revoke it to send a new one."),
+                field="email",
             )
         waiting.open_email = None  # an expired invitation makes way for the new one
     token = secrets.token_urlsafe(32)
@@ -113,7 +119,7 @@ def invite(
             db.session.flush()
     except IntegrityError as error:  # the same invitation sent twice at once
         raise Conflict(
-            "An invitation to this email is already waiting. Revoke it to send a new one.", field="email"
+            N_("An invitation to this email is already waiting. Revoke it to send a new one."), field="email"
         ) from error
     record_event(
         "invite", "invitation", invitation.id, hospital_id=hospital.id, user_id=actor.id, detail=role.value
@@ -160,17 +166,23 @@ def _email_invitation(invitation: Invitation, token: str, actor: User) -> None:
 def find_invitation(token: str) -> Invitation:
     """The invitation of `token` whatever its state; NotFound for a token that was never issued."""
     if not token or len(token) > 128:
-        raise NotFound("This invitation link is not valid. Check that you copied the whole link.")
+        raise NotFound(N_("This invitation link is not valid. Check that you copied the whole link."))
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
     if invitation is None:
-        raise NotFound("This invitation link is not valid. Check that you copied the whole link.")
+        raise NotFound(N_("This invitation link is not valid. Check that you copied the whole link."))
     return invitation
 
 
 STATE_MESSAGES = {
-    InvitationState.accepted: "This invitation link was already used. Log in with your email and password.",
-    InvitationState.expired: "This invitation link has expired. Ask the hospital's administrator for a new one.",  # noqa: E501
-    InvitationState.revoked: "This invitation was withdrawn by the hospital. Ask its administrator if in doubt.",  # noqa: E501
+    InvitationState.accepted: N_(
+        "This invitation link was already used. Log in with your email and password."
+    ),
+    InvitationState.expired: N_(
+        "This invitation link has expired. Ask the hospital's administrator for a new one."
+    ),  # noqa: E501
+    InvitationState.revoked: N_(
+        "This invitation was withdrawn by the hospital. Ask its administrator if in doubt."
+    ),  # noqa: E501
 }
 
 
@@ -180,7 +192,7 @@ def usable_problem(invitation: Invitation) -> str | None:
     if state != InvitationState.pending:
         return STATE_MESSAGES[state]
     if not invitation.hospital.is_active:
-        return "This hospital is not active on the platform at the moment; the invitation cannot be used."
+        return N_("This hospital is not active on the platform at the moment; the invitation cannot be used.")
     return None
 
 
@@ -237,7 +249,7 @@ def accept_invitation(token: str, *, full_name: str, password: str, specialty: s
             )
     except EmailTaken as error:
         raise Conflict(
-            "An account with this email was created meanwhile. Log in with it instead.", field="password"
+            N_("An account with this email was created meanwhile. Log in with it instead."), field="password"
         ) from error
     invitation.user = user
     db.session.flush()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     Department,
@@ -29,7 +31,7 @@ from hms.services import accounts, scheduling
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
-ALREADY_LINKED = "Dr {name} is already linked to this hospital."
+ALREADY_LINKED = N_("Dr %(name)s is already linked to this hospital.")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _audit(action: str, membership: Membership, actor: User, detail: str | None 
 
 def _check_department(hospital: Hospital, department: Department | None) -> None:
     if department is not None and (department.hospital_id != hospital.id or department.retired):
-        raise Invalid("Choose one of this hospital's departments.", field="department")
+        raise Invalid(N_("Choose one of this hospital's departments."), field="department")
 
 
 def _flush_new(membership: Membership, name: str) -> None:
@@ -61,7 +63,7 @@ def _flush_new(membership: Membership, name: str) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as error:  # the same doctor added twice at once
-        raise Conflict(ALREADY_LINKED.format(name=name), field="email") from error
+        raise Conflict(gettext(ALREADY_LINKED, name=name), field="email") from error
 
 
 def _lock(membership_id: int) -> None:
@@ -76,7 +78,7 @@ def _reload(membership: Membership) -> None:
         db.session.refresh(membership)
     except InvalidRequestError as error:  # the row is gone
         raise Conflict(
-            "This doctor is no longer linked to the hospital; someone removed him meanwhile."
+            N_("This doctor is no longer linked to the hospital; someone removed him meanwhile.")
         ) from error
 
 
@@ -98,7 +100,7 @@ def add_doctor(
     user = accounts.find_user_by_email(email or "")
     if user is None or user.role != Role.doctor or user.doctor is None:
         raise Invalid(
-            "No doctor's account has this email. Invite the doctor to create one instead.", field="email"
+            N_("No doctor's account has this email. Invite the doctor to create one instead."), field="email"
         )
     existing = db.session.scalar(
         select(Membership).where(
@@ -107,7 +109,7 @@ def add_doctor(
     )
     if existing is not None:
         if existing.status != MembershipStatus.requested:
-            raise Conflict(ALREADY_LINKED.format(name=user.full_name), field="email")
+            raise Conflict(gettext(ALREADY_LINKED, name=user.full_name), field="email")
         existing.department = department or existing.department
         existing.fee_minor = fee_minor or existing.fee_minor
         answer_request(existing, accept=True, actor=actor)
@@ -130,7 +132,7 @@ def set_membership_active(membership: Membership, active: bool, actor: User) -> 
     """Make the membership active or inactive; asking for the state it has changes nothing."""
     target = MembershipStatus.active if active else MembershipStatus.inactive
     if membership.status == MembershipStatus.requested:
-        raise Conflict("This doctor asked to join; accept or decline the request first.")
+        raise Conflict(N_("This doctor asked to join; accept or decline the request first."))
     membership_id = membership.id
     _lock(membership_id)
     result = db.session.execute(
@@ -207,14 +209,14 @@ def answer_request(membership: Membership, accept: bool, actor: User) -> Change:
 def request_to_join(doctor: Doctor, hospital: Hospital, actor: User) -> Membership:
     """A doctor asks an active hospital to link him; its admin accepts or declines."""
     if not hospital.is_active:
-        raise NotAllowed("This hospital does not take new doctors at the moment.")
+        raise NotAllowed(N_("This hospital does not take new doctors at the moment."))
     existing = db.session.scalar(
         select(Membership).where(Membership.doctor_id == doctor.id, Membership.hospital_id == hospital.id)
     )
     if existing is not None:
         if existing.status == MembershipStatus.requested:
-            raise Conflict(f"You already asked to join {hospital.name}.")
-        raise Conflict(f"You are already linked to {hospital.name}.")
+            raise Conflict(gettext("You already asked to join %(hospital)s.", hospital=hospital.name))
+        raise Conflict(gettext("You are already linked to %(hospital)s.", hospital=hospital.name))
     membership = Membership(
         doctor=doctor, hospital=hospital, status=MembershipStatus.requested, fee_minor=0, since=clock.now()
     )
@@ -236,7 +238,7 @@ def remove_membership(
     upcoming = future_appointments(membership)
     reason = " ".join((reason or "").split())
     if upcoming and cancel_future and not reason:
-        raise Invalid("Give the patients a reason for the cancellation.", field="reason")
+        raise Invalid(N_("Give the patients a reason for the cancellation."), field="reason")
     cancelled = 0
     if cancel_future:
         cancelled = _cancel_all(upcoming, actor, reason)
@@ -266,7 +268,7 @@ def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> in
 def withdraw_request(membership: Membership, actor: User) -> Change:
     """The doctor takes back his request to join before it is answered."""
     if membership.status != MembershipStatus.requested:
-        raise Conflict("The hospital has already answered; leave it instead.")
+        raise Conflict(N_("The hospital has already answered; leave it instead."))
     result = db.session.execute(
         delete(Membership)
         .where(Membership.id == membership.id, Membership.status == MembershipStatus.requested)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from hms import clock, events, ical
 from hms.extensions import db
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Appointment,
     Hospital,
@@ -25,6 +27,7 @@ from hms.models import (
 )
 from hms.services import outbox, sms
 from hms.services.errors import NotFound
+from hms.templating import local_time
 
 
 @dataclass(frozen=True)
@@ -43,22 +46,22 @@ _PATIENT, _DOCTOR, _ADMIN = Role.patient, Role.doctor, Role.hospital_admin
 KINDS: dict[str, Kind] = {
     k.key: k
     for k in [
-        Kind("appointment_booked", "Appointment booked", (_PATIENT, _DOCTOR)),
-        Kind("appointment_rescheduled", "Appointment moved", (_PATIENT, _DOCTOR), sms=True),
-        Kind("appointment_cancelled", "Appointment cancelled", (_PATIENT, _DOCTOR), sms=True),
-        Kind("appointment_reminder", "Appointment reminders", (_PATIENT,), sms=True),
-        Kind("chat_message", "New chat messages", (_PATIENT, _DOCTOR), email=False),
-        Kind("prescription_issued", "Prescriptions issued", (_PATIENT,)),
-        Kind("prescription_cancelled", "Prescriptions cancelled", (_PATIENT,)),
-        Kind("bill_issued", "Bills issued", (_PATIENT,)),
-        Kind("bill_cancelled", "Bills cancelled", (_PATIENT,)),
-        Kind("payment_received", "Payments received", (_PATIENT, _ADMIN)),
-        Kind("refund_issued", "Refunds", (_PATIENT,)),
-        Kind("membership_changed", "Hospital memberships", (_DOCTOR, _ADMIN)),
-        Kind("hospital_status", "Hospital approval and suspension", (_ADMIN,)),
+        Kind("appointment_booked", N_("Appointment booked"), (_PATIENT, _DOCTOR)),
+        Kind("appointment_rescheduled", N_("Appointment moved"), (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_cancelled", N_("Appointment cancelled"), (_PATIENT, _DOCTOR), sms=True),
+        Kind("appointment_reminder", N_("Appointment reminders"), (_PATIENT,), sms=True),
+        Kind("chat_message", N_("New chat messages"), (_PATIENT, _DOCTOR), email=False),
+        Kind("prescription_issued", N_("Prescriptions issued"), (_PATIENT,)),
+        Kind("prescription_cancelled", N_("Prescriptions cancelled"), (_PATIENT,)),
+        Kind("bill_issued", N_("Bills issued"), (_PATIENT,)),
+        Kind("bill_cancelled", N_("Bills cancelled"), (_PATIENT,)),
+        Kind("payment_received", N_("Payments received"), (_PATIENT, _ADMIN)),
+        Kind("refund_issued", N_("Refunds"), (_PATIENT,)),
+        Kind("membership_changed", N_("Hospital memberships"), (_DOCTOR, _ADMIN)),
+        Kind("hospital_status", N_("Hospital approval and suspension"), (_ADMIN,)),
     ]
 }
-_UNKNOWN_KIND = Kind("other", "Other notices", tuple(Role))
+_UNKNOWN_KIND = Kind("other", N_("Other notices"), tuple(Role))
 
 
 def kinds_for(role: Role) -> list[Kind]:
@@ -127,15 +130,16 @@ def _default_subject(text: str) -> str:
 
 
 def _default_body(user: User, text: str, link: str | None) -> str:
-    parts = [f"Hello {user.first_name},", "", text]
-    if link:
-        parts += ["", public_url(link)]
-    parts += [
-        "",
-        "-- ",
-        "HMS. Choose which notices reach you by email or text message:",
-        public_url("/notifications/preferences"),
-    ]
+    with in_language_of(user):
+        parts = [gettext("Hello %(name)s,", name=user.first_name), "", text]
+        if link:
+            parts += ["", public_url(link)]
+        parts += [
+            "",
+            "-- ",
+            gettext("HMS. Choose which notices reach you by email or text message:"),
+            public_url("/notifications/preferences"),
+        ]
     return "\n".join(parts) + "\n"
 
 
@@ -214,7 +218,7 @@ def users_notification(user: User, notification_id: int) -> Notification:
         select(Notification).where(Notification.id == notification_id, Notification.user_id == user.id)
     )
     if notice is None:
-        raise NotFound("No such notification.")
+        raise NotFound(N_("No such notification."))
     return notice
 
 
@@ -240,9 +244,14 @@ def mark_all_read(user: User) -> int:
 
 
 def when_text(appointment: Appointment) -> str:
-    """The appointment's start in its hospital's time zone, e.g. "Tue 03 Mar 2026 at 10:00 EAT"."""
-    local = appointment.start_at.astimezone(appointment.hospital.tz)
-    return local.strftime("%a %d %b %Y at %H:%M ") + (local.tzname() or "")
+    """The appointment's start in its hospital's time zone, e.g. "Tue 03 Mar 2026 at 10:00 EAT", in
+    the language of the moment (callers pick the recipient's with `in_language_of`)."""
+    hospital = appointment.hospital
+    return gettext(
+        "%(day)s at %(time)s",
+        day=local_time(appointment.start_at, hospital.tz, "%a %d %b %Y"),
+        time=local_time(appointment.start_at, hospital.tz, "%H:%M %Z"),
+    )
 
 
 def _chain(appointment: Appointment) -> tuple[int, int]:
@@ -300,56 +309,61 @@ def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancell
 
 def on_appointment_booked(appointment: Appointment, actor: User, **_: object) -> None:
     patient, doctor = appointment.patient.user, appointment.doctor.user
-    when, hospital = when_text(appointment), appointment.hospital.name
-    _tell(
-        appointment,
-        patient,
-        "appointment_booked",
-        f"Your appointment with Dr {doctor.full_name} at {hospital} on {when} is booked.",
-        cancelled=False,
-        own=actor.id == patient.id,
-    )
-    if actor.id != doctor.id:
-        _tell(
-            appointment,
-            doctor,
-            "appointment_booked",
-            f"New appointment: {patient.full_name} at {hospital} on {when}.",
-            cancelled=False,
-            own=False,
+    hospital = appointment.hospital.name
+    with in_language_of(patient):
+        text = gettext(
+            "Your appointment with Dr %(doctor)s at %(hospital)s on %(when)s is booked.",
+            doctor=doctor.full_name,
+            hospital=hospital,
+            when=when_text(appointment),
         )
+    _tell(appointment, patient, "appointment_booked", text, cancelled=False, own=actor.id == patient.id)
+    if actor.id != doctor.id:
+        with in_language_of(doctor):
+            text = gettext(
+                "New appointment: %(patient)s at %(hospital)s on %(when)s.",
+                patient=patient.full_name,
+                hospital=hospital,
+                when=when_text(appointment),
+            )
+        _tell(appointment, doctor, "appointment_booked", text, cancelled=False, own=False)
 
 
 def on_appointment_rescheduled(appointment: Appointment, old: Appointment, actor: User, **_: object) -> None:
     patient, doctor = appointment.patient.user, appointment.doctor.user
-    before, after = when_text(old), when_text(appointment)
-    _tell(
-        appointment,
-        patient,
-        "appointment_rescheduled",
-        f"Your appointment with Dr {doctor.full_name} moved from {before} to {after}.",
-        cancelled=False,
-        own=actor.id == patient.id,
-    )
-    if actor.id != doctor.id:
-        _tell(
-            appointment,
-            doctor,
-            "appointment_rescheduled",
-            f"{patient.full_name}'s appointment moved from {before} to {after}.",
-            cancelled=False,
-            own=False,
+    with in_language_of(patient):
+        text = gettext(
+            "Your appointment with Dr %(doctor)s moved from %(before)s to %(after)s.",
+            doctor=doctor.full_name,
+            before=when_text(old),
+            after=when_text(appointment),
         )
+    _tell(appointment, patient, "appointment_rescheduled", text, cancelled=False, own=actor.id == patient.id)
+    if actor.id != doctor.id:
+        with in_language_of(doctor):
+            text = gettext(
+                "%(patient)s's appointment moved from %(before)s to %(after)s.",
+                patient=patient.full_name,
+                before=when_text(old),
+                after=when_text(appointment),
+            )
+        _tell(appointment, doctor, "appointment_rescheduled", text, cancelled=False, own=False)
 
 
 def on_appointment_cancelled(appointment: Appointment, actor: User, reason: str = "", **_: object) -> None:
     patient, doctor = appointment.patient.user, appointment.doctor.user
-    when = when_text(appointment)
-    because = f": {reason}" if reason else "."
-    if actor.id == patient.id:
-        patient_text = f"You cancelled your appointment with Dr {doctor.full_name} on {when}."
-    else:
-        patient_text = f"Your appointment with Dr {doctor.full_name} on {when} was cancelled{because}"
+    with in_language_of(patient):
+        names = {"doctor": doctor.full_name, "when": when_text(appointment)}
+        if actor.id == patient.id:
+            patient_text = gettext("You cancelled your appointment with Dr %(doctor)s on %(when)s.", **names)
+        elif reason:
+            patient_text = gettext(
+                "Your appointment with Dr %(doctor)s on %(when)s was cancelled: %(reason)s",
+                reason=reason,
+                **names,
+            )
+        else:
+            patient_text = gettext("Your appointment with Dr %(doctor)s on %(when)s was cancelled.", **names)
     _tell(
         appointment,
         patient,
@@ -359,24 +373,25 @@ def on_appointment_cancelled(appointment: Appointment, actor: User, reason: str 
         own=actor.id == patient.id,
     )
     if actor.id != doctor.id:
-        _tell(
-            appointment,
-            doctor,
-            "appointment_cancelled",
-            f"The appointment with {patient.full_name} on {when} was cancelled.",
-            cancelled=True,
-            own=False,
-        )
+        with in_language_of(doctor):
+            text = gettext(
+                "The appointment with %(patient)s on %(when)s was cancelled.",
+                patient=patient.full_name,
+                when=when_text(appointment),
+            )
+        _tell(appointment, doctor, "appointment_cancelled", text, cancelled=True, own=False)
 
 
 def on_hospital_status_changed(hospital: Hospital, actor: User, status: HospitalStatus, **_: object) -> None:
-    text = {
-        HospitalStatus.active: f"{hospital.name} is approved: doctors can now take bookings there.",
-        HospitalStatus.suspended: f"{hospital.name} is suspended: it takes no new bookings for now.",
+    message = {
+        HospitalStatus.active: N_("%(name)s is approved: doctors can now take bookings there."),
+        HospitalStatus.suspended: N_("%(name)s is suspended: it takes no new bookings for now."),
     }.get(status)
-    if text is None:
+    if message is None:
         return
     for admin in hospital.admins:
+        with in_language_of(admin.user):
+            text = gettext(message, name=hospital.name)
         notify(admin.user, "hospital_status", text, link="/hospital/", hospital_id=hospital.id)
 
 

@@ -8,10 +8,12 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_, in_language_of
 from hms.models import PasswordResetToken, User
 from hms.services import passwords
 from hms.services.accounts import find_user_by_email
@@ -24,7 +26,7 @@ MAX_LINKS_PER_HOUR = 3  # per account, whatever the client address
 
 class ResetLinkInvalid(Invalid):
     def __init__(self) -> None:
-        super().__init__("This link has expired or was already used. Ask for a new one.")
+        super().__init__(N_("This link has expired or was already used. Ask for a new one."))
 
 
 def token_hash(token: str) -> str:
@@ -62,16 +64,24 @@ def request_password_reset(email: str) -> None:
             expires_at=now + timedelta(minutes=minutes),
         )
     )
-    send_account_email(
-        user,
-        "password_reset",
-        "HMS: reset your password",
-        f"Hello {user.first_name},\n\n"
-        "Someone (we hope you) asked to reset the password of your HMS account. "
-        f"Open this link within {minutes} minutes to choose a new password:\n\n"
-        f"{public_url('/reset-password/' + token)}\n\n"
-        "The link works once. If you did not ask for it, ignore this email: your password stays as it is.\n",
-    )
+    with in_language_of(user):
+        subject = gettext("HMS: reset your password")
+        body = (
+            gettext("Hello %(name)s,", name=user.first_name)
+            + "\n\n"
+            + gettext(
+                "Someone (we hope you) asked to reset the password of your HMS account. "
+                "Open this link within %(num)d minutes to choose a new password:",
+                num=minutes,
+            )
+            + f"\n\n{public_url('/reset-password/' + token)}\n\n"
+            + gettext(
+                "The link works once. If you did not ask for it, ignore this email: "
+                "your password stays as it is."
+            )
+            + "\n"
+        )
+    send_account_email(user, "password_reset", subject, body)
     record_event("request_password_reset", "user", user.id, user_id=user.id)
     db.session.flush()
 
@@ -112,14 +122,18 @@ def reset_password(token: str, new_password: str) -> User:
     user.locked_until = None
     db.session.flush()
     record_event("reset_password", "user", user.id, user_id=user.id)
-    send_account_email(
-        user,
-        "password_changed",
-        "HMS: your password was changed",
-        f"Hello {user.first_name},\n\nThe password of your HMS account was just changed with a reset link, "
-        "and every session was logged out. If this was not you, reset it again at once and tell the "
-        f"hospital:\n\n{public_url('/forgot-password')}\n",
-    )
+    with in_language_of(user):
+        subject = gettext("HMS: your password was changed")
+        body = (
+            gettext("Hello %(name)s,", name=user.first_name)
+            + "\n\n"
+            + gettext(
+                "The password of your HMS account was just changed with a reset link, and every session "
+                "was logged out. If this was not you, reset it again at once and tell the hospital:"
+            )
+            + f"\n\n{public_url('/forgot-password')}\n"
+        )
+    send_account_email(user, "password_changed", subject, body)
     return user
 
 

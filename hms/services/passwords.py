@@ -5,6 +5,9 @@ from __future__ import annotations
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext
+
+from hms.i18n import N_
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -64,13 +67,13 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str, email: str = "") -> str | None:
     """Why `password` is too weak, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return gettext("Use at least %(num)d characters.", num=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return gettext("Use at most %(num)d characters.", num=MAX_LENGTH)
     lowered = password.lower()
     if lowered in COMMON or len(set(lowered)) < 4:
-        return "This password is too easy to guess; choose a less common one."
+        return N_("This password is too easy to guess; choose a less common one.")
     local_part = email.split("@")[0].lower()
     if local_part and len(local_part) >= 4 and local_part in lowered:
-        return "Do not use your email address in your password."
+        return N_("Do not use your email address in your password.")
     return None

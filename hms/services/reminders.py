@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -17,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import in_language_of
 from hms.models import Appointment, AppointmentReminder, AppointmentStatus, Doctor, Patient
 from hms.services.notifications import appointment_ics, appointment_link, notify, when_text
 
@@ -26,12 +28,12 @@ def _in_about(delta: timedelta) -> str:
     minutes = max(1, round(delta.total_seconds() / 60))
     if minutes >= 20 * 60:
         days = max(1, round(minutes / 1440))
-        return "1 day" if days == 1 else f"{days} days"
+        return ngettext("%(num)d day", "%(num)d days", days)
     if minutes >= 90:
-        return f"{round(minutes / 60)} hours"
+        return ngettext("%(num)d hour", "%(num)d hours", round(minutes / 60))
     if minutes >= 55:
-        return "1 hour"
-    return f"{minutes} minutes"
+        return ngettext("%(num)d hour", "%(num)d hours", 1)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def _due(offset: int, smaller: int, now: datetime) -> list[Appointment]:
@@ -83,13 +85,22 @@ def send_reminders(now: datetime | None = None) -> int:
                 continue
             patient = appointment.patient.user
             hospital = appointment.hospital
+            with in_language_of(patient):
+                text = gettext(
+                    "Reminder: your appointment with Dr %(doctor)s at %(hospital)s is on %(when)s "
+                    "(in about %(left)s).",
+                    doctor=appointment.doctor.name,
+                    hospital=hospital.name,
+                    when=when_text(appointment),
+                    left=_in_about(appointment.start_at - now),
+                )
+                subject = gettext("Reminder: appointment on %(when)s", when=when_text(appointment))
             notify(
                 patient,
                 "appointment_reminder",
-                f"Reminder: your appointment with Dr {appointment.doctor.name} at {hospital.name} "
-                f"is on {when_text(appointment)} (in about {_in_about(appointment.start_at - now)}).",
+                text,
                 link=appointment_link(appointment, patient),
-                subject=f"Reminder: appointment on {when_text(appointment)}",
+                subject=subject,
                 ics=appointment_ics(appointment, patient),
                 hospital_id=hospital.id,
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -20,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from hms import clock, events
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -48,7 +50,7 @@ class SlotTaken(Conflict):
     """The slot was booked by someone else; `alternatives` are the nearest free slots."""
 
     def __init__(self, alternatives: list[Slot]) -> None:
-        super().__init__("Sorry, someone has just booked that time. Please pick another.", field="slot")
+        super().__init__(N_("Sorry, someone has just booked that time. Please pick another."), field="slot")
         self.alternatives = alternatives
 
 
@@ -78,11 +80,11 @@ class Slot:
 def parse_slot_key(value: str | None) -> datetime:
     """The UTC start a slot key names; Invalid for anything malformed."""
     if not value or not _SLOT_KEY.match(value):
-        raise Invalid("Choose a time from the list.", field="slot")
+        raise Invalid(N_("Choose a time from the list."), field="slot")
     try:
         return datetime.strptime(value, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
     except ValueError as error:
-        raise Invalid("Choose a time from the list.", field="slot") from error
+        raise Invalid(N_("Choose a time from the list."), field="slot") from error
 
 
 def _utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
@@ -284,9 +286,9 @@ def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
         select(Membership).where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
     )
     if membership is None:
-        raise Invalid("This doctor does not work at that hospital.", field="slot")
+        raise Invalid(N_("This doctor does not work at that hospital."), field="slot")
     if not membership.takes_bookings or not membership.doctor.user.active:
-        raise Conflict("This doctor takes no new bookings at this hospital at the moment.", field="slot")
+        raise Conflict(N_("This doctor takes no new bookings at this hospital at the moment."), field="slot")
     return membership
 
 
@@ -295,7 +297,7 @@ def _schedule_slot(doctor_id: int, hospital: Hospital, start: datetime) -> Slot:
     for slot in _Calendar(doctor_id, hospital, day, day).slots(day, datetime.min.replace(tzinfo=UTC)):
         if slot.start == start:
             return slot
-    raise Invalid("That time is not on the doctor's schedule. Choose a time from the list.", field="slot")
+    raise Invalid(N_("That time is not on the doctor's schedule. Choose a time from the list."), field="slot")
 
 
 def book_appointment(
@@ -326,14 +328,14 @@ def book_appointment(
         )
         if existing is not None:
             if existing.patient_id != patient.id:
-                raise Invalid("This form was already used. Reload the page.")
+                raise Invalid(N_("This form was already used. Reload the page."))
             return existing
     membership = _check_bookable(doctor_id, hospital_id)
     hospital = membership.hospital
     if start <= now:
-        raise Invalid("That time has already passed. Choose a later time.", field="slot")
+        raise Invalid(N_("That time has already passed. Choose a later time."), field="slot")
     if start.astimezone(hospital.tz).date() > local_today(hospital, now) + timedelta(days=PICKER_DAYS * 13):
-        raise Invalid("Bookings open at most six months ahead.", field="slot")
+        raise Invalid(N_("Bookings open at most six months ahead."), field="slot")
     slot = _schedule_slot(doctor_id, hospital, start)  # also refuses breaks and time off
     exclude = rescheduled_from.id if rescheduled_from else None
     if _live_overlapping(Appointment.doctor_id, doctor_id, slot.start, slot.end, exclude) is not None:
@@ -341,8 +343,10 @@ def book_appointment(
     clash = _live_overlapping(Appointment.patient_id, patient.id, slot.start, slot.end, exclude)
     if clash is not None:
         raise Conflict(
-            "You already have an appointment at that time "
-            f"(with Dr {clash.doctor.name}). Choose another time.",
+            gettext(
+                "You already have an appointment at that time (with Dr %(name)s). Choose another time.",
+                name=clash.doctor.name,
+            ),
             field="slot",
         )
     appointment = Appointment(
@@ -398,15 +402,18 @@ def cancel_appointment(appointment: Appointment, actor: User, reason: str = "") 
     if appointment.status == AppointmentStatus.cancelled:
         return appointment
     if not appointment.is_live or appointment.end_at <= now:
-        raise Conflict("This appointment can no longer be cancelled.")
+        raise Conflict(N_("This appointment can no longer be cancelled."))
     if actor.role == Role.patient and not appointment.can_patient_change(now):
         hours = appointment.hospital.cancel_cutoff_minutes / 60
         raise Conflict(
-            f"Appointments can be cancelled online until {hours:g} hours before they start. "
-            "Please call the hospital."
+            gettext(
+                "Appointments can be cancelled online until %(hours)s hours before they start. "
+                "Please call the hospital.",
+                hours=f"{hours:g}",
+            )
         )
     if actor.role != Role.patient and not reason.strip():
-        raise Invalid("Give a reason; the patient will see it.", field="reason")
+        raise Invalid(N_("Give a reason; the patient will see it."), field="reason")
     _release(appointment, AppointmentStatus.cancelled, now)
     appointment.cancelled_by_id = actor.id
     appointment.cancelled_at = now
@@ -430,9 +437,9 @@ def reschedule_appointment(
     """Book the new time and release the old one in the same transaction, or change nothing."""
     now = clock.now()
     if actor.role == Role.patient and not appointment.can_patient_change(now):
-        raise Conflict("This appointment can no longer be changed online. Please call the hospital.")
+        raise Conflict(N_("This appointment can no longer be changed online. Please call the hospital."))
     if not appointment.is_live or appointment.status != AppointmentStatus.booked:
-        raise Conflict("Only a booked appointment can be moved.")
+        raise Conflict(N_("Only a booked appointment can be moved."))
     new = book_appointment(
         patient=appointment.patient,
         doctor_id=appointment.doctor_id,
@@ -444,7 +451,7 @@ def reschedule_appointment(
         rescheduled_from=appointment,
     )
     if new.rescheduled_from_id != appointment.id:  # the idempotency key found an unrelated booking
-        raise Invalid("This form was already used. Reload the page.")
+        raise Invalid(N_("This form was already used. Reload the page."))
     if appointment.is_live:
         _release(appointment, AppointmentStatus.cancelled, now)
         appointment.cancelled_by_id = actor.id
@@ -477,14 +484,20 @@ def set_appointment_status(appointment: Appointment, status: AppointmentStatus, 
     if appointment.status == status:
         return appointment
     if status not in TRANSITIONS or appointment.status not in TRANSITIONS[status]:
-        raise Conflict(f"A {appointment.status.value} appointment cannot be marked {status.value}.")
+        raise Conflict(
+            gettext(
+                "A %(current)s appointment cannot be marked %(wanted)s.",
+                current=gettext(appointment.status.value),
+                wanted=gettext(status.value),
+            )
+        )
     if status == AppointmentStatus.noshow and now < appointment.start_at:
-        raise Conflict("A no-show can only be recorded once the appointment has started.")
+        raise Conflict(N_("A no-show can only be recorded once the appointment has started."))
     if status in (
         AppointmentStatus.arrived,
         AppointmentStatus.fulfilled,
     ) and now < appointment.start_at - timedelta(hours=12):
-        raise Conflict("Patients can be checked in on the day of the appointment.")
+        raise Conflict(N_("Patients can be checked in on the day of the appointment."))
     appointment.status = status
     appointment.status_changed_at = now
     if not status.is_live:
@@ -514,7 +527,7 @@ def _check_member(doctor: Doctor, hospital_id: int) -> Membership:
         select(Membership).where(Membership.doctor_id == doctor.id, Membership.hospital_id == hospital_id)
     )
     if membership is None or membership.status != MembershipStatus.active:
-        raise NotAllowed("You can set a schedule only where you are an active member.")
+        raise NotAllowed(N_("You can set a schedule only where you are an active member."))
     return membership
 
 
@@ -534,13 +547,13 @@ def _check_rule(
     exclude_id: int | None,
 ) -> None:
     if weekday not in range(7):
-        raise Invalid("Choose a day of the week.", field="weekday")
+        raise Invalid(N_("Choose a day of the week."), field="weekday")
     if _minutes(end) <= _minutes(start):
-        raise Invalid("The end must be after the start.", field="end_time")
+        raise Invalid(N_("The end must be after the start."), field="end_time")
     if slot_minutes not in SLOT_LENGTHS:
-        raise Invalid("Choose a slot length from the list.", field="slot_minutes")
+        raise Invalid(N_("Choose a slot length from the list."), field="slot_minutes")
     if _minutes(end) - _minutes(start) < slot_minutes:
-        raise Invalid("The working time is shorter than one slot.", field="end_time")
+        raise Invalid(N_("The working time is shorter than one slot."), field="end_time")
     mine = (_reference_utc(weekday, start, hospital.tz), _reference_utc(weekday, end, hospital.tz))
     others = db.session.scalars(
         select(ScheduleRule)
@@ -555,12 +568,20 @@ def _check_rule(
             _reference_utc(other.weekday, other.end_time, other.hospital.tz),
         )
         if _overlaps(*mine, *theirs):
-            where = "here" if other.hospital_id == hospital.id else f"at {other.hospital.name}"
-            raise Invalid(
-                f"This overlaps your {other.weekday_name} "
-                f"{other.start_time:%H:%M}–{other.end_time:%H:%M} schedule {where}.",
-                field="start_time",
-            )
+            times = {
+                "day": gettext(other.weekday_name),
+                "start": f"{other.start_time:%H:%M}",
+                "end": f"{other.end_time:%H:%M}",
+            }
+            if other.hospital_id == hospital.id:
+                message = gettext("This overlaps your %(day)s %(start)s–%(end)s schedule here.", **times)
+            else:
+                message = gettext(
+                    "This overlaps your %(day)s %(start)s–%(end)s schedule at %(hospital)s.",
+                    hospital=other.hospital.name,
+                    **times,
+                )
+            raise Invalid(message, field="start_time")
 
 
 def future_appointments(
@@ -616,7 +637,7 @@ def collisions_after_rule_change(
 
 def _cancel_all(appointments: list[Appointment], actor: User, reason: str) -> None:
     if appointments and not reason.strip():
-        raise Invalid("Give the patients a reason for the cancellation.", field="cancel_reason")
+        raise Invalid(N_("Give the patients a reason for the cancellation."), field="cancel_reason")
     for appointment in appointments:
         cancel_appointment(appointment, actor, reason)
 
@@ -650,14 +671,17 @@ def save_schedule_rule(
         rule = ScheduleRule(doctor=doctor, hospital_id=hospital.id)
         db.session.add(rule)
     elif rule.doctor_id != doctor.id:
-        raise NotAllowed("Not your schedule.")
+        raise NotAllowed(N_("Not your schedule."))
     for b in rule.breaks:
         if not (
             _minutes(start_time) <= _minutes(b.start_time) and _minutes(b.end_time) <= _minutes(end_time)
         ):
             raise Invalid(
-                f"The break {b.start_time:%H:%M}–{b.end_time:%H:%M} would fall outside these hours; "
-                "remove it first.",
+                gettext(
+                    "The break %(start)s–%(end)s would fall outside these hours; remove it first.",
+                    start=f"{b.start_time:%H:%M}",
+                    end=f"{b.end_time:%H:%M}",
+                ),
                 field="start_time",
             )
     rule.weekday, rule.start_time, rule.end_time, rule.slot_minutes = (
@@ -719,12 +743,16 @@ def add_break(
     actor: User,
 ) -> ScheduleBreak:
     if _minutes(end_time) <= _minutes(start_time):
-        raise Invalid("The break must end after it starts.", field="break_end")
+        raise Invalid(N_("The break must end after it starts."), field="break_end")
     if not (
         _minutes(rule.start_time) <= _minutes(start_time) and _minutes(end_time) <= _minutes(rule.end_time)
     ):
         raise Invalid(
-            f"A break must lie inside the working hours {rule.start_time:%H:%M}–{rule.end_time:%H:%M}.",
+            gettext(
+                "A break must lie inside the working hours %(start)s–%(end)s.",
+                start=f"{rule.start_time:%H:%M}",
+                end=f"{rule.end_time:%H:%M}",
+            ),
             field="break_start",
         )
     for other in rule.breaks:
@@ -732,7 +760,11 @@ def add_break(
             end_time
         ):
             raise Invalid(
-                f"This overlaps the break {other.start_time:%H:%M}–{other.end_time:%H:%M}.",
+                gettext(
+                    "This overlaps the break %(start)s–%(end)s.",
+                    start=f"{other.start_time:%H:%M}",
+                    end=f"{other.end_time:%H:%M}",
+                ),
                 field="break_start",
             )
     item = ScheduleBreak(start_time=start_time, end_time=end_time)
@@ -775,11 +807,13 @@ def add_time_off(
     actor: User,
 ) -> TimeOff:
     if end_date < start_date:
-        raise Invalid("The last day must not be before the first.", field="end_date")
+        raise Invalid(N_("The last day must not be before the first."), field="end_date")
     if start_date < clock.now().date() - timedelta(days=1):
-        raise Invalid("Time off cannot start in the past.", field="start_date")
+        raise Invalid(N_("Time off cannot start in the past."), field="start_date")
     if (end_date - start_date).days > 366:
-        raise Invalid("Time off can last at most a year; add another period for longer.", field="end_date")
+        raise Invalid(
+            N_("Time off can last at most a year; add another period for longer."), field="end_date"
+        )
     hit = appointments_on_days(doctor.id, start_date, end_date)
     if hit:
         if on_collision == "cancel":

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Hospital, User
 from hms.services.audit import record_event
 from hms.services.errors import Invalid
@@ -96,16 +97,16 @@ def configure_hospital_sms(
     """Set the hospital's Twilio account; an empty token keeps the one already saved."""
     account_sid = account_sid.strip()
     if not _ACCOUNT_SID.match(account_sid):
-        raise Invalid("An account SID is AC followed by 32 hexadecimal characters.", field="account_sid")
+        raise Invalid(N_("An account SID is AC followed by 32 hexadecimal characters."), field="account_sid")
     number = e164(from_number)
     if number is None:
-        raise Invalid("Give the sending number in international form, e.g. +254700000000.", "from_number")
+        raise Invalid(N_("Give the sending number in international form, e.g. +254700000000."), "from_number")
     token = auth_token.strip()
     if not token and not hospital.sms_auth_token_sealed:
-        raise Invalid("Enter the auth token.", field="auth_token")
+        raise Invalid(N_("Enter the auth token."), field="auth_token")
     if token:
         if not re.fullmatch(r"[0-9A-Za-z]{16,64}", token):
-            raise Invalid("An auth token is 32 letters and digits.", field="auth_token")
+            raise Invalid(N_("An auth token is 32 letters and digits."), field="auth_token")
         hospital.sms_auth_token_sealed = seal(token)
     hospital.sms_account_sid = account_sid
     hospital.sms_from_number = number

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from hms.database import lock_rows
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import Hospital, HospitalAdmin, Staff, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
@@ -63,7 +64,7 @@ def remove_admin(admin: HospitalAdmin, actor: User) -> bool:
         return False
     if active_admin_count(admin.hospital) <= 1:
         raise Conflict(
-            "This is the hospital's last administrator. Invite another one before removing this one."
+            N_("This is the hospital's last administrator. Invite another one before removing this one.")
         )
     _set_active(admin.user, False)
     record_event("remove", "hospital_admin", admin.id, hospital_id=admin.hospital_id, user_id=actor.id)

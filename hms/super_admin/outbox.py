@@ -5,6 +5,7 @@ failures with their reason, and putting the failed ones back in the queue once t
 from __future__ import annotations
 
 from flask import abort, flash, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from hms.extensions import db
@@ -41,7 +42,13 @@ def retry_outbox():
     count = outbox.retry_failed()
     record_event("retry", "outbox", None, user_id=current_user.id, detail=f"{count} messages")
     db.session.commit()
-    message = f"{count} failed messages are queued again." if count else "No failed messages to retry."
+    message = (
+        ngettext(
+            "%(num)d failed message is queued again.", "%(num)d failed messages are queued again.", count
+        )
+        if count
+        else gettext("No failed messages to retry.")
+    )
     if not is_htmx():
         flash(message, "success")
         return redirect_to(url_for("super_admin.outbox_status"))

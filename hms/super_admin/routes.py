@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
 
@@ -19,6 +20,7 @@ from hms.lookup import get_or_404
 from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, HospitalStatus, Patient, Role
 from hms.services import hospitals as hospital_service
 from hms.services.errors import DomainError
+from hms.templating import local_date
 
 bp = Blueprint("super_admin", __name__)
 bp.before_request(role_required(Role.super_admin))
@@ -92,16 +94,16 @@ def dashboard():
     chart = None
     if any(count for _, count in trend):
         chart = bar_chart(
-            [start.strftime("%d %b") for start, _ in trend],
+            [local_date(start, "%d %b") for start, _ in trend],
             [count for _, count in trend],
-            label="Bookings per week, last 12 weeks",
+            label=gettext("Bookings per week, last 12 weeks"),
         )
     return render(
         "super_admin/dashboard.html",
         counts=platform_counts(),
         bookings=booking_counts(now),
         trend=chart,
-        trend_rows=[(start.strftime("%d %b %Y"), count) for start, count in trend],
+        trend_rows=[(local_date(start, "%d %b %Y"), count) for start, count in trend],
         hospitals=hospitals,
         form=EmptyForm(),
     )
@@ -140,7 +142,9 @@ def set_hospital_status(hospital_id: int):
         flash(error.message, "error")
         return redirect_to(_back())
     db.session.commit()
-    message = f"{hospital.name} is now {hospital.status.value}."
+    message = gettext(
+        "%(name)s is now %(status)s.", name=hospital.name, status=gettext(hospital.status.value)
+    )
     if is_htmx():
         response = render(
             "super_admin/dashboard.html", "hospital_row", hospital=hospital, form=form, row_message=message

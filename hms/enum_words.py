@@ -1,0 +1,37 @@
+"""Words that pages show from stored values (`{{ _(appointment.status.value) }}`), marked here so that
+`make translations` extracts them. tests/test_i18n.py fails when an enum of hms.models gains a value
+that is not listed."""
+
+from __future__ import annotations
+
+from hms.i18n import N_
+
+ENUM_VALUES = [
+    # statuses
+    N_("booked"), N_("arrived"), N_("fulfilled"), N_("cancelled"), N_("noshow"),
+    N_("draft"), N_("issued"), N_("paid"), N_("refunded"), N_("pending"), N_("succeeded"), N_("failed"),
+    N_("active"), N_("inactive"), N_("suspended"), N_("requested"), N_("superseded"),
+    N_("accepted"), N_("expired"), N_("revoked"), N_("sent"),
+    # kinds
+    N_("mild"), N_("moderate"), N_("severe"),
+    N_("condition"), N_("allergy"), N_("medication"), N_("procedure"), N_("family-history"),
+    N_("consultation"), N_("medicine"), N_("room"), N_("other"),
+    N_("online"), N_("cash"), N_("card"), N_("stripe"), N_("desk"), N_("email"), N_("sms"),
+    N_("patient"), N_("practitioner"), N_("doctor"), N_("hospital_admin"), N_("super_admin"), N_("staff"),
+    N_("female"), N_("male"), N_("unknown"),
+    N_("nurse"), N_("receptionist"), N_("pharmacist"), N_("lab_technician"),
+]  # fmt: skip
+
+# The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).
+CAPITALIZED = [
+    N_("Female"), N_("Male"), N_("Other"), N_("Unknown"),
+    N_("Consultation"), N_("Procedure"), N_("Medicine"), N_("Room"),
+    N_("Draft"), N_("Pending"), N_("Paid"), N_("Cancelled"), N_("Refunded"),
+    N_("Nurse"), N_("Receptionist"), N_("Pharmacist"), N_("Lab technician"),
+]  # fmt: skip
+
+# Audit actions and outcomes on the patient's "Record access" page.
+AUDIT_WORDS = [
+    N_("view"), N_("create"), N_("update"), N_("delete"), N_("download"), N_("accept"), N_("activate"),
+    N_("request"), N_("withdraw"), N_("success"), N_("denied"), N_("failure"), N_("received"),
+]  # fmt: skip
