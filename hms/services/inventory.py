@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +41,13 @@ from hms.services.errors import Conflict, Invalid
 MAX_QUANTITY = 1_000_000  # per movement; far above any real delivery, far below an INTEGER overflow
 MAX_REORDER_LEVEL = 1_000_000
 EXPIRY_WARNING_DAYS = 30
+
+
+def _(text: str, **values: object) -> str:
+    """The message in the user's language when there is a user (a request); as written otherwise."""
+    if has_request_context():
+        return gettext(text, **values)
+    return text % values if values else text
 
 
 class OutOfStock(Conflict):
