@@ -568,3 +568,59 @@ def test_stock_usage_sums_dispensed_units_per_item_in_a_range(make, hospital, ad
     rows = db.session.execute(inventory.stock_usage(hospital.id, NOW, NOW + timedelta(days=1))).all()
 
     assert [(r.name, r.dispensed) for r in rows] == [("Gauze", 7), ("Tape", 1)]
+
+
+# --- Who may do what --------------------------------------------------------------------------------
+
+
+def test_pharmacist_receives_and_dispenses_at_his_own_hospital_only(
+    make, hospital, admin, pharmacist, login_as, client
+):
+    own = make.inventory_item(hospital, name="Ibuprofen 200 mg", stock=10, by=admin)
+    other = make.inventory_item(make.hospital(), name="Ibuprofen 400 mg", stock=10)
+    login_as(pharmacist)
+
+    listing = client.get("/staff/inventory")
+    assert listing.status_code == 200
+    assert "Ibuprofen 200 mg" in listing.text and "Ibuprofen 400 mg" not in listing.text
+    assert 'href="/staff/inventory"' in listing.text  # in his navigation
+    assert 'id="new-item"' not in listing.text  # items are the admin's to create
+    page = client.get(f"/staff/inventory/{own.id}")
+    assert page.status_code == 200
+    assert 'id="move-receive"' in page.text and 'id="move-dispense"' in page.text
+    assert 'id="move-adjust"' not in page.text and 'id="edit-item"' not in page.text
+    assert client.get("/staff/inventory/alerts").status_code == 200
+
+    assert client.get(f"/staff/inventory/{other.id}").status_code == 404
+    assert (
+        client.post(f"/staff/inventory/{other.id}/dispense", data={"dispense-quantity": "1"}).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/staff/inventory/{own.id}/adjust", data={"adjust-change": "-1", "adjust-reason": "x"})
+    ).status_code == 403
+    assert (
+        client.post(
+            f"/staff/inventory/{own.id}/transfer-out",
+            data={"transfer-quantity": "1", "transfer-destination": "x"},
+        )
+    ).status_code == 403
+    assert client.post("/hospital/inventory", data={"name": "X"}).status_code == 403
+    received = client.post(
+        f"/staff/inventory/{own.id}/receive", data={"receive-quantity": "5", "receive-supplier": "MedSupply"}
+    )
+    assert received.status_code == 303
+    assert _assert_stock_is_sum_of_movements(own).on_hand == 15
+
+
+@pytest.mark.parametrize("kind", [StaffKind.nurse, StaffKind.receptionist, StaffKind.lab_technician])
+def test_other_staff_have_no_inventory(make, hospital, admin, login_as, client, kind):
+    item = make.inventory_item(hospital, stock=10, by=admin)
+    login_as(make.staff(hospital, kind))
+    assert client.get("/staff/inventory").status_code == 403
+    assert client.get(f"/staff/inventory/{item.id}").status_code == 403
+    assert (
+        client.post(f"/staff/inventory/{item.id}/dispense", data={"dispense-quantity": "1"}).status_code
+        == 403
+    )
+    assert 'href="/staff/inventory"' not in client.get("/staff/").text
