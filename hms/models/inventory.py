@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models.hospitals import name_key
 from hms.models.types import UTCDateTime, enum_type
 
@@ -31,7 +32,7 @@ class StockKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"medicine": "Medicine", "supply": "Supply"}[self.value]
+        return {"medicine": N_("Medicine"), "supply": N_("Supply")}[self.value]
 
 
 class MovementKind(enum.StrEnum):
@@ -43,10 +44,10 @@ class MovementKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return {
-            "receive": "Received",
-            "dispense": "Dispensed",
-            "adjust": "Adjusted",
-            "transfer_out": "Transferred out",
+            "receive": N_("Received"),
+            "dispense": N_("Dispensed"),
+            "adjust": N_("Adjusted"),
+            "transfer_out": N_("Transferred out"),
         }[self.value]
 
 
