@@ -41,7 +41,6 @@ class ItemForm(FlaskForm):
         description=N_("The item is listed as low on stock at or below this many units."),
     )
 
-
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         if getattr(self, "kind", None) is not None:
