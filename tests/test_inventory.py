@@ -548,7 +548,7 @@ def test_low_stock_and_expiring_soon_lists_and_the_dashboard_badge(make, hospita
     assert "Gloves" in low_section and "Masks" not in low_section and "Insulin" not in low_section
     assert "IN-30" in expiring_section and "IN-31" not in expiring_section
     assert 'class="badge badge-warning">2<' in dashboard.text
-    assert "1 low on stock, 1 batches expiring within 30 days" in dashboard.text
+    assert "Low on stock: 1 · expiring within 30 days: 1" in dashboard.text
 
 
 def test_stock_usage_sums_dispensed_units_per_item_in_a_range(make, hospital, admin):
