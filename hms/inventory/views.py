@@ -97,15 +97,18 @@ def create_item(hospital: Hospital, ep: str) -> Response:
 
 
 def _form(kind: str, item: InventoryItem, submitted: bool = False) -> Any:
-    """The form of one movement kind: blank, or filled from the request."""
+    """The form of one movement kind: blank, or filled from the request. Batches offered: those in stock
+    and those not expired yet (so that the list does not grow with every empty batch of past years)."""
     data: dict[str, Any] = {} if submitted else {"formdata": None}
+    today = inventory.local_today(item.hospital)
+    batches = [b for b in item.batches if b.on_hand > 0 or not b.is_expired(today)]
     if kind == "receive":
         return ReceiveForm(prefix="receive", **data)
     if kind == "dispense":
         return DispenseForm(prefix="dispense", **data)
     if kind == "adjust":
-        return AdjustForm(item.batches, prefix="adjust", **data)
-    return TransferForm(item.batches, prefix="transfer", **data)
+        return AdjustForm(batches, prefix="adjust", **data)
+    return TransferForm(batches, prefix="transfer", **data)
 
 
 def _forms(item: InventoryItem, ep: str, **given: Any) -> dict[str, Any]:
