@@ -113,7 +113,7 @@ def _form(kind: str, item: InventoryItem, submitted: bool = False) -> Any:
 
 def _forms(item: InventoryItem, ep: str, **given: Any) -> dict[str, Any]:
     """Blank forms for the movements `ep` may record, with `given` (a form with errors) in its place."""
-    return {kind: given.get(kind) or _form(kind, item) for kind in allowed_moves(ep)}
+    return {kind: given[kind] if kind in given else _form(kind, item) for kind in allowed_moves(ep)}
 
 
 def _context(item: InventoryItem, ep: str, **extra: Any) -> dict[str, Any]:

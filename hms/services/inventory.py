@@ -19,6 +19,7 @@ from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from hms import clock
 from hms.database import lock_rows
@@ -433,6 +434,11 @@ def item_movements(item: InventoryItem) -> Select:
     return (
         select(StockMovement)
         .where(StockMovement.item_id == item.id)
+        .options(
+            joinedload(StockMovement.batch),
+            joinedload(StockMovement.actor),
+            joinedload(StockMovement.prescription),
+        )
         .order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
     )
 
