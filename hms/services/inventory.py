@@ -38,6 +38,7 @@ from hms.models import (
 from hms.models.hospitals import name_key
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid
+from hms.services.scheduling import local_today
 
 MAX_QUANTITY = 1_000_000  # per movement; far above any real delivery, far below an INTEGER overflow
 MAX_REORDER_LEVEL = 1_000_000
@@ -60,10 +61,6 @@ class OutOfStock(Conflict):
 
 
 # --- Items ------------------------------------------------------------------------------------------
-
-
-def local_today(hospital: Hospital) -> date:
-    return clock.now().astimezone(hospital.tz).date()
 
 
 def hospital_item(hospital_id: int, item_id: int) -> InventoryItem | None:
