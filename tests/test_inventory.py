@@ -624,3 +624,21 @@ def test_other_staff_have_no_inventory(make, hospital, admin, login_as, client, 
         == 403
     )
     assert 'href="/staff/inventory"' not in client.get("/staff/").text
+
+
+def test_an_expired_batch_leaves_only_when_named(make, hospital, admin):
+    item = _amoxicillin(make, hospital, admin)
+    clock.set_frozen(NOW + timedelta(days=11))  # EARLY has expired
+    early = _batch(item, "EARLY")
+
+    first = inventory.transfer_out_stock(item, quantity=1, destination="Ward 2", actor=admin)
+    back = inventory.transfer_out_stock(
+        item, quantity=5, destination="Back to the supplier", batch_id=early.id, actor=admin
+    )
+    db.session.commit()
+
+    assert [m.batch.batch_number for m in first] == ["MIDDLE"]
+    assert [(m.batch_id, m.quantity) for m in back] == [(early.id, -5)]
+    assert _assert_stock_is_sum_of_movements(item).on_hand == 29
+    with pytest.raises(inventory.OutOfStock):
+        inventory.transfer_out_stock(item, quantity=1, destination="x", batch_id=early.id, actor=admin)
