@@ -20,6 +20,7 @@ ENUM_VALUES = [
     N_("patient"), N_("practitioner"), N_("doctor"), N_("hospital_admin"), N_("super_admin"), N_("staff"),
     N_("female"), N_("male"), N_("unknown"),
     N_("nurse"), N_("receptionist"), N_("pharmacist"), N_("lab_technician"),
+    N_("supply"), N_("receive"), N_("dispense"), N_("adjust"), N_("transfer_out"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).

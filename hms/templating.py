@@ -41,12 +41,17 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.week", N_("Week")),
         ("hospital_admin.patients", N_("Patients")),
         ("hospital_admin.desk_bills", N_("Bills")),
+        ("hospital_admin.inventory", N_("Inventory")),
         ("hospital_admin.departments", N_("Departments")),
         ("hospital_admin.staff", N_("Staff")),
         ("hospital_admin.profile", N_("Profile")),
         ("hospital_sms.settings", N_("Text messages")),
     ],
-    Role.staff: [("staff.dashboard", N_("Dashboard")), ("staff.desk_bills", N_("Billing desk"))],
+    Role.staff: [
+        ("staff.dashboard", N_("Dashboard")),
+        ("staff.desk_bills", N_("Billing desk")),
+        ("staff.inventory", N_("Inventory")),
+    ],
     Role.super_admin: [
         ("super_admin.dashboard", N_("Dashboard")),
         ("super_admin.hospitals", N_("Hospitals")),
@@ -58,7 +63,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 
 
 # Links only some staff may follow (the page itself checks too).
-STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist}
+STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist, "staff.inventory": StaffKind.pharmacist}
 
 
 def navigation() -> list[tuple[str, str]]:

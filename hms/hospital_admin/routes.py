@@ -46,6 +46,7 @@ from hms.models import (
 from hms.pagination import page_number
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
+from hms.services import inventory as inventory_service
 from hms.services import invitations as invitation_service
 from hms.services import memberships as membership_service
 from hms.services import staff as staff_service
@@ -104,7 +105,8 @@ def _done(message: str, endpoint: str, **values):  # type: ignore[no-untyped-def
 def dashboard():
     hospital = g.hospital
     counts = membership_service.counts_by_status(hospital) if hospital.is_active else {}
-    return render("hospital_admin/dashboard.html", hospital=hospital, counts=counts)
+    alerts = inventory_service.alert_counts(hospital) if hospital.is_active else None
+    return render("hospital_admin/dashboard.html", hospital=hospital, counts=counts, alerts=alerts)
 
 
 # --- Profile ---------------------------------------------------------------------------------------
@@ -790,5 +792,6 @@ def remove_admin(admin_id: int):
 
 from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
+from hms.hospital_admin import inventory as _inventory  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import terms as _terms  # noqa: E402,F401  (registers its routes)
