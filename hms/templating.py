@@ -53,6 +53,9 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 }
 
 
+# Every role's own settings: API tokens and (patients, doctors) the calendar feed.
+ACCOUNT_LINK = ("account.tokens", "API and calendar")
+
 # Links only some staff may follow (the page itself checks too).
 STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist}
 
@@ -64,7 +67,7 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.role == Role.staff:
         kind = current_user.staff.kind if current_user.staff else None
         links = [(e, label) for e, label in links if STAFF_KIND_ONLY.get(e, kind) == kind]
-    return links
+    return [*links, ACCOUNT_LINK]
 
 
 def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:

@@ -104,6 +104,11 @@ def _has_care_relationship(doctor_id: int, patient_id_column: Any) -> Any:
     )
 
 
+def doctor_sees_patient_clause(doctor_id: int, patient_id_column: Any) -> Any:
+    """The access rule as a SQL condition on a patient id column (for queries such as the FHIR API's)."""
+    return _has_care_relationship(doctor_id, patient_id_column)
+
+
 def can_doctor_see_patient(doctor: Doctor, patient_id: int) -> bool:
     """The one access rule for doctors and clinical records (see the module's docstring)."""
     return bool(db.session.scalar(select(_has_care_relationship(doctor.id, patient_id))))
