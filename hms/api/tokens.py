@@ -5,7 +5,7 @@ kept): HTMX swaps the section; without JavaScript the whole page is rendered wit
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, url_for
+from flask import Blueprint, abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -87,7 +87,8 @@ def rotate_feed():
         abort(403)
     _, secret = api_tokens.rotate_calendar_feed(current_user)
     db.session.commit()
-    feed_url = url_for("calendar.feed", token=secret, _external=True)
+    # Like links in emails, from the configured address, never from the request's Host header.
+    feed_url = current_app.config["PUBLIC_URL"] + url_for("calendar.feed", token=secret)
     return _page(block="calendar_feed", feed_url=feed_url)
 
 
