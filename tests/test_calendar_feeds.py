@@ -10,7 +10,6 @@ import pytest
 
 from hms import clock
 from hms.extensions import db
-from hms.models import AppointmentStatus
 from hms.services import api_tokens, scheduling
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
