@@ -18,7 +18,10 @@ EXPIRY_LABELS = [
 class ApiTokenForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(_l("Give the token a name.")), Length(max=80)],
+        validators=[
+            DataRequired(_l("Give the token a name.")),
+            Length(max=80, message=_l("Use at most 80 characters.")),
+        ],
         description=_l("What will use it, e.g. “clinic reporting script”."),
     )
     expires = SelectField(_l("Expires"), choices=EXPIRY_LABELS, coerce=int, default=90)
