@@ -139,6 +139,7 @@ def test_every_resource_type_reads_as_valid_fhir_r4_json(client, world):  # type
         response = get(client, url, world[who])
         assert response.status_code == 200, (url, response.json)
         assert response.mimetype == "application/fhir+json"
+        assert "Set-Cookie" not in response.headers  # no session: nothing to ride a CSRF on
         body = response.json
         assert url.endswith(f"/{body['resourceType']}/{body['id']}")
         validate(body)
@@ -470,3 +471,11 @@ def test_reading_clinical_records_is_audited_and_a_denied_read_too(client, world
         (world["other_doctor"].id, "denied"),
     ]
     assert all(e.patient_id == world["patient"].patient.id for e in events)
+
+
+def test_the_api_is_rate_limited_with_an_operation_outcome(client, world):  # type: ignore[no-untyped-def]
+    statuses = [client.get("/fhir/metadata").status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120 and statuses[120] == 429
+    response = client.get("/fhir/metadata")
+    assert response.mimetype == "application/fhir+json"
+    validate(response.json)

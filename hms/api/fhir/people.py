@@ -169,7 +169,7 @@ def available_times(rules: list[ScheduleRule]) -> list[dict[str, Any]]:
     ]
 
 
-def _rules(membership: Membership) -> list[ScheduleRule]:
+def weekly_rules(membership: Membership) -> list[ScheduleRule]:
     from hms.extensions import db
 
     return list(
@@ -193,7 +193,7 @@ def practitioner_role_resource(membership: Membership) -> dict[str, Any]:
         "organization": reference("Organization", hospital.id, hospital.name),
         "code": [{"text": "Doctor"}],
         "specialty": [{"text": doctor.specialty}],
-        "availableTime": available_times(_rules(membership)),
+        "availableTime": available_times(weekly_rules(membership)),
         "availabilityExceptions": f"Times are local to the hospital ({hospital.timezone}).",
     }
 

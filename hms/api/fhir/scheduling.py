@@ -22,7 +22,7 @@ from hms.api.fhir.common import (
     reference,
     table_resource,
 )
-from hms.api.fhir.people import DAY_CODES, _rules
+from hms.api.fhir.people import DAY_CODES, weekly_rules
 from hms.extensions import db
 from hms.models import (
     Appointment,
@@ -60,7 +60,7 @@ def schedule_resource(membership: Membership) -> dict[str, Any]:
     hours = "; ".join(
         f"{DAY_CODES[r.weekday].capitalize()} {r.start_time:%H:%M}-{r.end_time:%H:%M}"
         f" ({r.slot_minutes} min slots)"
-        for r in sorted(_rules(membership), key=lambda r: (r.weekday, r.start_time))
+        for r in sorted(weekly_rules(membership), key=lambda r: (r.weekday, r.start_time))
     )
     return {
         "resourceType": "Schedule",
