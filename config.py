@@ -55,6 +55,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30 per minute")
+    FHIR_RATE_LIMIT = os.environ.get("FHIR_RATE_LIMIT", "120 per minute")  # per address
+    CALENDAR_FEED_RATE_LIMIT = os.environ.get("CALENDAR_FEED_RATE_LIMIT", "30 per minute")
     PAYMENT_RATE_LIMIT = os.environ.get(
         "PAYMENT_RATE_LIMIT", "20 per minute"
     )  # Pay now / cancel, per address

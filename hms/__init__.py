@@ -136,6 +136,9 @@ class DatabaseIntConverter(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
+    from hms.api.calendar import bp as calendar_bp
+    from hms.api.fhir.routes import bp as fhir_bp
+    from hms.api.tokens import bp as account_bp
     from hms.auth.routes import bp as auth_bp
     from hms.consult.routes import bp as consult_bp
     from hms.doctor.routes import bp as doctor_bp
@@ -161,6 +164,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(consult_bp)
     app.register_blueprint(language_bp)
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(account_bp, url_prefix="/account")
 
 
 def register_errorhandlers(app: Flask) -> None:

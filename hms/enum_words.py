@@ -21,6 +21,7 @@ ENUM_VALUES = [
     N_("female"), N_("male"), N_("unknown"),
     N_("nurse"), N_("receptionist"), N_("pharmacist"), N_("lab_technician"),
     N_("supply"), N_("receive"), N_("dispense"), N_("adjust"), N_("transfer_out"),
+    N_("api"), N_("calendar"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, make_response
+from flask import Flask, Response, current_app, make_response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -31,6 +31,10 @@ MESSAGES = {
 
 def error_response(code: int, detail: str | None = None) -> Response:
     title, message = MESSAGES.get(code, MESSAGES[500])
+    if request.path == "/fhir" or request.path.startswith("/fhir/"):
+        from hms.api.fhir.common import operation_outcome
+
+        return operation_outcome(code, detail or message)
     try:
         response = render(
             "errors/error.html", "error", status=code, code=code, title=title, message=detail or message

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 LINE_OCTETS = 75  # RFC 5545 §3.1: lines longer than 75 octets are folded
 
@@ -87,3 +89,55 @@ def method_of(ics: str) -> str:
         if line.startswith("METHOD:"):
             return line.split(":", 1)[1].strip()
     return "PUBLISH"
+
+
+# ---------------------------------------------------------------- downloads and feeds (RFC 5545 PUBLISH)
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One appointment as a calendar event, its times in the hospital's zone (written with TZID)."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    tzid: str
+    stamp: datetime
+    summary: str
+    location: str
+    description: str
+    sequence: int = 0
+    cancelled: bool = False
+
+
+def publish(name: str, events: list[FeedEvent]) -> bytes:
+    """A VCALENDAR (METHOD:PUBLISH) of `events` with local times and a VTIMEZONE for each zone used,
+    for a one-off .ics download or a subscribed feed. Built with the icalendar package, which also
+    derives the VTIMEZONE rules from the IANA database."""
+    import icalendar
+
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//HMS//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    for item in events:
+        zone = ZoneInfo(item.tzid)
+        event = icalendar.Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", item.stamp.astimezone(UTC))
+        event.add("dtstart", item.start.astimezone(zone))
+        event.add("dtend", item.end.astimezone(zone))
+        event.add("sequence", item.sequence)
+        event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+        event.add("summary", item.summary)
+        event.add("location", item.location)
+        event.add("description", item.description)
+        event.add("transp", "TRANSPARENT" if item.cancelled else "OPAQUE")
+        calendar.add_component(event)
+    if events:
+        first = min(e.start for e in events).date() - timedelta(days=366)
+        last = max(e.end for e in events).date() + timedelta(days=366)
+        calendar.add_missing_timezones(first_date=first, last_date=last)
+    return calendar.to_ical()

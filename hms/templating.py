@@ -62,6 +62,9 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 }
 
 
+# Every role's own settings: API tokens and (patients, doctors) the calendar feed.
+ACCOUNT_LINK = ("account.tokens", N_("API and calendar"))
+
 # Links only some staff may follow (the page itself checks too).
 STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist, "staff.inventory": StaffKind.pharmacist}
 
@@ -73,7 +76,7 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.role == Role.staff:
         kind = current_user.staff.kind if current_user.staff else None
         links = [(e, label) for e, label in links if STAFF_KIND_ONLY.get(e, kind) == kind]
-    return links
+    return [*links, ACCOUNT_LINK]
 
 
 def locale_code() -> str:

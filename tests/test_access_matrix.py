@@ -524,6 +524,32 @@ MATRIX = [
     ("GET", "/staff/inventory", {"anonymous": 302, "*": 403}),
     ("GET", "/staff/inventory/alerts", {"anonymous": 302, "*": 403}),
     ("GET", "/staff/inventory/{stock_item}", {"anonymous": 302, "*": 403}),
+    # Interoperability: /fhir takes Bearer tokens only (tests/test_fhir_api.py has the per-token matrix),
+    # so a logged-in session is no credential there; token settings are each user's own.
+    ("GET", "/fhir/metadata", {"*": 200}),
+    ("GET", "/fhir/Patient/{patient_record}", {"*": 401}),
+    ("GET", "/fhir/Appointment?patient={patient_record}", {"*": 401}),
+    ("POST", "/fhir/Patient", {"*": 401}),
+    ("GET", "/account/tokens", {"anonymous": 302, "*": 200}),
+    ("POST", "/account/tokens", {"anonymous": 302, "*": 200}, {"name": "Matrix", "expires": "30"}),
+    ("POST", "/account/tokens", {"anonymous": 302, "*": 422}, {"name": "", "expires": "30"}),
+    ("POST", "/account/tokens/{other_token}/revoke", {"anonymous": 302, "*": 404}),
+    ("POST", "/account/tokens/999999/revoke", {"anonymous": 302, "*": 404}),
+    ("POST", "/account/calendar-feed", {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403}),
+    ("POST", "/account/calendar-feed/revoke", {"anonymous": 302, "patient": 303, "doctor": 303, "*": 403}),
+    (
+        "GET",
+        "/appointments/{own_appointment}.ics",
+        {"anonymous": 302, "patient": 200, "doctor": 200, "*": 403},
+    ),
+    (
+        "GET",
+        "/appointments/{other_appointment}.ics",
+        {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
+    ),
+    ("GET", "/appointments/999999.ics", {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403}),
+    ("GET", "/calendar/{feed_token}.ics", {"*": 200}),  # the secret address is the credential
+    ("GET", "/calendar/cal_unknown.ics", {"*": 404}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -600,8 +626,20 @@ def world(make):
             "patient_notice": notice.id,
             "stock_item": make.inventory_item(hospital, stock=10, by=users["hospital_admin"]).id,
             "other_stock_item": make.inventory_item(other_hospital, stock=10, by=other_admin).id,
-        },
+        }
+        | token_ids(make),
     }
+
+
+def token_ids(make) -> dict[str, int | str]:
+    """Someone else's API token, and his calendar feed's secret address."""
+    from hms.services import api_tokens
+
+    stranger = make.patient()
+    token, _ = api_tokens.create_api_token(stranger, "Theirs")
+    _, feed = api_tokens.rotate_calendar_feed(stranger)
+    db.session.commit()
+    return {"other_token": token.id, "feed_token": feed}
 
 
 def clinical_ids(make, hospital, users) -> dict[str, int]:

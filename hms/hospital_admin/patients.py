@@ -31,11 +31,12 @@ from hms.models import (
 )
 from hms.pagination import page_number
 from hms.services.audit import record_event
+from hms.services.hospitals import patients_of_hospital
 from hms.services.scheduling import local_today
 
 
 def _patients_here():  # type: ignore[no-untyped-def]
-    return select(Appointment.patient_id).where(Appointment.hospital_id == g.hospital.id)
+    return patients_of_hospital(g.hospital.id)
 
 
 @bp.get("/patients")

@@ -60,9 +60,12 @@ from hms.models.scheduling import (
     ScheduleRule,
     TimeOff,
 )
+from hms.models.tokens import ApiToken, TokenKind
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
+    "ApiToken",
+    "TokenKind",
     "Bill",
     "BillItem",
     "BillStatus",

@@ -108,6 +108,13 @@ def _has_care_relationship(doctor_id: int, patient_id_column: Any) -> Any:
     )
 
 
+def doctor_sees_patient_clause(doctor_id: int, patient_id_column: Any) -> Any:
+    """The access rule as a SQL condition on any patient id column (for queries such as the FHIR API's).
+    The rule is applied to patients.id in a subquery: correlated directly against a column of
+    `encounters`, its own EXISTS on encounters would compare that table with itself."""
+    return patient_id_column.in_(select(Patient.id).where(_has_care_relationship(doctor_id, Patient.id)))
+
+
 def can_doctor_see_patient(doctor: Doctor, patient_id: int) -> bool:
     """The one access rule for doctors and clinical records (see the module's docstring)."""
     return bool(db.session.scalar(select(_has_care_relationship(doctor.id, patient_id))))

@@ -8,9 +8,14 @@ from sqlalchemy import func, select
 from hms import clock, events
 from hms.extensions import db
 from hms.i18n import N_
-from hms.models import Bill, Hospital, HospitalStatus, Membership, User
+from hms.models import Appointment, Bill, Hospital, HospitalStatus, Membership, User
 from hms.services.audit import record_event
 from hms.services.errors import Conflict
+
+
+def patients_of_hospital(hospital_id: int):  # type: ignore[no-untyped-def]
+    """The ids of the patients a hospital's administrators see: those who ever booked there."""
+    return select(Appointment.patient_id).where(Appointment.hospital_id == hospital_id)
 
 
 def approve_hospital(hospital: Hospital, actor: User) -> Hospital:

@@ -254,6 +254,15 @@ def when_text(appointment: Appointment) -> str:
     )
 
 
+def calendar_identity(appointment: Appointment) -> tuple[str, int]:
+    """The calendar UID and SEQUENCE of an appointment, shared by emailed invitations, .ics
+    downloads and feeds, so that every calendar sees one event that moves."""
+    root_id, depth = _chain(appointment)
+    sender = current_app.config["MAIL_DEFAULT_SENDER"] or "no-reply@hms.local"
+    domain = sender.rsplit("<", 1)[-1].strip(" >").rsplit("@", 1)[-1]
+    return f"appointment-{root_id}@{domain}", depth
+
+
 def _chain(appointment: Appointment) -> tuple[int, int]:
     """(id of the first booking of a reschedule chain, number of moves since): the calendar UID and
     SEQUENCE, so that a calendar moves the event instead of adding another one."""

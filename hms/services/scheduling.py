@@ -165,6 +165,16 @@ def day_slots(doctor_id: int, hospital: Hospital, day: date, now: datetime | Non
     return _Calendar(doctor_id, hospital, day, day).slots(day, now)
 
 
+def slots_between(
+    doctor_id: int, hospital: Hospital, first: date, last: date, now: datetime | None = None
+) -> list[Slot]:
+    """Every future schedule slot from `first` to `last` (local dates), each marked free or taken."""
+    now = now or clock.now()
+    calendar = _Calendar(doctor_id, hospital, first, last)
+    days = (last - first).days + 1
+    return [slot for n in range(max(days, 0)) for slot in calendar.slots(first + timedelta(days=n), now)]
+
+
 def day_strip(
     doctor_id: int, hospital: Hospital, first: date, days: int = PICKER_DAYS, now: datetime | None = None
 ) -> list[tuple[date, int]]:

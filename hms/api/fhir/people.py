@@ -1,0 +1,237 @@
+"""Patient, Practitioner and PractitionerRole from our patients, doctors and memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from hms.api.fhir import access
+from hms.api.fhir.common import (
+    MRN_SYSTEM,
+    FhirError,
+    Search,
+    fhir_date,
+    parse_id,
+    reference,
+    table_resource,
+)
+from hms.models import (
+    Appointment,
+    Doctor,
+    Membership,
+    MembershipStatus,
+    Patient,
+    Role,
+    ScheduleRule,
+    User,
+)
+from hms.services.audit import record_event
+
+DAY_CODES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _like(value: str) -> str:
+    escaped = value.lower()[:120].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def human_name(full_name: str) -> dict[str, Any]:
+    parts = full_name.split()
+    name: dict[str, Any] = {"text": full_name}
+    if len(parts) > 1:
+        name["family"] = parts[-1]
+        name["given"] = parts[:-1]
+    elif parts:
+        name["given"] = parts
+    return name
+
+
+# ---------------------------------------------------------------- Patient
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    telecom = [{"system": "phone", "value": patient.phone, "use": "mobile"}]
+    telecom.append({"system": "email", "value": patient.user.email})
+    return {
+        "resourceType": "Patient",
+        "id": str(patient.id),
+        "identifier": [{"system": MRN_SYSTEM, "value": patient.mrn}],
+        "active": patient.user.active,
+        "name": [human_name(patient.user.full_name)],
+        "telecom": telecom,
+        "gender": patient.sex.value,
+        "birthDate": fhir_date(patient.date_of_birth),
+        "address": [{"text": patient.address}] if patient.address else None,
+    }
+
+
+def _patient_filters(search: Search) -> list[Any]:
+    clauses = []
+    if ids := search.getlist("_id"):
+        clauses.append(Patient.id.in_([parse_id(v) for v in ids]))
+    if name := search.get("name"):
+        clauses.append(
+            Patient.user_id.in_(
+                select(User.id).where(func.lower(User.full_name).like(_like(name), escape="\\"))
+            )
+        )
+    if identifier := search.get("identifier"):
+        value = identifier.split("|", 1)[-1]
+        clauses.append(Patient.mrn == value.upper()[:16])
+    for when in search.dates("birthdate"):
+        clauses.append(when.date_clause(Patient.date_of_birth))
+    return clauses
+
+
+def _audit_patient(patient: Patient) -> None:
+    # Opening a patient's demographics is written to the audit log, as on the pages.
+    record_event("view", "patient", patient.id, patient_id=patient.id, detail="FHIR")
+
+
+PATIENT = table_resource(
+    "Patient",
+    Patient,
+    params=("_id", "name", "identifier", "birthdate"),
+    scope=lambda user: access.patients_clause(user, Patient.id, "Patient", clinical_record=False),
+    filters=_patient_filters,
+    to_fhir=patient_resource,
+    order_by=lambda: (Patient.id,),
+    options=(joinedload(Patient.user),),
+    on_read=_audit_patient,
+    documentation="A patient sees himself; a doctor his patients; a hospital those who booked there.",
+)
+
+
+# ---------------------------------------------------------------- Practitioner
+
+
+def practitioner_resource(doctor: Doctor) -> dict[str, Any]:
+    return {
+        "resourceType": "Practitioner",
+        "id": str(doctor.id),
+        "identifier": [{"system": "urn:hms:license", "value": doctor.license_number}]
+        if doctor.license_number
+        else None,
+        "active": doctor.user.active,
+        "name": [human_name(doctor.user.full_name) | {"prefix": ["Dr"]}],
+        "qualification": [{"code": {"text": doctor.qualifications}}] if doctor.qualifications else None,
+    }
+
+
+def practitioners_clause(user: User) -> Any:
+    visible = Doctor.id.in_(select(Membership.doctor_id).where(access.memberships_clause(user)))
+    if user.role == Role.patient and user.patient is not None:
+        seen = select(Appointment.doctor_id).where(Appointment.patient_id == user.patient.id)
+        return visible | Doctor.id.in_(seen)
+    if user.role == Role.doctor and user.doctor is not None:
+        return visible | (Doctor.id == user.doctor.id)
+    return visible
+
+
+def _practitioner_filters(search: Search) -> list[Any]:
+    clauses = []
+    if ids := search.getlist("_id"):
+        clauses.append(Doctor.id.in_([parse_id(v) for v in ids]))
+    if name := search.get("name"):
+        clauses.append(
+            Doctor.user_id.in_(
+                select(User.id).where(func.lower(User.full_name).like(_like(name), escape="\\"))
+            )
+        )
+    return clauses
+
+
+PRACTITIONER = table_resource(
+    "Practitioner",
+    Doctor,
+    params=("_id", "name"),
+    scope=practitioners_clause,
+    filters=_practitioner_filters,
+    to_fhir=practitioner_resource,
+    order_by=lambda: (Doctor.id,),
+    options=(joinedload(Doctor.user),),
+)
+
+
+# ---------------------------------------------------------------- PractitionerRole
+
+
+def available_times(rules: list[ScheduleRule]) -> list[dict[str, Any]]:
+    return [
+        {
+            "daysOfWeek": [DAY_CODES[rule.weekday]],
+            "availableStartTime": rule.start_time.strftime("%H:%M:%S"),
+            "availableEndTime": rule.end_time.strftime("%H:%M:%S"),
+        }
+        for rule in sorted(rules, key=lambda r: (r.weekday, r.start_time))
+    ]
+
+
+def weekly_rules(membership: Membership) -> list[ScheduleRule]:
+    from hms.extensions import db
+
+    return list(
+        db.session.scalars(
+            select(ScheduleRule).where(
+                ScheduleRule.doctor_id == membership.doctor_id,
+                ScheduleRule.hospital_id == membership.hospital_id,
+            )
+        )
+    )
+
+
+def practitioner_role_resource(membership: Membership) -> dict[str, Any]:
+    doctor, hospital = membership.doctor, membership.hospital
+    return {
+        "resourceType": "PractitionerRole",
+        "id": str(membership.id),
+        "active": membership.status == MembershipStatus.active,
+        "period": {"start": membership.since.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "practitioner": reference("Practitioner", doctor.id, f"Dr {doctor.user.full_name}"),
+        "organization": reference("Organization", hospital.id, hospital.name),
+        "code": [{"text": "Doctor"}],
+        "specialty": [{"text": doctor.specialty}],
+        "availableTime": available_times(weekly_rules(membership)),
+        "availabilityExceptions": f"Times are local to the hospital ({hospital.timezone}).",
+    }
+
+
+def _role_filters(search: Search) -> list[Any]:
+    clauses = []
+    if practitioner := search.get("practitioner"):
+        clauses.append(Membership.doctor_id == parse_id(practitioner, "Practitioner"))
+    if organization := search.get("organization"):
+        clauses.append(Membership.hospital_id == parse_id(organization, "Organization"))
+    if (active := search.get("active")) is not None:
+        if active not in ("true", "false"):
+            raise FhirError(400, "active is true or false.")
+        clauses.append(
+            (Membership.status == MembershipStatus.active)
+            if active == "true"
+            else (Membership.status != MembershipStatus.active)
+        )
+    if specialty := search.get("specialty"):
+        clauses.append(
+            Membership.doctor_id.in_(
+                select(Doctor.id).where(func.lower(Doctor.specialty).like(_like(specialty), escape="\\"))
+            )
+        )
+    return clauses
+
+
+PRACTITIONER_ROLE = table_resource(
+    "PractitionerRole",
+    Membership,
+    params=("practitioner", "organization", "active", "specialty"),
+    scope=access.memberships_clause,
+    filters=_role_filters,
+    to_fhir=practitioner_role_resource,
+    order_by=lambda: (Membership.id,),
+    options=(
+        joinedload(Membership.doctor).joinedload(Doctor.user),
+        joinedload(Membership.hospital),
+        selectinload(Membership.department),
+    ),
+)
