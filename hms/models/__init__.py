@@ -53,6 +53,7 @@ from hms.models.scheduling import (
     ScheduleRule,
     TimeOff,
 )
+from hms.models.security import RecoveryCode, TotpCredential, UserSession
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
@@ -108,4 +109,7 @@ __all__ = [
     "Staff",
     "StaffKind",
     "User",
+    "UserSession",
+    "TotpCredential",
+    "RecoveryCode",
 ]

@@ -46,6 +46,7 @@ PROFILE_FIELDS = (
     "timezone",
     "currency",
     "cancel_cutoff_minutes",
+    "idle_timeout_minutes",
 )
 
 
