@@ -8,6 +8,7 @@ collecting every problem so that one run lists them all."""
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 
@@ -27,7 +28,7 @@ CSRF_EXEMPT = {"payments.stripe_webhook"}
 PUBLIC_IDS = {"patient.doctor_page", "patient.book", "doctor.join_hospital"}
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
-SQL = ["' OR 1=1 --", "%", "_", "\\", "'; DROP TABLE users; --", '" OR ""="']
+SQL = ["' OR 1=1 --", "%", "_", "\\", '" OR ""="']
 QUERY_NAMES = [
     "q",
     "name",
@@ -236,7 +237,7 @@ def test_oversized_bodies_and_uploads_are_413(app, client, login_as, monkeypatch
             upload = client.open(
                 path,
                 method=method,
-                data={"file": (__import__("io").BytesIO(b"x" * 10_000), "big.pdf")},
+                data={"file": (io.BytesIO(b"x" * 10_000), "big.pdf")},
                 content_type="multipart/form-data",
             )
             for kind, response in (("form", form), ("upload", upload)):
@@ -252,17 +253,19 @@ def test_sql_metacharacters_in_query_parameters_never_break_a_page(app, client, 
     problems = []
     paths = [r.rule for r in _rules(app) if not r.arguments and "GET" in r.methods]
     paths += [p for p in _pages(role, full_world["ids"]) if "?" not in p] if role != "anonymous" else []
+    miss = {name: "zzzz-no-such-thing" for name in QUERY_NAMES}
     for path in dict.fromkeys(paths):
-        baseline = client.get(path, query_string={"q": "zzzz-no-such-thing"})
+        baseline = client.get(path, query_string=miss)
         if baseline.status_code >= 500:
             problems.append(f"{path} baseline: {baseline.status_code}")
+        if baseline.status_code in (302, 403, 404):
+            continue  # not this role's page: refused before any query runs
         for value in SQL:
             response = client.get(path, query_string={name: value for name in QUERY_NAMES})
             if response.status_code >= 500:
                 problems.append(f"{path} {value!r}: {response.status_code}")
-            searched = client.get(path, query_string={"q": value})
-            if searched.status_code == 200 and baseline.status_code == 200:
-                # A pattern that matches nothing literally finds no more rows than a plain miss.
-                if searched.data.count(b"<tr") > baseline.data.count(b"<tr"):
-                    problems.append(f"{path} q={value!r}: more rows than a miss")
+            elif response.status_code == 200 and baseline.status_code == 200:
+                # A pattern taken literally matches nothing, like the plain miss: no more rows.
+                if response.data.count(b"<tr") > baseline.data.count(b"<tr"):
+                    problems.append(f"{path} {value!r}: more rows than a miss")
     assert not problems, "\n".join(problems)
