@@ -204,7 +204,7 @@ def test_html_and_script_in_every_text_field_come_back_escaped(client, login_as,
     problems, posted = [], 0
     for page in _pages(role, full_world["ids"]):
         response = client.get(page)
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
         parser = _Forms()
         parser.feed(response.data.decode())
@@ -264,8 +264,7 @@ def test_sql_metacharacters_in_query_parameters_never_break_a_page(app, client, 
             response = client.get(path, query_string={name: value for name in QUERY_NAMES})
             if response.status_code >= 500:
                 problems.append(f"{path} {value!r}: {response.status_code}")
-            elif response.status_code == 200 and baseline.status_code == 200:
+            elif response.data.count(b"<tr") > baseline.data.count(b"<tr"):
                 # A pattern taken literally matches nothing, like the plain miss: no more rows.
-                if response.data.count(b"<tr") > baseline.data.count(b"<tr"):
-                    problems.append(f"{path} {value!r}: more rows than a miss")
+                problems.append(f"{path} {value!r}: more rows than a miss")
     assert not problems, "\n".join(problems)
