@@ -109,7 +109,7 @@ def full_world(make, world):  # type: ignore[no-untyped-def]  # noqa: F811
 
 
 def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, login_as, full_world):
-    problems = []
+    problems, tried = [], 0
     for who in ["anonymous", "patient", "hospital_admin"]:
         if who != "anonymous":
             login_as(full_world["users"][who])
@@ -118,6 +118,7 @@ def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, 
             for method in UNSAFE & set(_methods(rule)):
                 for headers in ({}, {"X-CSRFToken": "forged.token.value"}):
                     response = client.open(path, method=method, data={"a": "b"}, headers=headers, csrf=False)
+                    tried += 1
                     expected = (
                         response.status_code != 500
                         if rule.endpoint in CSRF_EXEMPT
@@ -125,6 +126,7 @@ def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, 
                     )
                     if not expected:
                         problems.append(f"{who} {method} {path} {headers}: {response.status_code}")
+    assert tried >= 3 * 2 * 90  # three kinds of visitor, two kinds of bad token, every unsafe rule
     assert not problems, "\n".join(problems)
 
 
@@ -134,7 +136,7 @@ def test_other_peoples_ids_are_404_for_every_url(app, client, login_as, make, fu
     if role == "patient":
         del others["notification_id"]  # made below for someone else
     login_as(full_world["users"][role])
-    problems = []
+    problems, tried = [], 0
     for rule in _rules(app):
         if not any(a.endswith("_id") for a in rule.arguments) or rule.endpoint in PUBLIC_IDS:
             continue
@@ -145,8 +147,10 @@ def test_other_peoples_ids_are_404_for_every_url(app, client, login_as, make, fu
             continue
         for method in _methods(rule):
             response = client.open(path, method=method, data={"action": "approve", "appointments": "keep"})
+            tried += 1
             if response.status_code not in (403, 404):
                 problems.append(f"{method} {path} ({rule.endpoint}): {response.status_code}")
+    assert tried > 50
     assert not problems, "\n".join(problems)
 
 

@@ -76,7 +76,11 @@ def end_other_sessions():
 
 @bp.post("/keep-alive")
 def keep_alive():
-    """The idle warning's "stay logged in": loading the user has already counted this as activity."""
+    """The idle warning's "Stay logged in": now counts as activity; the answer says the time left."""
+    sessions.touch_session(g.user_session)
+    db.session.commit()
+    if "idle_seconds_left" in g:
+        g.idle_seconds_left = sessions.seconds_left(g.user_session, current_user)
     return make_response("", 204)
 
 

@@ -89,6 +89,12 @@ def check_session(row: UserSession | None, user: User, *, touch: bool) -> str | 
     return None
 
 
+def touch_session(row: UserSession) -> None:
+    """Count now as activity, whenever the last was. Flushes."""
+    row.last_seen_at = clock.now()
+    db.session.flush()
+
+
 def _end(row: UserSession, reason: str, now=None) -> None:  # type: ignore[no-untyped-def]
     row.ended_at = now or clock.now()
     row.ended_reason = reason
