@@ -255,8 +255,8 @@ def test_sql_metacharacters_in_query_parameters_never_break_a_page(app, client, 
     if role != "anonymous":
         login_as(full_world["users"][role])
     problems = []
+    # The lists and searches: every GET rule without ids (pages of one object take no query).
     paths = [r.rule for r in _rules(app) if not r.arguments and "GET" in r.methods]
-    paths += [p for p in _pages(role, full_world["ids"]) if "?" not in p] if role != "anonymous" else []
     miss = {name: "zzzz-no-such-thing" for name in QUERY_NAMES}
     for path in dict.fromkeys(paths):
         baseline = client.get(path, query_string=miss)
