@@ -60,6 +60,18 @@ class Config:
     PAYMENT_RATE_LIMIT = os.environ.get(
         "PAYMENT_RATE_LIMIT", "20 per minute"
     )  # Pay now / cancel, per address
+    # Sessions end after this many idle minutes for people without a hospital (patients, platform
+    # admins, doctors not yet at one); a hospital sets its own for its people. A warning comes first.
+    IDLE_LOGOUT = _env_bool("HMS_IDLE_LOGOUT", True)
+    IDLE_TIMEOUT_MINUTES = int(os.environ.get("HMS_IDLE_TIMEOUT_MINUTES", "15"))
+    IDLE_WARNING_SECONDS = int(os.environ.get("HMS_IDLE_WARNING_SECONDS", "60"))
+    # Roles that must use an authenticator app (TOTP) to log in; every other role may.
+    TOTP_REQUIRED_ROLES = tuple(
+        role.strip()
+        for role in os.environ.get("HMS_TOTP_REQUIRED_ROLES", "super_admin,hospital_admin").split(",")
+        if role.strip()
+    )
+    TOTP_ISSUER = os.environ.get("HMS_TOTP_ISSUER", "HMS")
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
 
@@ -145,6 +157,9 @@ class TestConfig(Config):
     SERVER_NAME = None
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 2525
+    # Tests move the clock by hours or days after logging in; the idle logoff's own tests
+    # (tests/test_security_sessions.py) turn it on.
+    IDLE_LOGOUT = False
 
 
 class ProductionConfig(Config):

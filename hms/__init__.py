@@ -119,6 +119,24 @@ def register_extensions(app: Flask) -> None:
         if any(isinstance(v, str) and "\x00" in v for v in values):
             abort(400)
 
+    @app.before_request
+    def check_login_session() -> None:
+        # Load the user (and check his server-side session, which may commit) before any view runs.
+        from flask import request
+        from flask_login import current_user
+
+        if request.endpoint != "static":
+            current_user._get_current_object()
+
+    @app.after_request
+    def idle_time_left(response):  # type: ignore[no-untyped-def]
+        # static/js/app.js warns before an idle session ends; polls do not move this on.
+        from flask import g
+
+        if "idle_seconds_left" in g:
+            response.headers["HMS-Idle-Seconds"] = str(g.idle_seconds_left)
+        return response
+
     @app.after_request
     def vary_on_htmx(response):  # type: ignore[no-untyped-def]
         response.vary.add("HX-Request")
@@ -138,7 +156,8 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIntConverter
     from hms.api.calendar import bp as calendar_bp
     from hms.api.fhir.routes import bp as fhir_bp
-    from hms.api.tokens import bp as account_bp
+    from hms.api.tokens import bp as api_tokens_bp
+    from hms.auth.account import bp as account_bp
     from hms.auth.routes import bp as auth_bp
     from hms.consult.routes import bp as consult_bp
     from hms.doctor.routes import bp as doctor_bp
@@ -154,6 +173,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(patient_bp, url_prefix="/patient")
     app.register_blueprint(doctor_bp, url_prefix="/doctor")
     app.register_blueprint(hospital_admin_bp, url_prefix="/hospital")
@@ -166,7 +186,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(language_bp)
     app.register_blueprint(fhir_bp, url_prefix="/fhir")
     app.register_blueprint(calendar_bp)
-    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(api_tokens_bp, url_prefix="/account")
 
 
 def register_errorhandlers(app: Flask) -> None:

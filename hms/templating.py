@@ -63,7 +63,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 
 
 # Every role's own settings: API tokens and (patients, doctors) the calendar feed.
-ACCOUNT_LINK = ("account.tokens", N_("API and calendar"))
+ACCOUNT_LINK = ("api_tokens.tokens", N_("API and calendar"))
 
 # Links only some staff may follow (the page itself checks too).
 STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist, "staff.inventory": StaffKind.pharmacist}

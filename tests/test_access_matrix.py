@@ -10,6 +10,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import HospitalStatus, MembershipStatus, PrescriptionStatus
 from hms.services.notifications import notify
+from hms.services.sessions import start_session
 
 ROLES = ["anonymous", "patient", "doctor", "hospital_admin", "staff", "super_admin"]
 
@@ -550,6 +551,19 @@ MATRIX = [
     ("GET", "/appointments/999999.ics", {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403}),
     ("GET", "/calendar/{feed_token}.ics", {"*": 200}),  # the secret address is the credential
     ("GET", "/calendar/cal_unknown.ics", {"*": 404}),
+    # security: every user's own security page and sessions; the login's second step
+    ("GET", "/account/security", {"anonymous": 302, "*": 200}),
+    ("POST", "/account/keep-alive", {"anonymous": 302, "*": 204}),
+    ("POST", "/account/sessions/end-others", {"anonymous": 302, "*": 303}),
+    ("POST", "/account/sessions/{other_session}/end", {"anonymous": 302, "*": 404}),
+    ("POST", "/account/sessions/999999/end", {"anonymous": 302, "*": 404}),
+    ("POST", "/account/two-factor/setup", {"anonymous": 302, "*": 303}),
+    ("GET", "/account/two-factor", {"anonymous": 302, "*": 303}),
+    ("POST", "/account/two-factor", {"anonymous": 302, "*": 303}),
+    ("POST", "/account/two-factor/recovery-codes", {"anonymous": 302, "*": 422}),
+    ("POST", "/account/two-factor/disable", {"anonymous": 302, "*": 422}),
+    ("GET", "/login/two-factor", {"*": 303}),
+    ("POST", "/login/two-factor", {"*": 303}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -626,6 +640,7 @@ def world(make):
             "patient_notice": notice.id,
             "stock_item": make.inventory_item(hospital, stock=10, by=users["hospital_admin"]).id,
             "other_stock_item": make.inventory_item(other_hospital, stock=10, by=other_admin).id,
+            "other_session": start_session(make.patient(), ip=None, user_agent=None)[0].id,
         }
         | token_ids(make),
     }

@@ -11,6 +11,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import Hospital, HospitalStatus, Role, User
 from tests.factories import PASSWORD
+from tests.two_factor import current_code, enrol_at_login
 
 GOOD_PASSWORD = "blue kettle on the hill"
 
@@ -134,6 +135,10 @@ def test_hospital_registration_waits_as_pending(client):
     assert hospital.status == HospitalStatus.pending
     assert hospital.currency == "KES"
     assert hospital.admins[0].user.email == "grace@example.org"
+    # A hospital administrator sets up two-factor login before anything else opens.
+    assert response.headers["Location"] == "/login/two-factor"
+    assert client.get("/hospital/").status_code == 302
+    enrol_at_login(client)
     page = client.get("/hospital/")
     assert b"Waiting for approval" in page.data
 
@@ -175,6 +180,16 @@ def test_each_role_logs_in_to_its_own_dashboard(client, make, role, landing):
         Role.super_admin: lambda: make.super_admin(email="who@example.org"),
     }[role]()
     response = client.post("/login", data={"email": "Who@Example.org", "password": PASSWORD})
+    assert response.status_code == 303
+    if role in (Role.hospital_admin, Role.super_admin):  # two-factor login is required for them
+        assert response.headers["Location"] == "/login/two-factor"
+        response = enrol_at_login(client)
+        assert b"Recovery codes" in response.data
+        assert client.get(landing).status_code == 200
+        client.post("/logout")
+        client.post("/login", data={"email": "Who@Example.org", "password": PASSWORD})
+        # The code just used at set-up does not work twice; the next one does.
+        response = client.post("/login/two-factor", data={"code": current_code(user, steps_ahead=1)})
     assert response.status_code == 303
     assert response.headers["Location"] == landing
     page = client.get(landing)

@@ -21,6 +21,7 @@ def profile_form(**overrides):  # type: ignore[no-untyped-def]
         "timezone": "Africa/Nairobi",
         "currency": "kes",
         "cancel_cutoff_minutes": "240",
+        "idle_timeout_minutes": "15",
     } | overrides
 
 

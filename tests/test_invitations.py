@@ -12,6 +12,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import AuditEvent, Invitation, MembershipStatus, Role, StaffKind, User
 from hms.services import invitations as invitation_service
+from tests.two_factor import enrol_at_login
 
 HX = {"HX-Request": "true"}
 PASSWORD = "blue kettle on the hill"
@@ -220,7 +221,10 @@ def test_admin_invitation_creates_another_administrator(client, make, hospital, 
     )
     path = link_in(response.data)
     client.post("/logout")
-    assert accept(client, path, full_name="Second Admin").headers["Location"] == "/hospital/"
+    # An administrator sets up two-factor login before his first page.
+    assert accept(client, path, full_name="Second Admin").headers["Location"] == "/login/two-factor"
+    enrol_at_login(client)
+    assert client.get("/hospital/").status_code == 200
     user = db.session.scalar(select(User).where(User.email == "second@example.org"))
     assert user.hospital_admin.hospital_id == hospital.id
 

@@ -17,7 +17,7 @@ from hms.models import TokenKind
 from hms.services import api_tokens
 from hms.services.errors import DomainError, NotFound
 
-bp = Blueprint("account", __name__)
+bp = Blueprint("api_tokens", __name__)
 
 TEMPLATE = "account/tokens.html"
 
@@ -76,7 +76,7 @@ def revoke_token(token_id: int):
     if is_htmx():
         return _page(block="api_tokens")
     flash(_("The token is revoked: programs using it are refused from now on."), "success")
-    return redirect_to(url_for("account.tokens"))
+    return redirect_to(url_for("api_tokens.tokens"))
 
 
 @bp.post("/calendar-feed")
@@ -103,4 +103,4 @@ def revoke_feed():
     if is_htmx():
         return _page(block="calendar_feed")
     flash(_("Your calendar feed is turned off; its address no longer works."), "success")
-    return redirect_to(url_for("account.tokens"))
+    return redirect_to(url_for("api_tokens.tokens"))

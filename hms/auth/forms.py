@@ -135,3 +135,42 @@ class AcceptInvitationForm(FlaskForm):
         N_("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
     )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code",
+        filters=[strip],
+        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
+    )
+
+
+class ConfirmAuthenticatorForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        filters=[strip],
+        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=128)])
+    code = StringField(
+        "Code",
+        filters=[strip],
+        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        description="From your authenticator app, or a recovery code.",
+        render_kw={"autocomplete": "one-time-code"},
+    )
+
+
+class RecoveryCodesForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        filters=[strip],
+        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
+from hms import clock
 from hms.auth.forms import (
     AcceptInvitationForm,
     DoctorRegistrationForm,
@@ -16,14 +17,15 @@ from hms.auth.forms import (
     LoginForm,
     PatientRegistrationForm,
     ResetPasswordForm,
+    SecondFactorForm,
 )
-from hms.auth.session import dashboard_endpoint
+from hms.auth.session import SESSION_KEY, dashboard_endpoint
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
 from hms.i18n import N_
-from hms.models import Role, Sex
-from hms.services import accounts, invitations, password_reset
+from hms.models import Role, Sex, User
+from hms.services import accounts, invitations, password_reset, sessions, two_factor
 from hms.services.errors import DomainError, LoginRefused, NotFound
 
 bp = Blueprint("auth", __name__)
@@ -43,9 +45,47 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _start_session(user) -> None:  # type: ignore[no-untyped-def]
-    session.clear()  # a fresh session on login: no fixation
+# Between the password and the second step: who, since when (the step must follow within this).
+PENDING_KEY = "pending_login"
+PENDING_SECONDS = 600
+
+
+def _complete_login(user: User) -> None:
+    """Log `user` in with a new server-side session (a fresh cookie: no fixation). Commits."""
+    session.clear()
     login_user(user)
+    _row, token = sessions.start_session(user, ip=request.remote_addr, user_agent=request.user_agent.string)
+    db.session.commit()
+    session[SESSION_KEY] = token
+
+
+def _begin_login(user: User, target: str | None = None):  # type: ignore[no-untyped-def]
+    """After the password: log in, or first ask for the authenticator's code, or make a platform or
+    hospital administrator set one up (nothing else opens before)."""
+    target = target or url_for(dashboard_endpoint(user.role))
+    if two_factor.is_enabled(user) or two_factor.is_required(user):
+        session.clear()
+        session[PENDING_KEY] = {
+            "uid": user.id,
+            "v": user.session_version,
+            "at": int(clock.now().timestamp()),
+            "next": target,
+        }
+        return redirect_to(url_for("auth.second_factor"))
+    _complete_login(user)
+    return redirect_to(target)
+
+
+def _pending_user() -> tuple[User | None, str]:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None, ""
+    user = db.session.get(User, pending.get("uid") or 0)
+    fresh = 0 <= clock.now().timestamp() - (pending.get("at") or 0) <= PENDING_SECONDS
+    if user is None or not user.active or user.session_version != pending.get("v") or not fresh:
+        session.pop(PENDING_KEY, None)
+        return None, ""
+    return user, _safe_next(pending.get("next")) or url_for(dashboard_endpoint(user.role))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -62,16 +102,67 @@ def login():
             form.form_errors.append(refused.message)
             return render("auth/login.html", "form", status=422, form=form)
         db.session.commit()
-        _start_session(user)
-        return redirect_to(_safe_next(request.args.get("next")) or url_for(dashboard_endpoint(user.role)))
+        return _begin_login(user, _safe_next(request.args.get("next")))
     status = 422 if form.is_submitted() else 200
     return render("auth/login.html", "form", status=status, form=form)
 
 
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def second_factor():
+    """The login's second step: the authenticator's code or a recovery code. An administrator who
+    has no authenticator yet sets one up here first."""
+    user, target = _pending_user()
+    if user is None:
+        flash("Log in first.", "info")
+        return redirect_to(url_for("auth.login"))
+    form = SecondFactorForm()
+    if not two_factor.is_enabled(user):
+        return _enrol_at_login(user, target)
+    if form.validate_on_submit():
+        try:
+            accounts.check_second_factor(user, form.code.data)
+        except LoginRefused as refused:
+            db.session.commit()  # keep the failure count and the used-up codes
+            form.form_errors.append(refused.message)
+            return render("auth/two_factor.html", "form", status=422, form=form, enrol=None)
+        db.session.commit()
+        _complete_login(user)
+        return redirect_to(target)
+    status = 422 if form.is_submitted() else 200
+    return render("auth/two_factor.html", "form", status=status, form=form, enrol=None)
+
+
+def _enrol_at_login(user: User, target: str):  # type: ignore[no-untyped-def]
+    from hms.auth.forms import ConfirmAuthenticatorForm
+
+    form = ConfirmAuthenticatorForm()
+    enrol = two_factor.pending_secret(user)
+    if enrol is None:
+        enrol = two_factor.begin_enrolment(user)
+        db.session.commit()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(user, form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            _complete_login(user)
+            return render("account/recovery_codes.html", codes=codes, target=target)
+    status = 422 if form.is_submitted() else 200
+    return render("auth/two_factor.html", "form", status=status, form=form, enrol=enrol)
+
+
 @bp.post("/logout")
 def logout():
+    """Log out here and end every other session of the account too."""
     form = EmptyForm()
     if form.validate_on_submit():
+        if current_user.is_authenticated:
+            sessions.end_all_sessions(current_user, reason="logout")
+            db.session.commit()
         logout_user()
         session.clear()
         flash(N_("You are logged out."), "info")
@@ -88,9 +179,9 @@ def _register(form, template: str, create):  # type: ignore[no-untyped-def]
             attach_error(form, error)
         else:
             db.session.commit()
-            _start_session(user)
+            response = _begin_login(user)
             flash(N_("Welcome! Your account is ready."), "success")
-            return redirect_to(url_for(dashboard_endpoint(user.role)))
+            return response
     status = 422 if form.is_submitted() else 200
     return render(template, "form", status=status, form=form)
 
@@ -178,12 +269,12 @@ def accept_invitation(token: str):
             attach_error(form, error)
         else:
             db.session.commit()
-            _start_session(user)
+            response = _begin_login(user)
             flash(
                 gettext("Welcome to %(hospital)s! Your account is ready.", hospital=invitation.hospital.name),
                 "success",
             )
-            return redirect_to(url_for(dashboard_endpoint(user.role)))
+            return response
     status = 422 if form.is_submitted() else 200
     return render(
         "auth/invitation.html", "form", status=status, form=form, invitation=invitation, token=token

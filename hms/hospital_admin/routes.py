@@ -129,6 +129,7 @@ def profile():
                 timezone=form.timezone.data,
                 currency=form.currency.data,
                 cancel_cutoff_minutes=form.cancel_cutoff_minutes.data,
+                idle_timeout_minutes=form.idle_timeout_minutes.data,
             )
         except DomainError as error:
             db.session.rollback()

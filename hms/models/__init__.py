@@ -60,6 +60,7 @@ from hms.models.scheduling import (
     ScheduleRule,
     TimeOff,
 )
+from hms.models.security import RecoveryCode, TotpCredential, UserSession
 from hms.models.tokens import ApiToken, TokenKind
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
@@ -123,4 +124,7 @@ __all__ = [
     "Staff",
     "StaffKind",
     "User",
+    "UserSession",
+    "TotpCredential",
+    "RecoveryCode",
 ]

@@ -58,6 +58,8 @@ class Hospital(db.Model):
     sms_account_sid: Mapped[str | None] = mapped_column(String(64))
     sms_auth_token_sealed: Mapped[str | None] = mapped_column(String(255))
     sms_from_number: Mapped[str | None] = mapped_column(String(32))
+    # Its people are logged out after this many minutes without activity (hms.services.sessions).
+    idle_timeout_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
 
     departments: Mapped[list[Department]] = relationship(
         back_populates="hospital", order_by="Department.name"

@@ -182,13 +182,41 @@ def authenticate(email: str, password: str) -> User:
     reason = login_block_reason(user)
     if reason:
         raise LoginRefused(reason)
-    user.failed_logins = 0
+    from hms.services import two_factor
+
+    if not two_factor.is_enabled(user):  # else the failures count on until the code is right too
+        user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     db.session.flush()
     return user
+
+
+def check_second_factor(user: User, code: str) -> None:
+    """The login's second step: an authenticator or recovery code, with the same failure count and
+    lockout as passwords; LoginRefused otherwise. Flushes."""
+    from hms.services import two_factor
+
+    cfg = current_app.config
+    now = clock.now()
+    if user.is_locked(now):
+        raise LoginRefused("Too many failed attempts. This account is locked; try again later.")
+    if two_factor.verify_code(user, code):
+        user.failed_logins = 0
+        db.session.flush()
+        return
+    user.failed_logins += 1
+    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+        user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        db.session.flush()
+        raise LoginRefused(
+            f"Too many failed attempts. This account is locked for {cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
+        )
+    db.session.flush()
+    raise LoginRefused("That code is not right.")
 
 
 def create_staff(*, hospital: Hospital, kind: StaffKind, full_name: str, email: str, password: str) -> User:

@@ -53,6 +53,7 @@ PROFILE_FIELDS = (
     "timezone",
     "currency",
     "cancel_cutoff_minutes",
+    "idle_timeout_minutes",
 )
 
 

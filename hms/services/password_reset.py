@@ -20,6 +20,7 @@ from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
 from hms.services.errors import Invalid
 from hms.services.notifications import public_url, send_account_email
+from hms.services.sessions import end_all_sessions
 
 MAX_LINKS_PER_HOUR = 3  # per account, whatever the client address
 
@@ -121,6 +122,7 @@ def reset_password(token: str, new_password: str) -> User:
     user.failed_logins = 0
     user.locked_until = None
     db.session.flush()
+    end_all_sessions(user, reason="password")
     record_event("reset_password", "user", user.id, user_id=user.id)
     with in_language_of(user):
         subject = gettext("HMS: your password was changed")

@@ -41,6 +41,14 @@ def live_server(app: Flask) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def _journeys_without_two_factor(app: Flask, request, monkeypatch):  # type: ignore[no-untyped-def]
+    """Journeys log administrators in with a password only; two-factor login (required for them)
+    has its own browser test, marked `two_factor`, and its own tests in tests/test_two_factor.py."""
+    if request.node.get_closest_marker("two_factor") is None:
+        monkeypatch.setitem(app.config, "TOTP_REQUIRED_ROLES", ())
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():

@@ -1,0 +1,139 @@
+"""Server-side login sessions: start, check on every request, end one, end the others, idle timeout."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from hms import clock
+from hms.extensions import db
+from hms.models import Hospital, Membership, MembershipStatus, Role, User, UserSession
+from hms.services.errors import NotFound
+
+# last_seen is written at most this often, so that a burst of requests is one UPDATE.
+TOUCH_SECONDS = 15
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, ip: str | None, user_agent: str | None) -> tuple[UserSession, str]:
+    """A new session for `user`; returns the row and the token for the browser's cookie. Flushes."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    row = UserSession(
+        token_hash=_hash(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        ip=(ip or "")[:45] or None,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def find_session(token: str | None) -> UserSession | None:
+    if not token or not isinstance(token, str) or len(token) > 128:
+        return None
+    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+
+
+def idle_minutes(user: User) -> int:
+    """How long this user may stay idle: his hospital's setting; a doctor at several hospitals gets
+    the strictest of them; patients, platform admins and doctors without a hospital the platform's."""
+    default = current_app.config["IDLE_TIMEOUT_MINUTES"]
+    if user.role == Role.hospital_admin and user.hospital_admin is not None:
+        return user.hospital_admin.hospital.idle_timeout_minutes
+    if user.role == Role.staff and user.staff is not None:
+        return user.staff.hospital.idle_timeout_minutes
+    if user.role == Role.doctor and user.doctor is not None:
+        strictest = db.session.scalar(
+            select(func.min(Hospital.idle_timeout_minutes))
+            .join(Membership, Membership.hospital_id == Hospital.id)
+            .where(Membership.doctor_id == user.doctor.id, Membership.status == MembershipStatus.active)
+        )
+        return strictest or default
+    return default
+
+
+def idle_logout_on() -> bool:
+    return bool(current_app.config["IDLE_LOGOUT"])
+
+
+def seconds_left(row: UserSession, user: User) -> int:
+    deadline = row.last_seen_at + timedelta(minutes=idle_minutes(user))
+    return max(0, int((deadline - clock.now()).total_seconds()))
+
+
+def check_session(row: UserSession | None, user: User, *, touch: bool) -> str | None:
+    """None when the session may go on (and is touched unless `touch` is False), else why it ended:
+    "missing", or the reason it ended with. An idle session is ended here. Flushes."""
+    if row is None or row.user_id != user.id:
+        return "missing"
+    if row.ended_at is not None:
+        return row.ended_reason or "ended"
+    now = clock.now()
+    if idle_logout_on() and now - row.last_seen_at >= timedelta(minutes=idle_minutes(user)):
+        _end(row, "idle", now)
+        return "idle"
+    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
+        row.last_seen_at = now
+        db.session.flush()
+    return None
+
+
+def touch_session(row: UserSession) -> None:
+    """Count now as activity, whenever the last was. Flushes."""
+    row.last_seen_at = clock.now()
+    db.session.flush()
+
+
+def _end(row: UserSession, reason: str, now=None) -> None:  # type: ignore[no-untyped-def]
+    row.ended_at = now or clock.now()
+    row.ended_reason = reason
+    db.session.flush()
+
+
+def end_session(user: User, session_id: int, *, reason: str = "ended") -> UserSession:
+    """End one of the user's own sessions; another user's id is NotFound. Flushes."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("There is no such session.")
+    if row.ended_at is None:
+        _end(row, reason)
+    return row
+
+
+def end_all_sessions(user: User, *, reason: str, keep: UserSession | None = None) -> int:
+    """End every open session of the user except `keep`; returns how many ended. Flushes."""
+    query = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=clock.now(), ended_reason=reason)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    count = db.session.execute(query.execution_options(synchronize_session=False)).rowcount
+    db.session.flush()
+    db.session.expire_all()
+    return count
+
+
+def list_sessions(user: User, limit: int = 20) -> list[UserSession]:
+    """The user's open sessions (not yet idle too long), most recently active first."""
+    open_rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        .limit(limit)
+    ).all()
+    if not idle_logout_on():
+        return list(open_rows)
+    return [row for row in open_rows if seconds_left(row, user) > 0]
