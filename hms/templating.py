@@ -79,11 +79,22 @@ def money(amount_minor: int, currency: str) -> str:
     return format_money(amount_minor, currency, str(get_locale() or "en"))
 
 
+def unread_notifications() -> int:
+    """The bell's count, rendered with the page (the bell then only polls, no request on load)."""
+    from hms.services.notifications import unread_count
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
+
+
 def register(app: Flask) -> None:
     from hms.services.consultations import call_is_open
 
     app.jinja_env.globals.update(
-        navigation=navigation, Role=Role, get_locale=get_locale, video_call_open=call_is_open
+        navigation=navigation,
+        Role=Role,
+        get_locale=get_locale,
+        video_call_open=call_is_open,
+        unread_notifications=unread_notifications,
     )
     app.jinja_env.filters.update(local_time=local_time, money=money)
     app.jinja_env.trim_blocks = True
