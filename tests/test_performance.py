@@ -232,7 +232,7 @@ def fragment_sizes(client, busy, login_as) -> dict[str, tuple[int, int]]:  # typ
             headers=HX | BR,
         ),
     )
-    assert booked.headers.get("HX-Redirect"), booked.data
+    assert booked.headers.get("HX-Push-Url"), booked.data
     login_as(busy.doctor)
     rx = f"/doctor/prescriptions/{busy.prescription.id}"
     item = db.session.get(Prescription, busy.prescription.id).items[1]

@@ -28,7 +28,8 @@ document.addEventListener("click", function (event) {
     if (elt && elt.tagName === "FORM") {
       var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
       var button = (cause && cause.submitter) || elt.querySelector("button[type=submit], button:not([type])");
-      if (button) list.push(button);
+      // A switch keeps its own look (its ::before is the track); the dimmed form shows it is busy.
+      if (button && button.getAttribute("role") !== "switch") list.push(button);
     }
     return list;
   }
