@@ -206,6 +206,11 @@ def test_every_main_page_of_every_role_is_within_50_kb_in_at_most_5_requests(cli
         total = len(response.data) + sum(asset_bytes[url] for url in assets)
         assert total <= PAGE_BUDGET, (role, path, total)
         assert 'style="' not in html and "<script>" not in html, (role, path)
+        # Nothing fetches more on load (the bell's count comes with the page), and every explicit
+        # loading indicator names an element that exists.
+        assert not re.search(r'hx-trigger="[^"]*\bload\b', html), (role, path)
+        for indicator in re.findall(r'hx-indicator="#([\w-]+)"', html):
+            assert f'id="{indicator}"' in html, (role, path, indicator)
 
 
 def fragment_sizes(client, busy, login_as) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
