@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
                 report(load(page, traffic, base + path, base, role, path))
                 interactions(page, traffic, base, role, path, ids, report)
                 context.close()
-            if not args.only:
+            if not args.only or args.journey:
                 report(booking_journey(browser, cookies["patient"], base, ids))
             browser.close()
     finally:
@@ -316,15 +316,24 @@ def booking_journey(browser, cookies: list[dict], base: str, ids: dict) -> Resul
     context, page, traffic = slow_page(browser, cookies)
     mark = traffic.mark()
     start = time.monotonic()
+    steps = []
     page.goto(f"{base}/patient/doctors/{ids['doctor']}/at/{ids['hospital']}", wait_until="load")
+    steps.append(("doctor page", time.monotonic()))
     done = settled(page)
     page.locator(".day-strip .day").nth(6).click()
     done()
+    steps.append(("day", time.monotonic()))
     page.locator("#slots input[name=slot]").first.check()
     page.fill("textarea[name=reason]", "Pain in the knee")
+    steps.append(("slot and reason", time.monotonic()))
     page.get_by_role("button", name="Book this time").click()
     page.get_by_text("Your appointment is booked.").wait_for()
+    steps.append(("booked", time.monotonic()))
     seconds = time.monotonic() - start
+    previous = start
+    for name, at in steps:
+        print(f"  journey step {name:<16} {at - previous:5.2f} s", file=sys.stderr)
+        previous = at
     page.wait_for_load_state("load")
     traffic.settle(mark, page)
     size, count, urls = traffic.since(mark)
@@ -339,17 +348,19 @@ def summary(results: list[Result]) -> int:
     fragments = [r for r in results if r.fragment]
     journey = next((r for r in results if r.journey), None)
     broken = [r for r in results if r.broken]
-    heaviest = max(pages, key=lambda r: r.bytes)
-    slowest = max(pages, key=lambda r: r.seconds)
-    most = max(pages, key=lambda r: r.requests)
     worst_fragment = max(fragments, key=lambda r: r.bytes) if fragments else None
     print()
     if broken:
         print(f"{len(broken)} over budget: " + ", ".join(f"{r.role} {r.name}" for r in broken))
-    line = (
-        f"worst page {kb(heaviest.bytes)} ({heaviest.name}) / {most.requests} requests / "
-        f"{slowest.seconds:.2f} s usable ({slowest.name}); "
-    )
+    line = ""
+    if pages:
+        heaviest = max(pages, key=lambda r: r.bytes)
+        slowest = max(pages, key=lambda r: r.seconds)
+        most = max(pages, key=lambda r: r.requests)
+        line += (
+            f"worst page {kb(heaviest.bytes)} ({heaviest.name}) / {most.requests} requests / "
+            f"{slowest.seconds:.2f} s usable ({slowest.name}); "
+        )
     if worst_fragment:
         line += f"worst fragment {kb(worst_fragment.bytes)} ({worst_fragment.name}); "
     if journey:
@@ -362,6 +373,7 @@ def summary(results: list[Result]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="only pages whose path starts with this (no journey)")
+    parser.add_argument("--journey", action="store_true", help="with --only: run the booking journey too")
     return run(parser.parse_args())
 
 
