@@ -35,10 +35,12 @@ _cache: dict[Path, tuple[int, int, bytes, str]] = {}
 _encoded: dict[tuple[Path, str, str], bytes] = {}
 
 
-def _inline_images(css: str, css_path: Path) -> str:
+def _inline_images(css: str, css_path: Path, static: Path) -> str:
+    root = static.resolve()
+
     def replace(match: re.Match[str]) -> str:
         target = (css_path.parent / match.group(2)).resolve()
-        if not target.is_file() or target.stat().st_size > INLINE_LIMIT or STATIC not in target.parents:
+        if not target.is_file() or target.stat().st_size > INLINE_LIMIT or root not in target.parents:
             return match.group(0)
         mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         payload = base64.b64encode(target.read_bytes()).decode("ascii")
@@ -56,7 +58,7 @@ def build(static: Path = STATIC) -> list[Path]:
             path = static / source
             text = path.read_text(encoding="utf-8")
             if path.suffix == ".css":
-                text = _inline_images(text, path)
+                text = _inline_images(text, path, static)
             parts.append(text.rstrip() + "\n")
         data = "".join(parts).encode("utf-8")
         out = static / target
@@ -144,10 +146,13 @@ def serve_static(filename: str) -> Response:
 
 
 def register(app: Flask) -> None:
-    if _stale(Path(str(app.static_folder))) and all(
-        (Path(str(app.static_folder)) / s).exists() for sources in BUNDLES.values() for s in sources
-    ):
-        build(Path(str(app.static_folder)))  # a checkout run without `make setup` still gets bundles
+    static = Path(str(app.static_folder))
+    sources_present = all((static / s).exists() for sources in BUNDLES.values() for s in sources)
+    if sources_present and _stale(static):
+        try:  # a checkout run without `make setup` (or after editing app.css) still gets fresh bundles
+            build(static)
+        except OSError as error:  # a read-only install serves what `make setup` built
+            app.logger.warning("static bundles not rebuilt: %s", error)
     app.view_functions["static"] = serve_static
 
     @app.url_defaults

@@ -295,3 +295,28 @@ def test_every_htmx_interaction_answers_with_a_fragment_under_5_kb(client, busy,
     for name, (status, size) in sizes.items():
         assert status in (200, 204), (name, status)
         assert size <= FRAGMENT_BUDGET, (name, size)
+
+
+def test_the_build_writes_both_bundles_with_compressed_copies_and_only_when_a_source_changed(tmp_path):
+    from hms import assets
+
+    for name, text in {
+        "vendor/pico.min.css": "/* Pico */ body{margin:0}",
+        "css/app.css": ".bell{mask:url(../img/bell.svg)} .big{background:url(../img/huge.png)}",
+        "img/bell.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+        "img/huge.png": "x" * (assets.INLINE_LIMIT + 1),
+        "vendor/htmx.min.js": "var htmx={};",
+        "js/app.js": "document.title;",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    written = assets.build(tmp_path)
+    assert len(written) == 6
+    css = (tmp_path / "bundle/app.css").read_bytes()
+    assert css.startswith(b"/* Pico */") and b"data:image/svg+xml;base64," in css
+    assert b"url(../img/huge.png)" in css  # too big to inline: stays a request of its own
+    assert brotli.decompress((tmp_path / "bundle/app.css.br").read_bytes()) == css
+    assert gzip.decompress((tmp_path / "bundle/app.js.gz").read_bytes()) == b"var htmx={};\ndocument.title;\n"
+    assert assets.build(tmp_path) == []
+    (tmp_path / "js/app.js").write_text("document.title = 'x';")
+    assert {p.name for p in assets.build(tmp_path)} == {"app.js", "app.js.br", "app.js.gz"}
