@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 VENDOR := static/vendor
+BUNDLE := static/bundle
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -29,7 +30,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-setup: $(VENV)/.installed $(VENDOR)/.installed catalogs
+setup: $(VENV)/.installed $(VENDOR)/.installed $(BUNDLE)/.built catalogs
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,11 @@ node_modules/.installed: package.json package-lock.json
 $(VENDOR)/.installed: node_modules/.installed
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	touch $@
+
+# Each page loads one CSS and one JS file: Pico + our CSS, htmx + our JS, with .br/.gz copies (hms/assets.py).
+$(BUNDLE)/.built: $(VENDOR)/.installed $(VENV)/.installed hms/assets.py static/css/app.css static/js/app.js $(wildcard static/img/*)
+	$(BIN)/python -m hms.assets
 	touch $@
 
 # Compiled catalogs (.mo) are built from the committed .po files, never committed.
@@ -68,4 +74,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) instance/hms.sqlite3 translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) node_modules $(VENDOR) $(BUNDLE) instance/hms.sqlite3 translations/*/LC_MESSAGES/*.mo

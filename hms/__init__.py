@@ -48,6 +48,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set")
 
+    register_performance(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -65,6 +66,14 @@ def connect_subscribers() -> None:
     notifications.connect_subscribers()
     billing.connect_subscribers()
     consultations.connect_subscribers()
+
+
+def register_performance(app: Flask) -> None:
+    """Compression first (its after_request hook then runs last), then bundled, fingerprinted static files."""
+    from hms import assets, compression
+
+    compression.register(app)
+    assets.register(app)
 
 
 def register_extensions(app: Flask) -> None:

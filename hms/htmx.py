@@ -44,3 +44,14 @@ def redirect_to(url: str) -> Response:
     response = make_response("", 303)
     response.headers["Location"] = url
     return response
+
+
+def show_page(response: Response, url: str) -> Response:
+    """Answer an HTMX post with the next page itself rather than a redirect to it: one round trip
+    fewer (2 s on a slow network). htmx swaps the page's <main> in and puts `url` in the address bar;
+    without JavaScript the view redirects as usual."""
+    response.headers["HX-Push-Url"] = url
+    response.headers["HX-Retarget"] = "#main"
+    response.headers["HX-Reselect"] = "#main"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response

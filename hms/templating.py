@@ -155,6 +155,13 @@ def translate(message: object) -> str:
     return get_translations().ugettext(text) if text else ""
 
 
+def unread_notifications() -> int:
+    """The bell's count, rendered with the page (the bell then only polls, no request on load)."""
+    from hms.services.notifications import unread_count
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
+
+
 def register(app: Flask) -> None:
     from hms.services.consultations import call_is_open
 
@@ -165,6 +172,7 @@ def register(app: Flask) -> None:
         video_call_open=call_is_open,
         languages=LANGUAGES,
         text_direction=text_direction,
+        unread_notifications=unread_notifications,
     )
     app.jinja_env.filters.update(
         local_time=local_time,

@@ -104,11 +104,17 @@ def test_booking_then_confirmation_and_my_appointments(client, setup):
     assert key(hospital, "10:00").encode() not in fragment.data
 
 
-def test_htmx_booking_redirects_with_hx_redirect(client, setup):
+def test_htmx_booking_answers_with_the_confirmation_page_itself(client, setup):
+    """No redirect round trip on a slow network: htmx swaps the page's <main> and pushes its URL."""
     hospital, doctor, _ = setup
     response = book(client, doctor, hospital, key(hospital, "10:00"), headers=HTMX)
-    assert response.status_code == 204
-    assert response.headers["HX-Redirect"].startswith("/patient/appointments/")
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"].startswith("/patient/appointments/")
+    assert (response.headers["HX-Retarget"], response.headers["HX-Reselect"]) == ("#main", "#main")
+    assert response.headers["HX-Reswap"] == "outerHTML"
+    assert b"Your appointment is booked." in response.data and b"Appointment with Dr" in response.data
+    # The flash was shown once: the page itself no longer carries it.
+    assert b"Your appointment is booked." not in client.get(response.headers["HX-Push-Url"]).data
 
 
 def test_double_click_books_once(client, setup):

@@ -13,7 +13,7 @@ from hms.auth.session import role_required
 from hms.database import retry_on_deadlock
 from hms.extensions import db, limiter
 from hms.forms import attach_error
-from hms.htmx import is_htmx, redirect_to, render, trigger
+from hms.htmx import is_htmx, redirect_to, render, show_page, trigger
 from hms.i18n import N_
 from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
 from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, RescheduleForm
@@ -158,7 +158,10 @@ def book(doctor_id: int, hospital_id: int):
         attach_error(form, error)
         return _picker_again(membership, form, error.status if error.status in (409, 422) else 422)
     flash(N_("Your appointment is booked."), "success")
-    return redirect_to(url_for("patient.appointment", appointment_id=appointment.id))
+    url = url_for("patient.appointment", appointment_id=appointment.id)
+    if is_htmx():  # the confirmation comes in this answer: no second round trip to fetch it
+        return show_page(_appointment_page(appointment), url)
+    return redirect_to(url)
 
 
 def _picker_again(membership: Membership, form: BookingForm, status: int, **extra):  # type: ignore[no-untyped-def]
@@ -196,7 +199,11 @@ def appointments():
 
 @bp.get("/appointments/<int:appointment_id>")
 def appointment(appointment_id: int):
-    item = _own_appointment(appointment_id)
+    return _appointment_page(_own_appointment(appointment_id))
+
+
+def _appointment_page(item: Appointment):  # type: ignore[no-untyped-def]
+    """The whole page (also for HTMX: the booking answers with it)."""
     return render("patient/appointment.html", appointment=item, now=clock.now(), form=CancelForm())
 
 

@@ -74,3 +74,35 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 })();
 // End of 4.
+
+// 5. Loading indicator for every HTMX request a person starts (click, submit, typing): the element
+//    that sent it, and the form's submit button, get aria-busy="true" (Pico draws a spinner; app.css
+//    dims busy forms). Timed polls (no triggering event) stay quiet.
+(function () {
+  function busyElements(event) {
+    var elt = event.detail.elt;
+    var list = [elt];
+    if (elt && elt.tagName === "FORM") {
+      var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+      var button = (cause && cause.submitter) || elt.querySelector("button[type=submit], button:not([type])");
+      // A switch keeps its own look (its ::before is the track); the dimmed form shows it is busy.
+      if (button && button.getAttribute("role") !== "switch") list.push(button);
+    }
+    return list;
+  }
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    if (!cause) return;
+    var list = busyElements(event);
+    list.forEach(function (el) { if (el) el.setAttribute("aria-busy", "true"); });
+    event.detail.elt.hmsBusy = list;
+  });
+  ["htmx:afterRequest", "htmx:sendError", "htmx:timeout", "htmx:sendAbort"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var list = event.detail.elt && event.detail.elt.hmsBusy;
+      if (!list) return;
+      list.forEach(function (el) { if (el) el.removeAttribute("aria-busy"); });
+      event.detail.elt.hmsBusy = null;
+    });
+  });
+})();

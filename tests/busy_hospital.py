@@ -1,0 +1,203 @@
+"""A busy hospital to weigh pages with: realistic counts of doctors, patients, visits, bills, records.
+
+Used by tests/test_performance.py and the page-weight benchmark (tests/bench/page_weight.py), so that
+page sizes are measured with full lists and long days, not with the empty tables of a fresh install."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from hms import clock
+from hms.models import (
+    AppointmentStatus,
+    Bill,
+    HospitalStatus,
+    Membership,
+    Notification,
+    Prescription,
+    User,
+)
+from tests import factories
+
+DOCTORS = [
+    ("Chinedu Okafor", "General practice"),
+    ("Priya Mehta", "Paediatrics"),
+    ("Lucas Santos", "Cardiology"),
+    ("Fatima Al-Sayed", "Obstetrics and gynaecology"),
+    ("Wei Zhang", "Dermatology"),
+    ("Grace Njeri", "Internal medicine"),
+    ("Ahmed Yusuf", "Orthopaedics"),
+    ("Maria Rossi", "Ophthalmology"),
+    ("Kwame Mensah", "Psychiatry"),
+    ("Elena Petrova", "Neurology"),
+    ("Samuel Otieno", "General surgery"),
+    ("Aisha Bello", "Ear, nose and throat"),
+]
+FIRST = ["Amina", "John", "Sofia", "David", "Halima", "Peter", "Lucy", "Omar", "Ruth", "Brian"]
+LAST = ["Hassan", "Mwangi", "García", "Kamau", "Wanjiru", "Ochieng", "Mohamed", "Njoroge"]
+MEDICINES = [
+    ("Amoxicillin", "500 mg", "capsule", "three times a day", "7 days"),
+    ("Paracetamol", "1 g", "tablet", "every 6 hours when needed", "5 days"),
+    ("Cetirizine", "10 mg", "tablet", "once a day", "14 days"),
+    ("Omeprazole", "20 mg", "capsule", "once a day before breakfast", "28 days"),
+    ("Salbutamol", "100 micrograms", "inhaler", "2 puffs when needed", "30 days"),
+]
+
+
+@dataclass
+class BusyHospital:
+    hospital: object
+    admin: User
+    receptionist: User
+    super_admin: User
+    doctor: User  # the first doctor: a full day of visits, a draft prescription
+    patient: User  # the first patient: upcoming and past visits, bills, notices
+    membership: Membership
+    prescription: Prescription
+    bill: Bill  # an issued, unpaid bill of the first patient
+
+
+def build() -> BusyHospital:
+    """12 doctors working 08:00–17:00 in 15-minute slots, 80 patients, 160 visits (a third of them past
+    and done, with records), a bill per visit, 10 more hospitals (3 pending), notices."""
+    hospital = factories.hospital(
+        name="Riverside General Hospital", city="Nairobi", timezone="Africa/Nairobi", currency="KES"
+    )
+    departments = [
+        factories.department(hospital, name)
+        for name in ("General Medicine", "Paediatrics", "Surgery", "Women's Health", "Eye Clinic")
+    ]
+    doctors = []
+    for n, (name, specialty) in enumerate(DOCTORS):
+        user = factories.doctor(name=name, specialty=specialty, email=f"doctor{n}@busy.example.org")
+        factories.membership(user, hospital, fee_minor=150000 + 25000 * n, department_row=departments[n % 5])
+        factories.schedule(
+            user, hospital, start="08:00", end="17:00", slot_minutes=15, breaks=[("13:00", "14:00")]
+        )
+        doctors.append(user)
+    patients = [
+        factories.patient(
+            name=f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}",
+            email=f"patient{n}@busy.example.org",
+        )
+        for n in range(80)
+    ]
+    # Upcoming visits through the booking service (which bills them); past visits written directly.
+    hours = [8, 9, 10, 11, 12, 14, 15, 16]
+    for n, patient in enumerate(patients):
+        if n < 24:  # the first doctor's next three days are full in the mornings and afternoons
+            doctor, day, hour = doctors[0], 1 + n // 8, hours[n % 8]
+        else:
+            m = n - 24
+            doctor, day, hour = doctors[1 + m % 11], 1 + (m // 11) % 3, hours[m // 11]
+        factories.booking(patient, doctor, hospital, days_ahead=day, hour=hour)
+    today = clock.now().astimezone(hospital.tz).date()
+    for n in range(12):  # today's agenda of the first doctor
+        local = datetime.combine(
+            today, time(8 + n // 2 + (1 if n >= 10 else 0), 30 * (n % 2)), tzinfo=hospital.tz
+        )
+        factories.appointment(
+            patients[40 + n], doctors[0], hospital, start_at=local.astimezone(UTC), minutes=15
+        )
+    encounters = []
+    for n, patient in enumerate(patients):
+        local = datetime.combine(today - timedelta(days=1 + n % 20), time(9 + n % 4, 15), tzinfo=hospital.tz)
+        visit = factories.appointment(
+            patient,
+            doctors[n % len(doctors)],
+            hospital,
+            start_at=local.astimezone(UTC),
+            minutes=15,
+            status=AppointmentStatus.fulfilled,
+            reason="Follow-up on blood pressure and medicines",
+        )
+        encounters.append(factories.encounter(visit, chief_complaint="Headache and tiredness for two weeks"))
+    for n in range(3):
+        factories.history_entry(patients[0], title=["Asthma", "Penicillin allergy", "Appendectomy"][n])
+    prescription = factories.prescription(encounters[0], items=0)
+    for position, (drug, strength, form, frequency, duration) in enumerate(MEDICINES):
+        prescription.items.append(
+            factories.PrescriptionItem(
+                position=position,
+                drug=drug,
+                strength=strength,
+                form=form,
+                dose="1",
+                route="oral",
+                frequency=frequency,
+                duration=duration,
+                quantity=14,
+                instructions="after food",
+            )
+        )
+    factories.db.session.commit()
+    bill = factories.bill(
+        patients[0],
+        hospital,
+        items=[("Consultation", 1, 150000), ("Full blood count", 1, 120000), ("X-ray, chest", 1, 250000)],
+    )
+    for n in range(10):
+        factories.hospital(
+            name=f"Community Clinic {n + 1}",
+            status=HospitalStatus.pending if n < 3 else HospitalStatus.active,
+        )
+    for n in range(12):
+        factories.db.session.add(
+            Notification(
+                user_id=patients[0].id,
+                kind="appointment_booked",
+                text=f"Your visit {n + 1} with Dr Chinedu Okafor is booked.",
+                link="/patient/appointments",
+                created_at=clock.now() - timedelta(hours=n),
+            )
+        )
+    factories.db.session.commit()
+    membership = factories.db.session.scalar(
+        factories.select(Membership).where(Membership.doctor_id == doctors[1].doctor.id)
+    )
+    return BusyHospital(
+        hospital=hospital,
+        admin=factories.hospital_admin(hospital, email="admin@busy.example.org"),
+        receptionist=factories.staff(hospital, email="desk@busy.example.org"),
+        super_admin=factories.super_admin(email="root@busy.example.org"),
+        doctor=doctors[0],
+        patient=patients[0],
+        membership=membership,
+        prescription=prescription,
+        bill=bill,
+    )
+
+
+def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
+    """(role, user, path) for every role's main pages: its navigation plus the pages it works on."""
+    from flask import url_for
+
+    from hms.models import Role
+    from hms.templating import NAVIGATION, STAFF_KIND_ONLY
+
+    doctor_page = url_for(
+        "patient.doctor_page", doctor_id=busy.doctor.doctor.id, hospital_id=busy.hospital.id
+    )
+    extra = {
+        Role.patient: (busy.patient, [doctor_page, url_for("patient.bill", bill_id=busy.bill.id)]),
+        Role.doctor: (
+            busy.doctor,
+            [url_for("doctor.prescription", prescription_id=busy.prescription.id)],
+        ),
+        Role.hospital_admin: (busy.admin, [url_for("hospital_admin.desk_bill", bill_id=busy.bill.id)]),
+        Role.staff: (busy.receptionist, [url_for("staff.desk_bill", bill_id=busy.bill.id)]),
+        Role.super_admin: (busy.super_admin, []),
+    }
+    pages: list[tuple[str, User | None, str]] = [
+        ("anonymous", None, url_for("public.home")),
+        ("anonymous", None, url_for("auth.login")),
+    ]
+    for role, (user, paths) in extra.items():
+        nav = [
+            url_for(endpoint)
+            for endpoint, _label in NAVIGATION[role]
+            if endpoint not in STAFF_KIND_ONLY or user.staff.kind == STAFF_KIND_ONLY[endpoint]
+        ]
+        pages += [(role.value, user, path) for path in [*nav, *paths]]
+    return pages
