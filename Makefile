@@ -40,9 +40,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The files copied are listed once, in package.json's "vendor" script (the Dockerfile runs it too).
 $(VENDOR)/.installed: node_modules/.installed
-	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	npm run --silent vendor
 	touch $@
 
 # Compiled catalogs (.mo) are built from the committed .po files, never committed.
