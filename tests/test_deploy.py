@@ -118,6 +118,12 @@ def test_every_variable_compose_and_the_example_set_is_read_by_the_code():
     assert not unknown, f"deploy/env.example sets variables nothing reads: {sorted(unknown)}"
 
 
+def test_every_variable_the_code_reads_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    undocumented = {name for name in variables_read() if f"`{name}`" not in readme}
+    assert not undocumented, f"add these to README.md's configuration table: {sorted(undocumented)}"
+
+
 def test_production_secrets_come_from_an_env_file_that_is_never_committed_or_built_in():
     for service in OUR_SERVICES:
         assert COMPOSE["services"][service]["env_file"] == "deploy/hms.env"
