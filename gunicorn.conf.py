@@ -16,6 +16,9 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 # Heartbeat files in memory: a container's disk may be slow (overlay), which gunicorn reads as a hang.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own heartbeat
+# No control socket (gunicornc is not used): it would go to $HOME, which the image's user cannot write,
+# and several servers on one host would fight over it.
+control_socket_disable = True
 
 # Which peers may tell gunicorn the scheme (X-Forwarded-Proto); the client's address for the app comes
 # from TRUSTED_PROXIES (werkzeug's ProxyFix), which rate limits and the audit log use.
