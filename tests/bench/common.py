@@ -159,7 +159,7 @@ def gunicorn(database_url: str, workers: int = 4, env: dict[str, str] | None = N
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine starts slowly
         while True:
             if server.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with status {server.returncode}")
@@ -169,7 +169,7 @@ def gunicorn(database_url: str, workers: int = 4, env: dict[str, str] | None = N
             except (requests.ConnectionError, requests.Timeout):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+                raise RuntimeError("gunicorn did not answer /healthz within 180 s")
             time.sleep(0.2)
         yield base
     finally:
