@@ -41,9 +41,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The files copied are listed once, in package.json's "vendor" script (the Dockerfile runs it too).
 $(VENDOR)/.installed: node_modules/.installed
-	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+	npm run --silent vendor
 	touch $@
 
 # Each page loads one CSS and one JS file: Pico + our CSS, htmx + our JS, with .br/.gz copies (hms/assets.py).

@@ -51,8 +51,18 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_SSL_STRICT = True
 
+    # Several processes or hosts must share the counters: production uses Redis (ProductionConfig). When
+    # Redis cannot be reached, each process counts on its own until it is back (a login stays limited),
+    # and a dead Redis costs a request at most a second.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "hms")
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_HEADERS_ENABLED = True
+    # How many reverse proxies stand in front of the app (nginx: 1). Their X-Forwarded-For and
+    # X-Forwarded-Proto are then believed, so rate limits and the audit log see the real client; with 0
+    # these headers are ignored, as anyone can send them.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30 per minute")
     FHIR_RATE_LIMIT = os.environ.get("FHIR_RATE_LIMIT", "120 per minute")  # per address
@@ -96,6 +106,9 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "20"))
     OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "30"))  # sent rows are deleted after
     WORKER_INTERVAL_SECONDS = float(os.environ.get("WORKER_INTERVAL_SECONDS", "10"))
+    # The worker also sends Stripe what a crash or an outage left unsent (`flask hms billing-retry`), at
+    # most this often, so production needs no cron entry.
+    BILLING_RETRY_INTERVAL_SECONDS = float(os.environ.get("BILLING_RETRY_INTERVAL_SECONDS", "300"))
     # Reminders before each appointment, in minutes (default: 24 hours and 1 hour).
     REMINDER_OFFSETS_MINUTES = _env_minutes_list("HMS_REMINDER_OFFSETS_MINUTES", "1440,60")
 
@@ -169,6 +182,8 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
     FORCE_HTTPS = _env_bool("FORCE_HTTPS", True)
+    # Rate-limit counters shared by every gunicorn worker and host (memory:// would count per process).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
 
     @classmethod
     def from_environment(cls) -> dict[str, str]:

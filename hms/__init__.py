@@ -48,6 +48,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set")
 
+    trust_proxies(app)
     register_performance(app)
     register_extensions(app)
     register_blueprints(app)
@@ -56,6 +57,17 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_commands(app)
     connect_subscribers()
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from the headers they
+    set (X-Forwarded-For, X-Forwarded-Proto): rate limits, the audit log and HTTPS redirects then see
+    the real client. The Host header is the proxy's to pass on unchanged."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
 
 
 def connect_subscribers() -> None:

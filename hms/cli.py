@@ -265,17 +265,25 @@ def verify_audit() -> None:
     raise SystemExit(1)
 
 
-@hms_cli.command("billing-retry")
-def billing_retry() -> None:
-    """Send Stripe what a crash or an outage left unsent: refunds, and checkouts to close (run it from
-    cron every few minutes when online payments are on)."""
+def _retry_billing() -> int | None:
+    """Send Stripe what a crash or an outage left unsent; None when online payments are off."""
     from hms.payments import stripe_gateway
     from hms.services import billing
 
     if not stripe_gateway.configured():
+        return None
+    return billing.retry_stripe_work()
+
+
+@hms_cli.command("billing-retry")
+def billing_retry() -> None:
+    """Send Stripe what a crash or an outage left unsent: refunds, and checkouts to close (the worker
+    does this every BILLING_RETRY_INTERVAL_SECONDS; this runs it once by hand)."""
+    sent = _retry_billing()
+    if sent is None:
         click.echo("Online payments are not configured; nothing to do.")
         return
-    click.echo(f"{billing.retry_stripe_work()} task(s) sent to Stripe.")
+    click.echo(f"{sent} task(s) sent to Stripe.")
 
 
 log = logging.getLogger("hms.worker")
@@ -312,13 +320,16 @@ def send_reminders() -> None:
     "--interval", type=float, default=None, help="Seconds between rounds (WORKER_INTERVAL_SECONDS)."
 )
 def worker(once: bool, interval: float | None) -> None:
-    """Send the outbox (emails, text messages) and queue reminders; run several on any hosts."""
+    """Send the outbox (emails, text messages), queue reminders, retry unsent Stripe work and clean up;
+    run several on any hosts."""
     from flask import current_app
 
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     pause = interval if interval is not None else current_app.config["WORKER_INTERVAL_SECONDS"]
+    billing_every = current_app.config["BILLING_RETRY_INTERVAL_SECONDS"]
     stop = threading.Event()
     last_housekeeping: float | None = None
+    last_billing: float | None = None
     if not once:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -329,6 +340,10 @@ def worker(once: bool, interval: float | None) -> None:
                 _housekeeping()
                 last_housekeeping = monotonic()
             queued, report = _run_cycle(worker_id)
+            if last_billing is None or monotonic() - last_billing >= billing_every:
+                last_billing = monotonic()
+                if sent := _retry_billing():
+                    click.echo(f"{sent} task(s) sent to Stripe.")
         except Exception:
             db.session.rollback()
             if once:

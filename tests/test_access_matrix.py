@@ -41,6 +41,7 @@ PATIENT = {"anonymous": 302, "*": 403}
 MATRIX = [
     ("GET", "/", {"anonymous": 200, "*": 302}),
     ("GET", "/login", {"anonymous": 200, "*": 302}),
+    ("GET", "/healthz", {"*": 200}),
     ("GET", "/register", {"*": 200}),
     ("GET", "/register/doctor", {"*": 200}),
     ("GET", "/register/hospital", {"*": 200}),

@@ -1,0 +1,183 @@
+"""Load benchmark (not part of the test suite): patients searching, opening slot pickers and booking.
+
+    .venv/bin/python -m tests.bench.load [--workers 4] [--patients 40] [--seconds 60] [--max-requests 20000]
+
+It creates a fresh PostgreSQL database, migrates it, seeds two hospitals with doctors (08:00–12:00
+every day) and patients, starts gunicorn (gunicorn.conf.py) with `workers` workers on a free loopback
+port and logs every patient in through the real login form. Then each patient, in a thread of his own
+with his own session and CSRF token, repeats what people do: searches doctors as he types (the HTMX
+results fragment), opens a doctor from the results, looks at a few days in the slot picker (the HTMX
+day fragment) and, one time in two, books one of the earliest free times he was shown, within the next
+three days, so that patients collide. It stops after `seconds` or `max-requests`, whichever comes first.
+
+It prints requests/s, p50/p95 latency per action, errors (5xx, timeouts, refused connections, any
+status a browser would not expect) and the double bookings counted by SQL afterwards. It exits 1 when
+a double booking or an error was found. Only 127.0.0.1 is used."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import secrets
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import date
+
+import requests
+
+from tests.bench.common import (
+    SPECIALTIES,
+    create_database,
+    csrf_from,
+    double_bookings,
+    gunicorn,
+    login,
+    percentile,
+    seed,
+)
+
+HX = {"HX-Request": "true"}
+DOCTOR_LINK = re.compile(r'href="(/patient/doctors/\d+/at/\d+)"')
+DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
+FREE_SLOT = re.compile(r'<input type="radio" name="slot" value="([^"]+)" required')
+SEARCHES = ["Doctor", "Doctor 1", "Doctor 2", "Bench", "Nairobi", *SPECIALTIES, "Card", "paed"]
+EXPECTED = {"search": {200}, "doctor page": {200}, "day picker": {200}, "book": {303, 409}}
+BOOKING_DAYS = 3  # only the first days are booked, so that patients contend for the same times
+
+
+class Stats:
+    """Latencies and outcomes per action, shared by the patients' threads."""
+
+    def __init__(self, max_requests: int, deadline: float) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.outcomes: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.left = max_requests
+        self.deadline = deadline
+
+    def go_on(self) -> bool:
+        with self.lock:
+            if self.left <= 0 or time.monotonic() >= self.deadline:
+                return False
+            self.left -= 1
+            return True
+
+    def timed(self, action: str, session: requests.Session, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
+        """Send one request for `action`; record its latency, or the error. None when it failed."""
+        started = time.perf_counter()
+        try:
+            response = session.request(method, url, timeout=30, **kwargs)
+        except requests.RequestException as error:
+            with self.lock:
+                self.errors[f"{action}: {type(error).__name__}"] += 1
+            return None
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.latency[action].append(elapsed)
+            if response.status_code not in EXPECTED[action]:
+                self.errors[f"{action}: HTTP {response.status_code}"] += 1
+            elif action == "book":
+                self.outcomes["booked" if response.status_code == 303 else "refused: taken"] += 1
+        return response
+
+
+def patient(base: str, session: requests.Session, stats: Stats, rng: random.Random) -> None:
+    """One patient's visits until the benchmark ends; every request first asks `stats.go_on()`."""
+    while stats.go_on():
+        query = rng.choice(SEARCHES)
+        # Typing: the debounced search sends a prefix, then the whole word.
+        results = stats.timed(
+            "search", session, "GET", f"{base}/patient/doctors", params={"q": query[:3]}, headers=HX
+        )
+        if not stats.go_on():
+            return
+        results = stats.timed(
+            "search", session, "GET", f"{base}/patient/doctors", params={"q": query}, headers=HX
+        )
+        doctors = DOCTOR_LINK.findall(results.text) if results is not None else []
+        if not doctors or not stats.go_on():
+            continue
+        doctor_url = base + rng.choice(doctors)
+        page = stats.timed("doctor page", session, "GET", doctor_url)
+        if page is None or page.status_code != 200:
+            continue
+        token = csrf_from(page.text)
+        days = sorted(set(DAY_LINK.findall(page.text)))[:BOOKING_DAYS]
+        shown: list[str] = []
+        for day in rng.sample(days, k=min(2, len(days))):
+            if not stats.go_on():
+                return
+            picker = stats.timed("day picker", session, "GET", doctor_url, params={"day": day}, headers=HX)
+            if picker is not None and picker.status_code == 200:
+                shown = FREE_SLOT.findall(picker.text) or shown
+        if not shown or rng.random() < 0.5 or not stats.go_on():
+            continue
+        form = {
+            "slot": rng.choice(shown[:3]),  # most people take one of the earliest times
+            "reason": "Load test visit",
+            "key": secrets.token_urlsafe(18),
+            "csrf_token": token,
+        }
+        stats.timed("book", session, "POST", doctor_url + "/book", data=form, allow_redirects=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--patients", type=int, default=40)
+    parser.add_argument("--doctors", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--max-requests", type=int, default=20000)
+    args = parser.parse_args()
+
+    database_url, drop = create_database()
+    try:
+        seed(database_url, args.doctors, args.patients, hospitals=2)
+        with gunicorn(database_url, workers=args.workers) as base:
+            sessions = [login(base, f"pat{i}@example.org") for i in range(args.patients)]
+            stats = Stats(args.max_requests, time.monotonic() + args.seconds)
+            began = time.perf_counter()
+            threads = [
+                threading.Thread(target=patient, args=(base, s, stats, random.Random(i)))  # noqa: S311
+                for i, s in enumerate(sessions)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=args.seconds + 120)
+            wall = time.perf_counter() - began
+        found = double_bookings(database_url)
+    finally:
+        drop()
+
+    total = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
+    print(
+        f"{date.today().isoformat()}: gunicorn workers {args.workers}, patients {args.patients}, "
+        f"doctors {args.doctors} at 2 hospitals"
+    )
+    print(f"requests: {total} in {wall:.1f} s = {total / wall:.1f} requests/s")
+    print(f"{'action':<12} {'count':>6} {'p50 ms':>8} {'p95 ms':>8}")
+    for action in EXPECTED:
+        times = stats.latency.get(action, [])
+        print(
+            f"{action:<12} {len(times):>6} {percentile(times, 0.5) * 1000:>8.0f} "
+            f"{percentile(times, 0.95) * 1000:>8.0f}"
+        )
+    print("bookings: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
+    print("errors: " + (", ".join(f"{k} × {v}" for k, v in sorted(stats.errors.items())) or "0"))
+    print(
+        f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']} "
+        f"(appointments: {found['appointments']})"
+    )
+    print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    ok = found["doctor"] == 0 and found["patient"] == 0 and not stats.errors
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
