@@ -19,6 +19,7 @@ document.addEventListener("htmx:afterSettle", function (event) {
   var focusable =
     region.querySelector("[role=alert]") ||
     region.querySelector("[data-focus]") ||
+    region.querySelector("#messages .flash") || // a whole page swapped in (e.g. the booking's confirmation)
     region.querySelector("h1, h2, h3, h4, legend") ||
     region;
   if (!focusable.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(focusable.tagName)) {
