@@ -40,6 +40,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.desk_bills", "Bills"),
         ("hospital_admin.departments", "Departments"),
         ("hospital_admin.staff", "Staff"),
+        ("hospital_admin.reports", "Reports"),
         ("hospital_admin.profile", "Profile"),
         ("hospital_sms.settings", "Text messages"),
     ],
@@ -49,6 +50,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("super_admin.hospitals", "Hospitals"),
         ("super_admin.doctors", "Doctors"),
         ("super_admin.patients", "Patients"),
+        ("super_admin.reports", "Reports"),
     ],
 }
 

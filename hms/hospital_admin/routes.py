@@ -41,10 +41,12 @@ from hms.models import (
     StaffKind,
     User,
 )
+from hms.reports import pages as report_pages
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
 from hms.services import invitations as invitation_service
 from hms.services import memberships as membership_service
+from hms.services import reports as report_service
 from hms.services import staff as staff_service
 from hms.services.errors import DomainError
 from hms.templating import local_time
@@ -67,6 +69,10 @@ OPEN_WHILE = {
         "hospital_admin.desk_bill",
         "hospital_admin.desk_receipt",
         "hospital_admin.desk_refunds",
+        "hospital_admin.reports",
+        "hospital_admin.reports_csv",
+        "hospital_admin.saved_report",
+        "hospital_admin.saved_report_csv",
     },
 }
 
@@ -101,7 +107,11 @@ def _done(message: str, endpoint: str, **values):  # type: ignore[no-untyped-def
 def dashboard():
     hospital = g.hospital
     counts = membership_service.counts_by_status(hospital) if hospital.is_active else {}
-    return render("hospital_admin/dashboard.html", hospital=hospital, counts=counts)
+    figures = report_service.hospital_dashboard(hospital) if hospital.is_active else None
+    chart = report_pages.chart(figures["month"]) if figures else None
+    return render(
+        "hospital_admin/dashboard.html", hospital=hospital, counts=counts, figures=figures, chart=chart
+    )
 
 
 # --- Profile ---------------------------------------------------------------------------------------
@@ -751,3 +761,4 @@ def remove_admin(admin_id: int):
 from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import reports as _reports  # noqa: E402,F401  (registers its routes)

@@ -45,6 +45,7 @@ from hms.models.messaging import (
     PasswordResetToken,
     VideoSignal,
 )
+from hms.models.reports import SavedReport
 from hms.models.scheduling import (
     WEEKDAYS,
     Appointment,
@@ -67,6 +68,7 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "StripeEvent",
+    "SavedReport",
     "WEEKDAYS",
     "Appointment",
     "AppointmentStatus",
