@@ -1,8 +1,8 @@
 """Calendar periods (day, week, month) in SQL, the same on SQLite, PostgreSQL and MariaDB.
 
 `period_start(column, unit, tz, lo, hi, dialect)` is an SQL expression giving, for a UTC timestamp
-column, the first day of its period in the time zone `tz` as text 'YYYY-MM-DD', so that GROUP BY
-happens in the database. Weeks start on Monday (ISO).
+column, the first day of its period in the time zone `tz` (text 'YYYY-MM-DD' on SQLite and MariaDB, a
+timestamp at midnight on PostgreSQL), so that GROUP BY happens in the database. Weeks start on Monday (ISO).
 
 Time zones: SQLite has no time-zone data and MariaDB has it only when its tables are loaded, so the
 zone is applied as UTC offsets computed here, in Python, from the IANA database: one offset for each
@@ -67,7 +67,8 @@ def _truncate(moment: ColumnElement, unit: str, dialect: str) -> ColumnElement:
             return func.date(moment, "weekday 0", "-6 days")
         return func.strftime("%Y-%m-01", moment)
     if dialect == "postgresql":
-        return func.to_char(func.date_trunc(unit, moment), "YYYY-MM-DD")
+        # A timestamp (formatting every row with to_char would cost more than the grouping).
+        return func.date_trunc(unit, moment)
     if unit == "day":
         return func.date_format(moment, "%Y-%m-%d")
     if unit == "week":
@@ -78,7 +79,7 @@ def _truncate(moment: ColumnElement, unit: str, dialect: str) -> ColumnElement:
 def period_start(
     column: ColumnElement, unit: str, tz: ZoneInfo, lo: datetime, hi: datetime, dialect: str
 ) -> ColumnElement:
-    """The first local day of the `unit` holding `column` (UTC), as 'YYYY-MM-DD', for rows in [lo, hi)."""
+    """The first local day of the `unit` holding `column` (UTC), for rows in [lo, hi)."""
     if unit not in UNITS:
         raise ValueError(unit)
     stretches = offsets(tz, lo, hi)

@@ -21,19 +21,19 @@ from hms.money import minor_to_decimal
 from hms.reports.forms import ReportForm, attach_errors, report_form
 from hms.services import reports
 from hms.services.errors import Invalid
-from hms.services.reports import InvalidReport, ReportParams, ReportResult, Scope
+from hms.services.reports import N_, InvalidReport, ReportParams, ReportResult, Scope
 
 SERIES_LABELS = {
-    "booked": "Booked",
-    "arrived": "Arrived",
-    "fulfilled": "Fulfilled",
-    "cancelled": "Cancelled",
-    "noshow": "No-show",
-    "bookings": "Bookings",
-    "new patients": "New patients",
-    "no-show rate": "No-show rate (%)",
-    "no-shows": "No-shows",
-    "attended or no-show": "Attended or no-show",
+    "booked": N_("Booked"),
+    "arrived": N_("Arrived"),
+    "fulfilled": N_("Fulfilled"),
+    "cancelled": N_("Cancelled"),
+    "noshow": N_("No-show"),
+    "bookings": N_("Bookings"),
+    "new patients": N_("New patients"),
+    "no-show rate": N_("No-show rate (%)"),
+    "no-shows": N_("No-shows"),
+    "attended or no-show": N_("Attended or no-show"),
 }
 
 
