@@ -26,8 +26,19 @@ from hms.models import (
     ScheduleRule,
     Sex,
     StaffKind,
+    StockKind,
+    User,
 )
-from hms.services import accounts, audit, consultations, outbox, password_reset, reminders, scheduling
+from hms.services import (
+    accounts,
+    audit,
+    consultations,
+    inventory,
+    outbox,
+    password_reset,
+    reminders,
+    scheduling,
+)
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -46,6 +57,7 @@ DEMO_ACCOUNTS = [
     ("patient", "john@example.org", "John Mwangi"),
     ("patient", "sofia@example.org", "Sofia García"),
     ("staff", "reception@example.org", "Rose Achieng"),
+    ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
 ]
 
 
@@ -135,6 +147,15 @@ def _seed_demo() -> list[tuple[str, str, str]]:
         email="reception@example.org",
         password=DEMO_PASSWORD,
     )
+    pharmacist = accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.pharmacist,
+        full_name="Daniel Kiprono",
+        email="pharmacy@example.org",
+        password=DEMO_PASSWORD,
+    )
+    db.session.flush()
+    _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
     accounts.register_hospital(
         name="Hillside Community Clinic",
         address="4 Hill Street",
@@ -149,6 +170,49 @@ def _seed_demo() -> list[tuple[str, str, str]]:
     accounts.create_super_admin(email="admin@example.org", password=DEMO_PASSWORD, full_name="Platform Admin")
     db.session.flush()
     return [*DEMO_ACCOUNTS, ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno")]
+
+
+def _seed_inventory(hospital: Hospital, admin: User, pharmacist: User) -> None:
+    """A few medicines (in batches, one expiring soon) and supplies (one low on stock), with movements."""
+    today = clock.now().astimezone(hospital.tz).date()
+    medicines = [
+        # name, unit, reorder level, [(batch, days to expiry, units)], dispensed
+        ("Amoxicillin 500 mg", "capsule", 100, [("AMX-2401", 20, 60), ("AMX-2409", 400, 300)], 45),
+        ("Paracetamol 500 mg", "tablet", 200, [("PCM-1187", 540, 1000)], 120),
+        ("Artemether/lumefantrine 20/120 mg", "tablet", 48, [("ALU-0932", 250, 40)], 0),
+        ("Oral rehydration salts", "sachet", 50, [("ORS-5521", 700, 200)], 30),
+    ]
+    supplies = [
+        ("Examination gloves (M)", "box", 10, 8, 2),
+        ("Gauze swabs 10 × 10 cm", "pack", 20, 150, 25),
+        ("Syringe 5 ml", "piece", 100, 500, 60),
+    ]
+    for name, unit, reorder, batches, dispensed in medicines:
+        item = inventory.create_item(
+            hospital, name=name, kind=StockKind.medicine, unit=unit, reorder_level=reorder, actor=admin
+        )
+        for number, days, units in batches:
+            inventory.receive_stock(
+                item,
+                quantity=units,
+                supplier="Kenya Medical Supplies Authority",
+                batch_number=number,
+                expiry_date=today + timedelta(days=days),
+                actor=pharmacist,
+            )
+        if dispensed:
+            inventory.dispense_stock(item, quantity=dispensed, actor=pharmacist)
+    items = []
+    for name, unit, reorder, received, used in supplies:
+        item = inventory.create_item(
+            hospital, name=name, kind=StockKind.supply, unit=unit, reorder_level=reorder, actor=admin
+        )
+        inventory.receive_stock(item, quantity=received, supplier="Medisel Kenya", actor=admin)
+        inventory.dispense_stock(item, quantity=used, actor=admin)
+        items.append(item)
+    gauze = items[1]
+    inventory.adjust_stock(gauze, change=-5, reason="Stock-take: water-damaged packs", actor=admin)
+    inventory.transfer_out_stock(gauze, quantity=20, destination="Hillside Community Clinic", actor=admin)
 
 
 @hms_cli.command("seed-demo")

@@ -15,3 +15,9 @@ def select_locale() -> str | None:
     if cookie in LANGUAGES:
         return cookie
     return request.accept_languages.best_match(LANGUAGES.keys()) or "en"
+
+
+def N_(text: str) -> str:
+    """Mark a string for translation where it is defined (form labels, enum labels); it is translated
+    where it is shown, e.g. `{{ _(field.label.text) }}` in templates/_form.html."""
+    return text

@@ -38,13 +38,18 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.week", "Week"),
         ("hospital_admin.patients", "Patients"),
         ("hospital_admin.desk_bills", "Bills"),
+        ("hospital_admin.inventory", "Inventory"),
         ("hospital_admin.departments", "Departments"),
         ("hospital_admin.staff", "Staff"),
         ("hospital_admin.reports", "Reports"),
         ("hospital_admin.profile", "Profile"),
         ("hospital_sms.settings", "Text messages"),
     ],
-    Role.staff: [("staff.dashboard", "Dashboard"), ("staff.desk_bills", "Billing desk")],
+    Role.staff: [
+        ("staff.dashboard", "Dashboard"),
+        ("staff.desk_bills", "Billing desk"),
+        ("staff.inventory", "Inventory"),
+    ],
     Role.super_admin: [
         ("super_admin.dashboard", "Dashboard"),
         ("super_admin.hospitals", "Hospitals"),
@@ -56,7 +61,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
 
 
 # Links only some staff may follow (the page itself checks too).
-STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist}
+STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist, "staff.inventory": StaffKind.pharmacist}
 
 
 def navigation() -> list[tuple[str, str]]:

@@ -465,3 +465,45 @@ def bookable_slot(hospital_row: Hospital | None = None) -> tuple[User, Hospital,
     schedule(doctor_user, hospital_row, weekdays=[tomorrow.weekday()], start="09:00", end="12:00")
     start = datetime.combine(tomorrow, time(9, 0), tzinfo=hospital_row.tz).astimezone(clock.now().tzinfo)
     return doctor_user, hospital_row, start
+
+
+def inventory_item(
+    hospital_row: Hospital,
+    *,
+    name: str | None = None,
+    kind: str = "supply",
+    unit: str | None = None,
+    reorder_level: int = 0,
+    stock: int = 0,
+    batches: list[tuple[str, date, int]] | None = None,
+    by: User | None = None,
+):  # type: ignore[no-untyped-def]
+    """An inventory item with `stock` units received (a supply), or medicine `batches` of
+    (batch number, expiry date, units), received through the inventory service."""
+    from hms.models import StockKind
+    from hms.services import inventory
+
+    actor = by or hospital_admin(hospital_row)
+    item = inventory.create_item(
+        hospital_row,
+        name=name or f"Item {next(_seq)}",
+        kind=StockKind(kind),
+        unit=unit or ("tablet" if kind == "medicine" else "box"),
+        reorder_level=reorder_level,
+        actor=actor,
+    )
+    db.session.commit()
+    if stock:
+        inventory.receive_stock(item, quantity=stock, supplier="Factory Supplies", actor=actor)
+        db.session.commit()
+    for number, expiry, units in batches or []:
+        inventory.receive_stock(
+            item,
+            quantity=units,
+            supplier="Factory Pharma",
+            batch_number=number,
+            expiry_date=expiry,
+            actor=actor,
+        )
+        db.session.commit()
+    return db.session.get(type(item), item.id)

@@ -477,6 +477,49 @@ MATRIX = [
     ("POST", "/admin/reports/{platform_report}/delete", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("GET", "/admin/reports/{own_report}", SUPER_404),
     ("POST", "/admin/reports/{own_report}/delete", SUPER_404),
+    # Inventory: the hospital admin manages items and every movement; pharmacists have their own pages
+    # (tests/test_inventory.py checks them: the matrix's staff member is a receptionist, refused here).
+    ("GET", "/hospital/inventory", ADMIN_200),
+    ("GET", "/hospital/inventory?q=x&kind=nope&page=-4&fragment=table", ADMIN_200),
+    (
+        "POST",
+        "/hospital/inventory",
+        ADMIN_303,
+        {"name": "Matrix", "kind": "supply", "unit": "box", "reorder_level": "1"},
+    ),
+    ("GET", "/hospital/inventory/alerts", ADMIN_200),
+    ("GET", "/hospital/inventory/{stock_item}", ADMIN_200),
+    ("GET", "/hospital/inventory/{other_stock_item}", ADMIN_404),
+    ("GET", "/hospital/inventory/999999", ADMIN_404),
+    (
+        "POST",
+        "/hospital/inventory/{stock_item}",
+        ADMIN_303,
+        {"name": "Renamed", "unit": "box", "reorder_level": "2"},
+    ),
+    (
+        "POST",
+        "/hospital/inventory/{other_stock_item}",
+        ADMIN_404,
+        {"name": "X", "unit": "box", "reorder_level": "2"},
+    ),
+    *[
+        row
+        for kind, data in (
+            ("receive", {"receive-quantity": "5", "receive-supplier": "Matrix Supplies"}),
+            ("dispense", {"dispense-quantity": "1"}),
+            ("adjust", {"adjust-change": "-1", "adjust-reason": "Count"}),
+            ("transfer-out", {"transfer-quantity": "1", "transfer-destination": "Clinic"}),
+        )
+        for row in (
+            ("POST", f"/hospital/inventory/{{stock_item}}/{kind}", ADMIN_303, data),
+            ("POST", f"/hospital/inventory/{{other_stock_item}}/{kind}", ADMIN_404, data),
+            ("POST", f"/staff/inventory/{{stock_item}}/{kind}", {"anonymous": 302, "*": 403}, data),
+        )
+    ],
+    ("GET", "/staff/inventory", {"anonymous": 302, "*": 403}),
+    ("GET", "/staff/inventory/alerts", {"anonymous": 302, "*": 403}),
+    ("GET", "/staff/inventory/{stock_item}", {"anonymous": 302, "*": 403}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 
@@ -554,6 +597,8 @@ def world(make):
             "own_report": make.saved_report(users["hospital_admin"], hospital).id,
             "other_report": make.saved_report(other_admin, other_hospital).id,
             "platform_report": make.saved_report(users["super_admin"], None).id,
+            "stock_item": make.inventory_item(hospital, stock=10, by=users["hospital_admin"]).id,
+            "other_stock_item": make.inventory_item(other_hospital, stock=10, by=other_admin).id,
         },
     }
 

@@ -378,3 +378,49 @@ def test_unpaid_bills_do_not_count_as_revenue(clinic, make):
     assert db.session.get(Bill, bill.id).status == BillStatus.issued
     result = reports.run_report(params("revenue", "month"), Scope(clinic["hospital"]))
     assert result.series[0].total == 0
+
+
+def _dispense(item, quantity: int, when: datetime, actor) -> None:  # type: ignore[no-untyped-def]
+    from hms.services import inventory
+
+    clock.set_frozen(when)
+    inventory.dispense_stock(item, quantity=quantity, actor=actor)
+    db.session.commit()
+    clock.set_frozen(NOW)
+
+
+def test_stock_usage_counts_units_dispensed_per_item_and_day(clinic, make):
+    hospital = clinic["hospital"]
+    admin = make.hospital_admin(hospital)
+    clock.set_frozen(at(1, 6))
+    gloves = make.inventory_item(hospital, name="Gloves", unit="box", stock=50, by=admin)
+    masks = make.inventory_item(hospital, name="Masks", unit="box", stock=50, by=admin)
+    elsewhere = make.inventory_item(clinic["other"], name="Gloves", stock=50)
+    _dispense(gloves, 3, at(2, 10), admin)
+    _dispense(gloves, 4, at(2, 22), admin)  # 3 Mar in Nairobi
+    _dispense(masks, 5, at(3, 10), admin)
+    _dispense(elsewhere, 9, at(3, 10), admin)
+    from hms.services import inventory
+
+    clock.set_frozen(at(4, 10))
+    inventory.adjust_stock(masks, change=-2, reason="Broken", actor=admin)  # not a dispense
+    db.session.commit()
+    clock.set_frozen(NOW)
+    scope = Scope(hospital)
+    by_item = reports.run_report(params("stock_usage", "item"), scope)
+    assert by_item.labels == ["Gloves (box)", "Masks (box)"]
+    assert series(by_item) == {"units dispensed": [7, 5]}
+    by_day = reports.run_report(params("stock_usage", end=date(2026, 3, 4)), scope)
+    assert series(by_day)["units dispensed"] == [0, 3, 9, 0]
+    platform = reports.run_report(params("stock_usage", "hospital"), Scope())
+    assert dict(zip(platform.labels, platform.series[0].values, strict=True)) == {
+        "Clinic": 12,
+        "Elsewhere": 9,
+    }
+
+
+def test_stock_usage_cannot_be_filtered_by_doctor(clinic):
+    assert "doctor" in _errors(
+        GOOD | {"metric": "stock_usage", "doctor": str(clinic["alpha"].doctor.id)}, Scope(clinic["hospital"])
+    )
+    assert "group" in _errors(GOOD | {"metric": "stock_usage", "group": "doctor"}, Scope(clinic["hospital"]))

@@ -44,6 +44,7 @@ from hms.models import (
 from hms.reports import pages as report_pages
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
+from hms.services import inventory as inventory_service
 from hms.services import invitations as invitation_service
 from hms.services import memberships as membership_service
 from hms.services import reports as report_service
@@ -109,8 +110,14 @@ def dashboard():
     counts = membership_service.counts_by_status(hospital) if hospital.is_active else {}
     figures = report_service.hospital_dashboard(hospital) if hospital.is_active else None
     chart = report_pages.chart(figures["month"]) if figures else None
+    alerts = inventory_service.alert_counts(hospital) if hospital.is_active else None
     return render(
-        "hospital_admin/dashboard.html", hospital=hospital, counts=counts, figures=figures, chart=chart
+        "hospital_admin/dashboard.html",
+        hospital=hospital,
+        counts=counts,
+        figures=figures,
+        chart=chart,
+        alerts=alerts,
     )
 
 
@@ -760,5 +767,6 @@ def remove_admin(admin_id: int):
 
 from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
+from hms.hospital_admin import inventory as _inventory  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import reports as _reports  # noqa: E402,F401  (registers its routes)

@@ -33,6 +33,13 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
+from hms.models.inventory import (
+    InventoryItem,
+    MovementKind,
+    StockBatch,
+    StockKind,
+    StockMovement,
+)
 from hms.models.invitations import Invitation, InvitationState
 from hms.models.messaging import (
     AppointmentReminder,
@@ -91,7 +98,12 @@ __all__ = [
     "Hospital",
     "HospitalAdmin",
     "HospitalStatus",
+    "InventoryItem",
     "Invitation",
+    "MovementKind",
+    "StockBatch",
+    "StockKind",
+    "StockMovement",
     "InvitationState",
     "Membership",
     "Notification",

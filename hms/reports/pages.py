@@ -16,12 +16,13 @@ from flask_login import current_user
 from hms.charts import series_chart
 from hms.extensions import db
 from hms.htmx import redirect_to, render
+from hms.i18n import N_
 from hms.models import SavedReport
 from hms.money import minor_to_decimal
 from hms.reports.forms import ReportForm, attach_errors, report_form
 from hms.services import reports
 from hms.services.errors import Invalid
-from hms.services.reports import N_, InvalidReport, ReportParams, ReportResult, Scope
+from hms.services.reports import InvalidReport, ReportParams, ReportResult, Scope
 
 SERIES_LABELS = {
     "booked": N_("Booked"),
@@ -34,6 +35,7 @@ SERIES_LABELS = {
     "no-show rate": N_("No-show rate (%)"),
     "no-shows": N_("No-shows"),
     "attended or no-show": N_("Attended or no-show"),
+    "units dispensed": N_("Units dispensed"),
 }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hms import clock
 from hms.extensions import db
+from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
@@ -30,21 +31,19 @@ from hms.models import (
     Doctor,
     Hospital,
     HospitalStatus,
+    InventoryItem,
     Membership,
+    MovementKind,
     Patient,
     Payment,
     PaymentStatus,
     SavedReport,
+    StockMovement,
     User,
 )
 from hms.money import minor_to_decimal
 from hms.periods import UNITS, local_bounds, period_start, periods
 from hms.services.errors import Invalid
-
-
-def N_(message: str) -> str:  # noqa: N802  (marks a message for translation; shown through _() later)
-    return message
-
 
 MAX_YEARS = 5
 MAX_DAYS_BY_DAY = 366
@@ -90,6 +89,7 @@ METRICS: dict[str, Metric] = {
             ("doctor", "department", "hospital"),
         ),
         Metric("new_patients", N_("New patients"), PERIODS, ()),
+        Metric("stock_usage", N_("Stock usage"), PERIODS + ("item", "hospital"), ("hospital",)),
     )
 }
 
@@ -100,6 +100,7 @@ GROUP_LABELS = {
     "doctor": N_("Doctor"),
     "department": N_("Department"),
     "hospital": N_("Hospital"),
+    "item": N_("Item"),
 }
 
 
@@ -476,12 +477,35 @@ def _new_patients(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int
     return {k: {"patients": int(count)} for k, count in rows}
 
 
+def _stock_usage(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
+    """Units dispensed (hms.services.inventory's dispense movements), per period, item or hospital."""
+    moment = StockMovement.created_at
+    lo, hi = _bounds(params, scope)
+    if params.group in UNITS:
+        key: ColumnElement = period_start(moment, params.group, scope.tz, lo, hi, _dialect())
+    elif params.group == "item":
+        key = StockMovement.item_id
+    else:
+        key = StockMovement.hospital_id
+    inner = select(key.label("k"), (-StockMovement.quantity).label("q")).where(
+        StockMovement.kind == MovementKind.dispense, moment >= lo, moment < hi
+    )
+    if scope.hospital is not None:
+        inner = inner.where(StockMovement.hospital_id == scope.hospital.id)
+    elif params.hospital is not None:
+        inner = inner.where(StockMovement.hospital_id == params.hospital)
+    sub = inner.subquery()
+    rows = db.session.execute(select(sub.c.k, func.sum(sub.c.q)).group_by(sub.c.k)).all()
+    return {k: {"units": int(units or 0)} for k, units in rows}
+
+
 QUERIES = {
     "appointments": _appointments,
     "bookings": _bookings,
     "noshow_rate": _noshows,
     "revenue": _revenue,
     "new_patients": _new_patients,
+    "stock_usage": _stock_usage,
 }
 
 
@@ -518,9 +542,16 @@ def _keys_and_labels(
             .where(Department.id.in_(ids))
         ).all()
         names = {i: f"{d} ({h})" if platform else d for i, d, h in rows}
+    elif ids and params.group == "item":
+        rows = db.session.execute(
+            select(InventoryItem.id, InventoryItem.name, InventoryItem.unit, Hospital.name)
+            .join(Hospital, Hospital.id == InventoryItem.hospital_id)
+            .where(InventoryItem.id.in_(ids))
+        ).all()
+        names = {i: f"{n} ({unit}, {h})" if platform else f"{n} ({unit})" for i, n, unit, h in rows}
     elif ids and params.group == "hospital":
         names = dict(db.session.execute(select(Hospital.id, Hospital.name).where(Hospital.id.in_(ids))).all())
-    none_label = {"doctor": "—", "department": "—", "hospital": "—"}[params.group]
+    none_label = "—"
     keyed = sorted(found, key=lambda k: (k is None, names.get(k, "").casefold(), k or 0))
     return keyed, [names.get(k, str(k)) if k is not None else none_label for k in keyed]
 
@@ -545,6 +576,9 @@ def run_report(params: ReportParams, scope: Scope) -> ReportResult:
     elif params.metric == "new_patients":
         values = column("patients")
         result.series.append(Series("new patients", values, total=sum(values)))
+    elif params.metric == "stock_usage":
+        values = column("units")
+        result.series.append(Series("units dispensed", values, total=sum(values)))
     elif params.metric == "noshow_rate":
         noshow, due = column("noshow"), column("due")
         rates = [round(100 * n / d, 1) if d else 0.0 for n, d in zip(noshow, due, strict=True)]
@@ -574,7 +608,8 @@ def _month_start(day: date) -> date:
 
 
 def hospital_dashboard(hospital: Hospital) -> dict[str, Any]:
-    """Today's appointments by status, this month's revenue and no-shows, and the month by day."""
+    """Today's appointments by status, this month's revenue and no-shows, and the month by day. (The
+    low-stock tile beside them is inventory's: hms.services.inventory.alert_counts.)"""
     scope = Scope(hospital)
     today = clock.now().astimezone(hospital.tz).date()
     first = _month_start(today)

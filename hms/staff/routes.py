@@ -19,3 +19,4 @@ def dashboard():
 
 
 from hms.staff import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
+from hms.staff import inventory as _inventory  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Inventory pages shared by hospital administrators and pharmacists (hms/inventory/views.py)."""
