@@ -165,7 +165,8 @@ def _owned(scope: Scope, report_id: int) -> SavedReport:
 def saved(scope: Scope, ep: str, report_id: int) -> Response:
     """A saved report, run now, with its settings to edit."""
     report = _owned(scope, report_id)
-    form = report_form(scope, None, {**report.params, "name": report.name})
+    saved_params = report.params if isinstance(report.params, dict) else {}
+    form = report_form(scope, None, {**saved_params, "name": report.name})
     try:
         params = reports.load_params(report, scope)
     except InvalidReport as error:
