@@ -44,6 +44,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("hospital_admin.inventory", N_("Inventory")),
         ("hospital_admin.departments", N_("Departments")),
         ("hospital_admin.staff", N_("Staff")),
+        ("hospital_admin.reports", N_("Reports")),
         ("hospital_admin.profile", N_("Profile")),
         ("hospital_sms.settings", N_("Text messages")),
     ],
@@ -57,6 +58,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("super_admin.hospitals", N_("Hospitals")),
         ("super_admin.doctors", N_("Doctors")),
         ("super_admin.patients", N_("Patients")),
+        ("super_admin.reports", N_("Reports")),
         ("super_admin.outbox_status", N_("Mail queue")),
     ],
 }

@@ -36,6 +36,7 @@ from hms.models import (
     PrescriptionItem,
     PrescriptionStatus,
     Role,
+    SavedReport,
     ScheduleBreak,
     ScheduleRule,
     Sex,
@@ -435,6 +436,25 @@ def billing_key() -> str:
     from hms.services import billing
 
     return billing.new_key()
+
+
+def saved_report(owner: User, hospital_row: Hospital | None, name: str = "Visits", **params) -> SavedReport:  # type: ignore[no-untyped-def]
+    """A saved report of `owner` (about `hospital_row`; None for the platform's)."""
+    values = {
+        "metric": "appointments",
+        "start": "2026-01-01",
+        "end": "2026-01-31",
+        "group": "week",
+        "doctor": None,
+        "department": None,
+        "hospital": None,
+    } | params
+    row = SavedReport(
+        owner_id=owner.id, hospital_id=hospital_row.id if hospital_row else None, name=name, params=values
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
 
 
 def bookable_slot(hospital_row: Hospital | None = None) -> tuple[User, Hospital, datetime]:

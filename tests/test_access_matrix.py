@@ -33,6 +33,14 @@ ACCEPT_INVITATION = {
     "confirm": "blue kettle on the hill",
 }
 ADMIN_404 = {"anonymous": 302, "hospital_admin": 404, "*": 403}
+REPORT = "metric=noshow_rate&start=2026-01-01&end=2026-03-31&group=month"
+REPORT_FORM = {
+    "name": "Matrix",
+    "metric": "revenue",
+    "start": "2026-01-01",
+    "end": "2026-01-31",
+    "group": "doctor",
+}
 DOCTOR = {"anonymous": 302, "*": 403}  # a doctor's page: the doctor's status is added per row
 PATIENT = {"anonymous": 302, "*": 403}
 
@@ -483,6 +491,37 @@ MATRIX = [
         "/appointments/{other_appointment}/video/signals",
         {"anonymous": 302, "patient": 404, "doctor": 404, "*": 403},
     ),
+    # Reports: a hospital admin's own saved reports only; the platform admin's his own (issue 8).
+    ("GET", "/hospital/reports", ADMIN_200),
+    ("GET", "/hospital/reports?" + REPORT, ADMIN_200),
+    ("GET", "/hospital/reports?metric=nope&start=x", {"anonymous": 302, "hospital_admin": 422, "*": 403}),
+    ("GET", "/hospital/reports.csv?" + REPORT, ADMIN_200),
+    ("POST", "/hospital/reports", ADMIN_303, REPORT_FORM),
+    ("GET", "/hospital/reports/{own_report}", ADMIN_200),
+    ("GET", "/hospital/reports/{own_report}.csv", ADMIN_200),
+    ("POST", "/hospital/reports/{own_report}", ADMIN_303, REPORT_FORM),
+    ("POST", "/hospital/reports/{own_report}/delete", ADMIN_303),
+    ("GET", "/hospital/reports/{other_report}", ADMIN_404),
+    ("GET", "/hospital/reports/{other_report}.csv", ADMIN_404),
+    ("POST", "/hospital/reports/{other_report}", ADMIN_404, REPORT_FORM),
+    ("POST", "/hospital/reports/{other_report}/delete", ADMIN_404),
+    ("GET", "/hospital/reports/{platform_report}", ADMIN_404),
+    ("GET", "/hospital/reports/999999", ADMIN_404),
+    ("GET", "/admin/reports", SUPER_200),
+    ("GET", "/admin/reports?" + REPORT, SUPER_200),
+    ("GET", "/admin/reports.csv?" + REPORT, SUPER_200),
+    ("POST", "/admin/reports", {"anonymous": 302, "super_admin": 303, "*": 403}, REPORT_FORM),
+    ("GET", "/admin/reports/{platform_report}", SUPER_200),
+    ("GET", "/admin/reports/{platform_report}.csv", SUPER_200),
+    (
+        "POST",
+        "/admin/reports/{platform_report}",
+        {"anonymous": 302, "super_admin": 303, "*": 403},
+        REPORT_FORM,
+    ),
+    ("POST", "/admin/reports/{platform_report}/delete", {"anonymous": 302, "super_admin": 303, "*": 403}),
+    ("GET", "/admin/reports/{own_report}", SUPER_404),
+    ("POST", "/admin/reports/{own_report}/delete", SUPER_404),
     # Inventory: the hospital admin manages items and every movement; pharmacists have their own pages
     # (tests/test_inventory.py checks them: the matrix's staff member is a receptionist, refused here).
     ("GET", "/hospital/inventory", ADMIN_200),
@@ -639,6 +678,9 @@ def world(make):
             "other_admin": other_admin.hospital_admin.id,
             "call_appointment": call.id,
             "patient_notice": notice.id,
+            "own_report": make.saved_report(users["hospital_admin"], hospital).id,
+            "other_report": make.saved_report(other_admin, other_hospital).id,
+            "platform_report": make.saved_report(users["super_admin"], None).id,
             "stock_item": make.inventory_item(hospital, stock=10, by=users["hospital_admin"]).id,
             "other_stock_item": make.inventory_item(other_hospital, stock=10, by=other_admin).id,
             "other_session": start_session(make.patient(), ip=None, user_agent=None)[0].id,

@@ -44,11 +44,13 @@ from hms.models import (
     User,
 )
 from hms.pagination import page_number
+from hms.reports import pages as report_pages
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
 from hms.services import inventory as inventory_service
 from hms.services import invitations as invitation_service
 from hms.services import memberships as membership_service
+from hms.services import reports as report_service
 from hms.services import staff as staff_service
 from hms.services.errors import DomainError
 from hms.templating import local_time
@@ -71,6 +73,10 @@ OPEN_WHILE = {
         "hospital_admin.desk_bill",
         "hospital_admin.desk_receipt",
         "hospital_admin.desk_refunds",
+        "hospital_admin.reports",
+        "hospital_admin.reports_csv",
+        "hospital_admin.saved_report",
+        "hospital_admin.saved_report_csv",
     },
 }
 
@@ -105,8 +111,17 @@ def _done(message: str, endpoint: str, **values):  # type: ignore[no-untyped-def
 def dashboard():
     hospital = g.hospital
     counts = membership_service.counts_by_status(hospital) if hospital.is_active else {}
+    figures = report_service.hospital_dashboard(hospital) if hospital.is_active else None
+    chart = report_pages.chart(figures["month"]) if figures else None
     alerts = inventory_service.alert_counts(hospital) if hospital.is_active else None
-    return render("hospital_admin/dashboard.html", hospital=hospital, counts=counts, alerts=alerts)
+    return render(
+        "hospital_admin/dashboard.html",
+        hospital=hospital,
+        counts=counts,
+        figures=figures,
+        chart=chart,
+        alerts=alerts,
+    )
 
 
 # --- Profile ---------------------------------------------------------------------------------------
@@ -796,3 +811,4 @@ from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (register
 from hms.hospital_admin import inventory as _inventory  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import terms as _terms  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import reports as _reports  # noqa: E402,F401  (registers its routes)

@@ -52,6 +52,7 @@ from hms.models.messaging import (
     PasswordResetToken,
     VideoSignal,
 )
+from hms.models.reports import SavedReport
 from hms.models.scheduling import (
     WEEKDAYS,
     Appointment,
@@ -78,6 +79,7 @@ __all__ = [
     "Refund",
     "RefundStatus",
     "StripeEvent",
+    "SavedReport",
     "WEEKDAYS",
     "Appointment",
     "AppointmentStatus",

@@ -17,8 +17,9 @@ from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
 from hms.lookup import get_or_404
-from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, HospitalStatus, Patient, Role
+from hms.models import Appointment, AppointmentStatus, Hospital, HospitalStatus, Role
 from hms.services import hospitals as hospital_service
+from hms.services import reports as report_service
 from hms.services.errors import DomainError
 from hms.templating import local_date
 
@@ -34,19 +35,6 @@ STATUS_ORDER = case(
     (Hospital.status == HospitalStatus.active, 1),
     else_=2,
 )
-
-
-def platform_counts() -> dict[str, int]:
-    by_status = dict(
-        db.session.execute(select(Hospital.status, func.count()).group_by(Hospital.status)).all()
-    )
-    return {
-        "pending": by_status.get(HospitalStatus.pending, 0),
-        "active": by_status.get(HospitalStatus.active, 0),
-        "suspended": by_status.get(HospitalStatus.suspended, 0),
-        "doctors": db.session.scalar(select(func.count(Doctor.id))) or 0,
-        "patients": db.session.scalar(select(func.count(Patient.id))) or 0,
-    }
 
 
 def _week_start(moment: datetime) -> datetime:
@@ -71,15 +59,6 @@ def booking_counts(now: datetime) -> dict[str, int]:
     return {"week": week_count or 0, "month": month_count or 0}
 
 
-def bookings_trend(now: datetime, weeks: int = 12) -> list[tuple[datetime, int]]:
-    """Bookings made per week (by when they were booked, whatever became of them), oldest first."""
-    starts = [_week_start(now) - timedelta(days=7 * i) for i in reversed(range(weeks))]
-    booked = Appointment.created_at
-    columns = [func.count(case((and_(booked >= s, booked < s + timedelta(days=7)), 1))) for s in starts]
-    counts = db.session.execute(select(*columns)).one()
-    return [(start, count or 0) for start, count in zip(starts, counts, strict=True)]
-
-
 @bp.get("/")
 def dashboard():
     # The hospitals that wait for a decision; every hospital is on the Hospitals page.
@@ -90,20 +69,21 @@ def dashboard():
         .limit(DASHBOARD_ROWS)
     ).all()
     now = clock.now()
-    trend = bookings_trend(now)
+    trend = report_service.bookings_trend(now)
+    weeks = list(zip(trend.keys, trend.series[0].values, strict=True))
     chart = None
-    if any(count for _, count in trend):
+    if not trend.is_empty:
         chart = bar_chart(
-            [local_date(start, "%d %b") for start, _ in trend],
-            [count for _, count in trend],
+            [local_date(start, "%d %b") for start, _ in weeks],
+            [count for _, count in weeks],
             label=gettext("Bookings per week, last 12 weeks"),
         )
     return render(
         "super_admin/dashboard.html",
-        counts=platform_counts(),
+        counts=report_service.platform_counts(),
         bookings=booking_counts(now),
         trend=chart,
-        trend_rows=[(local_date(start, "%d %b %Y"), count) for start, count in trend],
+        trend_rows=[(local_date(start, "%d %b %Y"), count) for start, count in weeks],
         hospitals=hospitals,
         form=EmptyForm(),
     )
@@ -111,7 +91,7 @@ def dashboard():
 
 @bp.get("/counts")
 def counts():
-    return render("super_admin/dashboard.html", "counts", counts=platform_counts())
+    return render("super_admin/dashboard.html", "counts", counts=report_service.platform_counts())
 
 
 @bp.post("/hospitals/<int:hospital_id>/status")
@@ -164,3 +144,4 @@ def _back() -> str:
 
 from hms.super_admin import directory as _directory  # noqa: E402,F401  (registers its routes)
 from hms.super_admin import outbox as _outbox  # noqa: E402,F401  (registers its routes)
+from hms.super_admin import reports as _reports  # noqa: E402,F401  (registers its routes)

@@ -1,0 +1,1 @@
+"""Report pages shared by the hospital administrator and the platform administrator."""
