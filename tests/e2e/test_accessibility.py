@@ -166,6 +166,12 @@ def test_hospital_admin_pages_have_no_serious_violations(page, live_server, clin
             "/hospital/profile",
             "/hospital/billing/settings",
             "/hospital/sms/",
+            "/hospital/reports",
+            "/hospital/reports?metric=appointments&group=day&start=2026-01-01&end=2026-01-31",
+            "/hospital/inventory",
+            "/hospital/inventory/alerts",
+            "/account/security",
+            "/account/tokens",
         ],
     )
 
@@ -190,6 +196,8 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
             f"/admin/doctors/{clinic['doctor']}",
             "/admin/patients",
             f"/admin/patients/{clinic['patient']}",
+            "/admin/reports",
+            "/admin/outbox",
         ],
     )
 

@@ -103,5 +103,16 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
         rows = list(csv.reader(f))
     assert rows[0][:3] == ["bill", "created", "status"]
     assert [(r[0], r[3]) for r in rows[1:]] == [(bill.number, "Amina Hassan")]
+
+    # A report: appointments by status this month, as a table and a chart, swapped in without a page load.
+    main_nav.get_by_role("link", name="Reports").click()
+    reports_url = page.url
+    page.get_by_label("Report").select_option(label="Appointments by status")
+    page.get_by_role("button", name="Run report").click()
+    result = page.locator("#report-result")
+    expect(result.get_by_role("heading", name=re.compile("Appointments by status"))).to_be_visible()
+    expect(result.locator("table")).to_be_visible()  # no visit yet: a table of zeros, no chart
+    expect(result.get_by_text("Nothing to count in this range.")).to_be_visible()
+    assert page.url.startswith(reports_url.split("?")[0])
     assert page.js_errors == []
     patient_context.close()
