@@ -25,6 +25,7 @@ from hms.models.clinical import (
     PrescriptionItem,
     PrescriptionStatus,
 )
+from hms.models.feedback import Feedback
 from hms.models.hospitals import (
     Department,
     Hospital,
@@ -80,6 +81,7 @@ __all__ = [
     "RefundStatus",
     "StripeEvent",
     "SavedReport",
+    "Feedback",
     "WEEKDAYS",
     "Appointment",
     "AppointmentStatus",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from hms.i18n import N_
 
@@ -49,3 +49,12 @@ class RescheduleForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = StringField(N_("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class FeedbackForm(FlaskForm):
+    rating = RadioField(
+        N_("Your rating"),
+        choices=[(str(n), str(n)) for n in range(5, 0, -1)],
+        validators=[InputRequired(N_("Choose from 1 to 5 stars."))],
+    )
+    comment = TextAreaField(N_("Comment (optional)"), validators=[Optional(), Length(max=1000)])

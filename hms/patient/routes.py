@@ -16,7 +16,8 @@ from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, show_page, trigger
 from hms.i18n import N_
 from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
-from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, RescheduleForm
+from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, FeedbackForm, RescheduleForm
+from hms.services import feedback as feedback_service
 from hms.services import scheduling
 from hms.services.errors import DomainError
 
@@ -202,9 +203,40 @@ def appointment(appointment_id: int):
     return _appointment_page(_own_appointment(appointment_id))
 
 
-def _appointment_page(item: Appointment):  # type: ignore[no-untyped-def]
-    """The whole page (also for HTMX: the booking answers with it)."""
-    return render("patient/appointment.html", appointment=item, now=clock.now(), form=CancelForm())
+def _appointment_page(item: Appointment, block: str | None = None, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+    """The whole page (also for HTMX: the booking answers with it), or its feedback block."""
+    return render(
+        "patient/appointment.html",
+        block,
+        status=status,
+        appointment=item,
+        now=clock.now(),
+        form=CancelForm(),
+        feedback=feedback_service.feedback_for(item),
+        can_rate=feedback_service.can_leave_feedback(item),
+        feedback_form=extra.pop("feedback_form", None) or FeedbackForm(formdata=None),
+        **extra,
+    )
+
+
+@bp.post("/appointments/<int:appointment_id>/feedback")
+def leave_feedback(appointment_id: int):
+    item = _own_appointment(appointment_id)
+    form = FeedbackForm()
+    block = "feedback" if is_htmx() else None
+    if not form.validate_on_submit():
+        return _appointment_page(item, block, 422, feedback_form=form)
+    try:
+        feedback_service.leave_feedback(item, current_user, int(form.rating.data), form.comment.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _appointment_page(item, block, error.status, feedback_form=form)
+    db.session.commit()
+    if not is_htmx():
+        flash(N_("Thank you for your feedback."), "success")
+        return redirect_to(url_for("patient.appointment", appointment_id=item.id))
+    return _appointment_page(item, block, message=N_("Thank you for your feedback."))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")

@@ -36,6 +36,8 @@ SERIES_LABELS = {
     "no-shows": N_("No-shows"),
     "attended or no-show": N_("Attended or no-show"),
     "units dispensed": N_("Units dispensed"),
+    "average rating": N_("Average rating (1–5)"),
+    "ratings": N_("Ratings"),
 }
 
 

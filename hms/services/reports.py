@@ -29,6 +29,7 @@ from hms.models import (
     Bill,
     Department,
     Doctor,
+    Feedback,
     Hospital,
     HospitalStatus,
     InventoryItem,
@@ -89,6 +90,12 @@ METRICS: dict[str, Metric] = {
             ("doctor", "department", "hospital"),
         ),
         Metric("new_patients", N_("New patients"), PERIODS, ()),
+        Metric(
+            "rating",
+            N_("Average rating"),
+            PERIODS + BY_ENTITY + ("hospital",),
+            ("doctor", "department", "hospital"),
+        ),
         Metric("stock_usage", N_("Stock usage"), PERIODS + ("item", "hospital"), ("hospital",)),
     )
 }
@@ -287,7 +294,8 @@ def default_params(scope: Scope, metric: str = "appointments") -> ReportParams:
 
 @dataclass
 class Series:
-    """One column of the result: `kind` is count, money (minor units of `currency`) or percent."""
+    """One column of the result: `kind` is count, money (minor units of `currency`), percent or rating
+    (an average of 1–5 stars, two decimals)."""
 
     name: str
     values: list[float | int]
@@ -339,6 +347,8 @@ def _csv_value(series: Series, value: float | int | None) -> str:
         return str(minor_to_decimal(int(value), series.currency or "XXX"))
     if series.kind == "percent":
         return f"{value:.1f}"
+    if series.kind == "rating":
+        return f"{value:.2f}"
     return str(int(value))
 
 
@@ -453,6 +463,16 @@ def _revenue(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
     return found
 
 
+def _ratings(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
+    """Patients' ratings (1–5) by the day they were given: their sum and number, averaged afterwards."""
+    moment = Feedback.created_at
+    key = _group_key(params, scope, moment, Feedback.doctor_id, Feedback.hospital_id)
+    inner = select(key.label("k"), Feedback.rating.label("r")).select_from(Feedback)
+    sub = _where(inner, params, scope, moment, Feedback.doctor_id, Feedback.hospital_id).subquery()
+    rows = db.session.execute(select(sub.c.k, func.sum(sub.c.r), func.count()).group_by(sub.c.k)).all()
+    return {key_value: {"stars": int(total or 0), "ratings": int(n)} for key_value, total, n in rows}
+
+
 def _new_patients(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
     """Platform: patients who registered. Hospital: patients whose first visit there (not cancelled)
     falls in the range."""
@@ -506,6 +526,7 @@ QUERIES = {
     "revenue": _revenue,
     "new_patients": _new_patients,
     "stock_usage": _stock_usage,
+    "rating": _ratings,
 }
 
 
@@ -587,6 +608,14 @@ def run_report(params: ReportParams, scope: Scope) -> ReportResult:
             Series("no-show rate", rates, kind="percent", total=total_rate),
             Series("no-shows", noshow, charted=False, total=sum(noshow)),
             Series("attended or no-show", due, charted=False, total=sum(due)),
+        ]
+    elif params.metric == "rating":
+        stars, ratings = column("stars"), column("ratings")
+        averages = [round(s / n, 2) if n else 0.0 for s, n in zip(stars, ratings, strict=True)]
+        overall = round(sum(stars) / sum(ratings), 2) if sum(ratings) else 0.0
+        result.series += [
+            Series("average rating", averages, kind="rating", total=overall),
+            Series("ratings", ratings, charted=False, total=sum(ratings)),
         ]
     elif params.metric == "revenue":
         currencies = sorted({c for v in found.values() for c in v})
