@@ -51,7 +51,9 @@ def test_retrying_requeues_the_failed_messages_once(client, make, login_as):
     again = client.post("/admin/outbox/retry")
     assert again.status_code == 303
     assert b"No failed messages to retry." in client.get("/admin/outbox").data
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == "outbox")).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.record_type == "outbox").order_by(AuditEvent.id)
+    ).all()
     assert [(e.action, e.user_id, e.detail) for e in events] == [
         ("retry", admin.id, "1 messages"),
         ("retry", admin.id, "0 messages"),
