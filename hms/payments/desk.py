@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from flask import Response, abort, flash, request, url_for
 from flask_babel import gettext
@@ -266,60 +267,64 @@ def cancel(hospital: Hospital, ep: str, bill_id: int) -> Response:
     return render("desk/bill.html", "cancel", status=status, **_bill_context(bill, ep, cancel_form=form))
 
 
-def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:
-    """Cash or card at the desk; the form carries a one-time key so that a double submit counts once."""
+def _money_form(
+    hospital: Hospital,
+    ep: str,
+    bill_id: int,
+    form_class: type[DeskPaymentForm] | type[RefundForm],
+    form_name: str,
+    act: Callable[[Bill, Any], str],
+) -> Response:
+    """A form of the bill's money section (a desk payment, a part refund): validate, `act` (which returns
+    the message), commit, and answer with the section again, or the bill's page without JavaScript.
+    A refused form comes back in the section, with its input and the error (422, or the rule's status)."""
     bill = _bill(hospital, bill_id)
-    form = DeskPaymentForm(currency=bill.currency)
+    form = form_class(currency=bill.currency)
     status = 422
     if form.validate_on_submit():
         try:
-            payment = billing.record_desk_payment(
-                bill,
-                amount_minor=form.minor,
-                method=PaymentMethod(form.method.data),
-                actor=current_user,
-                key=form.key.data,
-            )
+            message = act(bill, form)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
             status = error.status
         else:
             db.session.commit()
-            message = gettext("Payment recorded. Receipt %(number)s.", number=payment.receipt_number)
             if not is_htmx():
                 flash(message, "success")
                 return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
             bill = _bill(hospital, bill_id)
             return render("desk/bill.html", "money", **_bill_context(bill, ep, message=message))
     bill = _bill(hospital, bill_id)
-    return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, payment_form=form))
+    return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, **{form_name: form}))
+
+
+def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:
+    """Cash or card at the desk; the form carries a one-time key so that a double submit counts once."""
+
+    def pay(bill: Bill, form: DeskPaymentForm) -> str:
+        payment = billing.record_desk_payment(
+            bill,
+            amount_minor=form.minor,
+            method=PaymentMethod(form.method.data),
+            actor=current_user,
+            key=form.key.data,
+        )
+        return gettext("Payment recorded. Receipt %(number)s.", number=payment.receipt_number)
+
+    return _money_form(hospital, ep, bill_id, DeskPaymentForm, "payment_form", pay)
 
 
 def refund_part(hospital: Hospital, ep: str, bill_id: int) -> Response:
     """Part of what was paid goes back (hospital administrators only: the route decides who)."""
-    bill = _bill(hospital, bill_id)
-    form = RefundForm(currency=bill.currency)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            billing.refund_part(
-                bill, amount_minor=form.minor, reason=form.reason.data, actor=current_user, key=form.key.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            message = N_("Refund recorded.")
-            if not is_htmx():
-                flash(message, "success")
-                return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
-            bill = _bill(hospital, bill_id)
-            return render("desk/bill.html", "money", **_bill_context(bill, ep, message=message))
-    bill = _bill(hospital, bill_id)
-    return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, refund_form=form))
+
+    def refund(bill: Bill, form: RefundForm) -> str:
+        billing.refund_part(
+            bill, amount_minor=form.minor, reason=form.reason.data, actor=current_user, key=form.key.data
+        )
+        return N_("Refund recorded.")
+
+    return _money_form(hospital, ep, bill_id, RefundForm, "refund_form", refund)
 
 
 def receipt(hospital: Hospital, payment_id: int) -> Response:
