@@ -216,6 +216,17 @@ def test_agenda_day_and_week(client, doc, make):
     assert client.get("/doctor/agenda?day=garbage").status_code == 200
 
 
+def test_the_agenda_and_dashboard_open_on_the_doctors_local_today_not_utcs(client, doc, make):
+    """At 22:30 UTC it is already tomorrow in Nairobi: the agenda opens on Nairobi's date."""
+    hospital, doctor = doc
+    clock.set_frozen(datetime(2027, 3, 1, 22, 30, tzinfo=UTC))  # 01:30 on 2 March in Nairobi
+    patient = make.patient(name="Amina Hassan")
+    make.appointment(patient, doctor, hospital, datetime(2027, 3, 2, 6, 0, tzinfo=UTC))  # 09:00 local
+    agenda = client.get("/doctor/agenda")
+    assert b"Tuesday 02 March 2027" in agenda.data and b"Amina Hassan" in agenda.data
+    assert b"Amina Hassan" in client.get("/doctor/").data
+
+
 def test_mark_arrived_and_done_inline_and_cancel_with_reason(client, doc, make):
     hospital, doctor = doc
     patient = make.patient()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext
@@ -36,7 +36,7 @@ bp.before_request(role_required(Role.doctor))
 @bp.get("/")
 def dashboard():
     doctor = current_user.doctor
-    today = clock.now().date()
+    today = _doctor_today()
     todays = scheduling.agenda(doctor.id, today, today)
     return render("doctor/dashboard.html", doctor=doctor, memberships=doctor.memberships, todays=todays)
 
@@ -323,12 +323,18 @@ def delete_time_off(time_off_id: int):
 # ------------------------------------------------------------------ agenda
 
 
+def _doctor_today() -> date:
+    """Today where the doctor works: the date in his first active hospital's time zone (UTC without one)."""
+    active = _active_memberships()
+    return clock.now().astimezone(active[0].hospital.tz if active else UTC).date()
+
+
 def _agenda_range() -> tuple[date, date, str]:
     view = "week" if request.args.get("view") == "week" else "day"
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        day = clock.now().date()
+        day = _doctor_today()
     if view == "week":
         first = day - timedelta(days=day.weekday())
         return first, first + timedelta(days=6), view
