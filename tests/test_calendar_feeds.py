@@ -140,3 +140,12 @@ def test_the_feed_is_rate_limited(client, visits, app):  # type: ignore[no-untyp
     url = feed_url(visits["patient"])
     statuses = [client.get(url).status_code for _ in range(31)]
     assert statuses[:30] == [200] * 30 and statuses[30] == 429
+
+
+def test_the_feed_is_written_in_its_owners_language(client, visits):  # type: ignore[no-untyped-def]
+    patient = visits["patient"]
+    patient.locale = "es"
+    db.session.commit()
+    booked = next(e for e in events(client.get(feed_url(patient)).data) if e["STATUS"] != "CANCELLED")
+    assert str(booked["SUMMARY"]) == "Cita: Dr. Grace Okafor / Amina Hassan"
+    assert "Motivo: Cough; fever" in str(booked["DESCRIPTION"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 import re
 import subprocess
@@ -249,6 +250,54 @@ def test_texts_shown_from_python_values_are_in_the_catalog():
     hint = "Mark these with N_() where they are defined (or list them in hms/enum_words.py):\n"
     assert not missing, hint + "\n".join(missing)
     assert set(ENUM_VALUES) | set(CAPITALIZED) | set(AUDIT_WORDS) <= catalog
+
+
+def _untranslatable_python_texts(source: str, filename: str) -> list[str]:
+    """Literal texts handed straight to a reader: flash("..."), SomeField("label"), x.errors = ["..."].
+    Those must be N_("...") (or gettext) so extraction finds them; an f-string can never be found."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Call) and node.args:
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            first = node.args[0]
+            literal = isinstance(first, ast.JoinedStr) or (
+                isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.strip()
+            )
+            if literal and (name == "flash" or name.endswith("Field")):
+                found.append(f"{filename}:{node.lineno}: {name}({ast.unparse(first)})")
+            if name == "flash" and isinstance(first, ast.IfExp):
+                found.append(f"{filename}:{node.lineno}: flash({ast.unparse(first)})")
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg in {"message", "description", "label"} and (
+                    isinstance(value, ast.JoinedStr)
+                    or (isinstance(value, ast.Constant) and isinstance(value.value, str))
+                ):
+                    found.append(f"{filename}:{node.lineno}: {keyword.arg}={ast.unparse(value)}")
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+            target = node.targets[0]
+            if getattr(target, "attr", "") == "errors":
+                for item in node.value.elts:
+                    if isinstance(item, ast.Constant | ast.JoinedStr):
+                        found.append(f"{filename}:{node.lineno}: errors = [{ast.unparse(item)}]")
+    return found
+
+
+def test_the_python_literal_finder_catches_flashes_labels_and_errors():
+    source = (
+        'flash("Saved.")\nflash(f"{n} ended.")\nflash("a" if x else "b")\n'
+        'x = StringField("Amount", validators=[Length(message="Too long.")])\nform.code.errors = ["Wrong."]\n'
+        'flash(N_("Fine."))\ny = StringField(N_("Fine"))\nform.a.errors = [N_("Fine.")]\n'
+    )
+    assert len(_untranslatable_python_texts(source, "x.py")) == 6
+
+
+def test_no_python_code_hands_a_reader_untranslatable_text():
+    found = []
+    for path in sorted((ROOT / "hms").rglob("*.py")):
+        found += _untranslatable_python_texts(path.read_text(), str(path.relative_to(ROOT)))
+    assert not found, "Mark these with N_() (plurals: ngettext):\n" + "\n".join(found)
 
 
 # ---------------------------------------------------------------- (d) the switcher and the remembered choice

@@ -34,7 +34,7 @@ def appointment_ics(appointment_id: int):
     if appointment is None:
         abort(404)
     return _calendar_response(
-        calendar_feeds.appointment_ics(appointment), f"appointment-{appointment.id}.ics"
+        calendar_feeds.appointment_ics(appointment, current_user), f"appointment-{appointment.id}.ics"
     )
 
 

@@ -1,17 +1,24 @@
-"""Every user's own security page: two-factor login, recovery codes, and his sessions."""
+"""Every user's own security page: his password, two-factor login, recovery codes, and his sessions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, make_response, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, session, url_for
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
-from hms.auth.forms import ConfirmAuthenticatorForm, DisableTwoFactorForm, RecoveryCodesForm
+from hms.auth.forms import (
+    ChangePasswordForm,
+    ConfirmAuthenticatorForm,
+    DisableTwoFactorForm,
+    RecoveryCodesForm,
+)
 from hms.auth.session import role_required
-from hms.extensions import db
+from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
+from hms.i18n import N_
 from hms.models import Role
-from hms.services import sessions, two_factor
+from hms.services import password_reset, sessions, two_factor
 from hms.services.errors import DomainError, NotFound
 
 bp = Blueprint("account", __name__)
@@ -32,6 +39,7 @@ def _page(status: int = 200, **forms):  # type: ignore[no-untyped-def]
         idle_minutes=sessions.idle_minutes(user),
         disable_form=forms.get("disable_form") or DisableTwoFactorForm(),
         codes_form=forms.get("codes_form") or RecoveryCodesForm(),
+        password_form=forms.get("password_form") or ChangePasswordForm(formdata=None),
         form=EmptyForm(),
     )
 
@@ -39,6 +47,30 @@ def _page(status: int = 200, **forms):  # type: ignore[no-untyped-def]
 @bp.get("/security")
 def security():
     return _page()
+
+
+def _password_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.post("/password")
+@limiter.limit(_password_limit, key_func=lambda: f"change-password:{current_user.id}")
+def change_password():
+    """Change the password with the current one; the other sessions end, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.change_password(
+                current_user, form.current.data, form.password.data, keep=g.user_session
+            )
+        except DomainError as error:
+            db.session.commit()  # the refusal is audited
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(N_("Your password is changed. Your other sessions are logged out."), "success")
+            return redirect_to(url_for("account.security"))
+    return _page(status=422, password_form=form)
 
 
 @bp.post("/sessions/<int:session_id>/end")
@@ -58,7 +90,7 @@ def end_session(session_id: int):
         return redirect_to(url_for("auth.login"))
     if is_htmx():
         return _page()
-    flash("The session is ended.", "success")
+    flash(N_("The session is ended."), "success")
     return redirect_to(url_for("account.security"))
 
 
@@ -70,7 +102,7 @@ def end_other_sessions():
         db.session.commit()
         if is_htmx():
             return _page()
-        flash(f"{count} other sessions ended." if count != 1 else "1 other session ended.", "success")
+        flash(ngettext("%(num)d other session ended.", "%(num)d other sessions ended.", count), "success")
     return redirect_to(url_for("account.security"))
 
 
@@ -128,7 +160,7 @@ def regenerate_recovery_codes():
             db.session.commit()
             return render("account/recovery_codes.html", codes=codes, target=url_for("account.security"))
         db.session.commit()  # a code that was right is used up even so
-        form.code.errors = ["That code is not right."]
+        form.code.errors = [N_("That code is not right.")]
     return _page(status=422, codes_form=form)
 
 
@@ -148,9 +180,9 @@ def disable_two_factor():
                 db.session.commit()
                 logout_user()
                 session.clear()
-                flash("Two-factor login is off. Log in again to set up your new authenticator.", "info")
+                flash(N_("Two-factor login is off. Log in again to set up your new authenticator."), "info")
                 return redirect_to(url_for("auth.login"))
             db.session.commit()
-            flash("Two-factor login is off.", "success")
+            flash(N_("Two-factor login is off."), "success")
             return redirect_to(url_for("account.security"))
     return _page(status=422, disable_form=form)

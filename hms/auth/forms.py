@@ -121,6 +121,30 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    """On the security page, next to the two-factor forms: field names carry a "pw-" prefix."""
+
+    current = PasswordField(
+        N_("Current password"),
+        validators=[DataRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        N_("New password"),
+        validators=[DataRequired(), Length(max=128)],
+        description=N_("At least 10 characters; a few unrelated words work well."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        N_("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, prefix="pw", **kwargs)
+
+
 class AcceptInvitationForm(FlaskForm):
     """The invited person's name (as the hospital typed it, to correct) and new password."""
 
@@ -139,38 +163,38 @@ class AcceptInvitationForm(FlaskForm):
 
 class SecondFactorForm(FlaskForm):
     code = StringField(
-        "Code",
+        N_("Code"),
         filters=[strip],
-        validators=[DataRequired(message="Enter the code."), Length(max=32)],
-        description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        validators=[DataRequired(message=N_("Enter the code.")), Length(max=32)],
+        description=N_("The 6 digits your authenticator app shows now, or one of your recovery codes."),
         render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
     )
 
 
 class ConfirmAuthenticatorForm(FlaskForm):
     code = StringField(
-        "Code from the app",
+        N_("Code from the app"),
         filters=[strip],
-        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        validators=[DataRequired(message=N_("Enter the code.")), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 
 
 class DisableTwoFactorForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(N_("Your password"), validators=[DataRequired(), Length(max=128)])
     code = StringField(
-        "Code",
+        N_("Code"),
         filters=[strip],
-        validators=[DataRequired(message="Enter the code."), Length(max=32)],
-        description="From your authenticator app, or a recovery code.",
+        validators=[DataRequired(message=N_("Enter the code.")), Length(max=32)],
+        description=N_("From your authenticator app, or a recovery code."),
         render_kw={"autocomplete": "one-time-code"},
     )
 
 
 class RecoveryCodesForm(FlaskForm):
     code = StringField(
-        "Code from the app",
+        N_("Code from the app"),
         filters=[strip],
-        validators=[DataRequired(message="Enter the code."), Length(max=32)],
+        validators=[DataRequired(message=N_("Enter the code.")), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )

@@ -114,7 +114,7 @@ def second_factor():
     has no authenticator yet sets one up here first."""
     user, target = _pending_user()
     if user is None:
-        flash("Log in first.", "info")
+        flash(N_("Log in first."), "info")
         return redirect_to(url_for("auth.login"))
     form = SecondFactorForm()
     if not two_factor.is_enabled(user):

@@ -8,6 +8,7 @@ from flask import abort, flash, g, request, session
 from flask_login import current_user
 
 from hms.extensions import db, login_manager
+from hms.i18n import N_
 from hms.models import Role, User
 from hms.services import sessions
 
@@ -32,8 +33,8 @@ def is_background_request() -> bool:
     )
 
 
-IDLE_MESSAGE = "You were logged out after a time without activity. Log in again."
-ENDED_MESSAGE = "This session was ended. Log in again."
+IDLE_MESSAGE = N_("You were logged out after a time without activity. Log in again.")
+ENDED_MESSAGE = N_("This session was ended. Log in again.")
 
 
 def load_user(user_id: str) -> User | None:

@@ -62,10 +62,12 @@ class ProfileForm(FlaskForm):
         description=N_("Patients cannot cancel a visit later than this before it starts (0 to 10080)."),
     )
     idle_timeout_minutes = IntegerField(
-        "Log out after inactivity (minutes)",
-        validators=[InputRequired(message="Enter a number of minutes."), NumberRange(min=2, max=720)],
-        description="Doctors, staff and administrators here are logged out after this long without "
-        "activity, with a warning a minute before (2 to 720).",
+        N_("Log out after inactivity (minutes)"),
+        validators=[InputRequired(message=N_("Enter a number of minutes.")), NumberRange(min=2, max=720)],
+        description=N_(
+            "Doctors, staff and administrators here are logged out after this long without "
+            "activity, with a warning a minute before (2 to 720)."
+        ),
     )
 
 

@@ -100,8 +100,8 @@ class DeskPaymentForm(_AmountForm):
 
 
 class RefundForm(_AmountForm):
-    amount = StringField("Amount to refund", validators=[DataRequired(), Length(max=20)])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=255)])
+    amount = StringField(N_("Amount to refund"), validators=[DataRequired(), Length(max=20)])
+    reason = StringField(N_("Reason"), validators=[DataRequired(), Length(max=255)])
     key = HiddenField(default=new_key)
 
     def validate_amount(self, field) -> None:  # type: ignore[no-untyped-def]

@@ -10,27 +10,26 @@ from sqlalchemy.orm import aliased, joinedload
 from hms import clock, ical
 from hms.extensions import db
 from hms.models import Appointment, AppointmentStatus, Doctor, Patient, Role, User
-from hms.services.notifications import calendar_identity
+from hms.services.notifications import calendar_identity, calendar_texts
 
 FEED_PAST_DAYS = 90
 FEED_FUTURE_DAYS = 366
 FEED_MAX_EVENTS = 1000
 
 
-def appointment_event(appointment: Appointment) -> ical.FeedEvent:
-    hospital = appointment.hospital
+def appointment_event(appointment: Appointment, reader: User) -> ical.FeedEvent:
     uid, sequence = calendar_identity(appointment)
     cancelled = appointment.status == AppointmentStatus.cancelled
-    reason = f"\nReason: {appointment.reason}" if appointment.reason else ""
+    texts = calendar_texts(appointment, reader)
     return ical.FeedEvent(
         uid=uid,
         start=appointment.start_at,
         end=appointment.end_at,
-        tzid=hospital.timezone,
+        tzid=appointment.hospital.timezone,
         stamp=appointment.status_changed_at or appointment.created_at,
-        summary=f"Appointment: Dr {appointment.doctor.name} / {appointment.patient.name}",
-        location=", ".join(p for p in (hospital.name, hospital.address, hospital.city) if p),
-        description=f"{appointment.doctor.specialty} at {hospital.name}.{reason}",
+        summary=texts.summary,
+        location=texts.location,
+        description=texts.description,
         sequence=sequence + (1 if cancelled else 0),
         cancelled=cancelled,
     )
@@ -50,8 +49,8 @@ def appointment_for(user: User, appointment_id: int) -> Appointment | None:
     return None
 
 
-def appointment_ics(appointment: Appointment) -> bytes:
-    return ical.publish("HMS appointment", [appointment_event(appointment)])
+def appointment_ics(appointment: Appointment, reader: User) -> bytes:
+    return ical.publish("HMS appointment", [appointment_event(appointment, reader)])
 
 
 def feed_appointments(user: User) -> list[Appointment]:
@@ -85,4 +84,6 @@ def feed_appointments(user: User) -> list[Appointment]:
 
 
 def feed_ics(user: User) -> bytes:
-    return ical.publish(f"HMS: {user.full_name}", [appointment_event(a) for a in feed_appointments(user)])
+    return ical.publish(
+        f"HMS: {user.full_name}", [appointment_event(a, user) for a in feed_appointments(user)]
+    )

@@ -272,26 +272,49 @@ def _chain(appointment: Appointment) -> tuple[int, int]:
     return root.id, depth
 
 
-def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: bool = False) -> str:
-    root_id, depth = _chain(appointment)
+@dataclass(frozen=True)
+class CalendarTexts:
+    summary: str
+    location: str
+    description: str
+
+
+def calendar_texts(appointment: Appointment, reader: User) -> CalendarTexts:
+    """What a calendar shows of an appointment, in the reader's language (emails, downloads, feeds)."""
     hospital = appointment.hospital
+    with in_language_of(reader):
+        summary = gettext(
+            "Appointment: Dr %(doctor)s / %(patient)s",
+            doctor=appointment.doctor.name,
+            patient=appointment.patient.name,
+        )
+        description = gettext(
+            "%(specialty)s at %(hospital)s.", specialty=appointment.doctor.specialty, hospital=hospital.name
+        )
+        if appointment.reason:
+            description += "\n" + gettext("Reason: %(reason)s", reason=appointment.reason)
+    location = ", ".join(p for p in (hospital.name, hospital.address, hospital.city) if p)
+    return CalendarTexts(summary, location, description)
+
+
+def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: bool = False) -> str:
+    uid, sequence = calendar_identity(appointment)
     sender = current_app.config["MAIL_DEFAULT_SENDER"] or "no-reply@hms.local"
     organizer_email = sender.rsplit("<", 1)[-1].strip(" >")
-    where = ", ".join(p for p in (hospital.name, hospital.address, hospital.city) if p)
-    reason = f"\nReason: {appointment.reason}" if appointment.reason else ""
+    texts = calendar_texts(appointment, recipient)
     return ical.appointment_event(
-        uid=f"appointment-{root_id}@{organizer_email.rsplit('@', 1)[-1]}",
+        uid=uid,
         start=appointment.start_at,
         end=appointment.end_at,
         stamp=clock.now(),
-        summary=f"Appointment: Dr {appointment.doctor.name} / {appointment.patient.name}",
-        location=where,
-        description=f"{appointment.doctor.specialty} at {hospital.name}.{reason}",
-        organizer_name=hospital.name,
+        summary=texts.summary,
+        location=texts.location,
+        description=texts.description,
+        organizer_name=appointment.hospital.name,
         organizer_email=organizer_email,
         attendee_name=recipient.full_name,
         attendee_email=recipient.email,
-        sequence=depth + (1 if cancelled else 0),
+        sequence=sequence + (1 if cancelled else 0),
         cancelled=cancelled,
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from hms import clock
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
-from hms.models import PasswordResetToken, User
+from hms.models import PasswordResetToken, User, UserSession
 from hms.services import passwords
 from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
@@ -124,19 +124,50 @@ def reset_password(token: str, new_password: str) -> User:
     db.session.flush()
     end_all_sessions(user, reason="password")
     record_event("reset_password", "user", user.id, user_id=user.id)
+    _tell_password_changed(
+        user,
+        N_(
+            "The password of your HMS account was just changed with a reset link, and every session "
+            "was logged out. If this was not you, reset it again at once and tell the hospital:"
+        ),
+    )
+    return user
+
+
+def change_password(user: User, current: str, new_password: str, *, keep: UserSession | None) -> None:
+    """A logged-in user changes his password: he proves the current one; every other session ends
+    (a thief's too), this one (`keep`) goes on; he gets an email. Flushes."""
+    if not passwords.verify_password(user.password_hash, current):
+        record_event("change_password_refused", "user", user.id, user_id=user.id)
+        raise Invalid(N_("That is not your current password."), field="current")
+    if new_password == current:
+        raise Invalid(N_("Choose a password different from the current one."), field="password")
+    problem = passwords.password_problem(new_password, user.email)
+    if problem:
+        raise Invalid(problem, field="password")
+    user.password_hash = passwords.hash_password(new_password)
+    db.session.flush()
+    end_all_sessions(user, reason="password", keep=keep)
+    record_event("change_password", "user", user.id, user_id=user.id)
+    _tell_password_changed(
+        user,
+        N_(
+            "The password of your HMS account was just changed, and your other sessions were logged "
+            "out. If this was not you, choose a new password at once with this link and tell the hospital:"
+        ),
+    )
+
+
+def _tell_password_changed(user: User, what_happened: str) -> None:
     with in_language_of(user):
         subject = gettext("HMS: your password was changed")
         body = (
             gettext("Hello %(name)s,", name=user.first_name)
             + "\n\n"
-            + gettext(
-                "The password of your HMS account was just changed with a reset link, and every session "
-                "was logged out. If this was not you, reset it again at once and tell the hospital:"
-            )
+            + gettext(what_happened)
             + f"\n\n{public_url('/forgot-password')}\n"
         )
     send_account_email(user, "password_changed", subject, body)
-    return user
 
 
 def purge_old_tokens(older_than: timedelta = timedelta(days=7)) -> int:
