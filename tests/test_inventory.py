@@ -231,10 +231,17 @@ def _prescription(make, hospital, status):  # type: ignore[no-untyped-def]
     return make.prescription(make.encounter(appointment), status=status)
 
 
+def _medicine(make, hospital, admin, name="medicine 1 500 mg tablets", units=30):  # type: ignore[no-untyped-def]
+    """The factory's prescriptions prescribe "Medicine 1", 15 units."""
+    return make.inventory_item(
+        hospital, name=name, kind="medicine", batches=[("B1", TODAY + timedelta(days=200), units)], by=admin
+    )
+
+
 def test_dispensing_against_an_issued_prescription_records_it(
     make, hospital, admin, pharmacist, login_as, client
 ):
-    item = make.inventory_item(hospital, stock=30, by=admin)
+    item = _medicine(make, hospital, admin)
     prescription = _prescription(make, hospital, PrescriptionStatus.active)
     login_as(pharmacist)
 
@@ -250,6 +257,64 @@ def test_dispensing_against_an_issued_prescription_records_it(
         -15,
         pharmacist.id,
     )
+
+
+def test_all_dispensing_against_a_prescription_stays_within_its_quantity(
+    make, hospital, admin, pharmacist, login_as, client
+):
+    item = _medicine(make, hospital, admin)
+    other_pack = _medicine(make, hospital, admin, name="Medicine 1 (blister of 10)")
+    prescription = _prescription(make, hospital, PrescriptionStatus.active)  # 15 units of Medicine 1
+    login_as(pharmacist)
+
+    def dispense(target, quantity):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/staff/inventory/{target.id}/dispense",
+            data={"dispense-quantity": str(quantity), "dispense-prescription": prescription.number},
+            headers=HX,
+        )
+
+    assert dispense(item, 10).status_code == 200
+    refused = dispense(other_pack, 6)
+    assert refused.status_code == 422
+    assert 'id="dispense-quantity-error"' in refused.text
+    assert "allows 15 of Medicine 1 and 10 were already dispensed: at most 5 more." in refused.text
+    assert inventory.stock_from_movements(other_pack.id) == 30  # nothing taken
+    assert dispense(other_pack, 5).status_code == 200
+    assert dispense(item, 1).status_code == 422
+    assert inventory.stock_from_movements(item.id) == 20
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "message"),
+    [
+        ("supply", "Gauze pads", "Only medicines are dispensed against a prescription."),
+        (
+            "medicine",
+            "Paracetamol 500 mg",
+            "does not prescribe Paracetamol 500 mg. It prescribes: Medicine 1.",
+        ),
+        ("medicine", "Medicine 10 mg", "does not prescribe Medicine 10 mg."),
+    ],
+)
+def test_an_item_the_prescription_does_not_prescribe_is_refused(
+    make, hospital, admin, pharmacist, login_as, client, kind, name, message
+):
+    if kind == "supply":
+        item = make.inventory_item(hospital, name=name, stock=30, by=admin)
+    else:
+        item = _medicine(make, hospital, admin, name=name)
+    prescription = _prescription(make, hospital, PrescriptionStatus.active)
+    login_as(pharmacist)
+
+    response = client.post(
+        f"/staff/inventory/{item.id}/dispense",
+        data={"dispense-quantity": "1", "dispense-prescription": prescription.number},
+    )
+
+    assert response.status_code == 422
+    assert message in response.text and 'id="dispense-prescription-error"' in response.text
+    assert inventory.stock_from_movements(item.id) == 30
 
 
 @pytest.mark.parametrize("status", [PrescriptionStatus.draft, PrescriptionStatus.cancelled])

@@ -12,6 +12,7 @@ through its expiry date, in the hospital's time zone). Functions flush; the call
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -29,6 +30,7 @@ from hms.models import (
     InventoryItem,
     MovementKind,
     Prescription,
+    PrescriptionItem,
     PrescriptionStatus,
     StockBatch,
     StockKind,
@@ -342,16 +344,85 @@ def _issued_prescription(item: InventoryItem, number: str | None) -> Prescriptio
     return prescription
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.casefold()))
+
+
+def _names_drug(item: InventoryItem, line: PrescriptionItem) -> bool:
+    """The item is this line's medicine when every word of the prescribed drug is in the item's
+    name ("Amoxicillin" → "Amoxicillin 500 mg capsules")."""
+    drug = _words(line.drug)
+    return bool(drug) and drug <= _words(item.name)
+
+
+def _prescribed_line(item: InventoryItem, prescription: Prescription) -> PrescriptionItem:
+    """The prescription's line for this medicine; Invalid when it prescribes no such thing."""
+    if not item.is_medicine:
+        raise Invalid(_("Only medicines are dispensed against a prescription."), field="prescription")
+    line = next((line for line in prescription.items if _names_drug(item, line)), None)
+    if line is None:
+        raise Invalid(
+            _(
+                "Prescription %(number)s does not prescribe %(item)s. It prescribes: %(drugs)s.",
+                number=prescription.number,
+                item=item.name,
+                drugs=", ".join(line.drug for line in prescription.items) or "-",
+            ),
+            field="prescription",
+        )
+    return line
+
+
+def _check_prescribed_quantity(item: InventoryItem, prescription: Prescription, quantity: int) -> None:
+    """No more than the line's quantity over every dispensing against the prescription (called with
+    the item locked, so two pharmacists cannot both hand out the last allowed units)."""
+    line = _prescribed_line(item, prescription)
+    if line.quantity is None:
+        return
+    given_by_item = db.session.execute(
+        select(StockMovement.item_id, func.sum(StockMovement.quantity))
+        .where(StockMovement.prescription_id == prescription.id, StockMovement.kind == MovementKind.dispense)
+        .group_by(StockMovement.item_id)
+    ).all()
+    ids = [item_id for item_id, _total in given_by_item]
+    items = {
+        row.id: row for row in db.session.scalars(select(InventoryItem).where(InventoryItem.id.in_(ids)))
+    }
+    given = -sum(int(total or 0) for item_id, total in given_by_item if _names_drug(items[item_id], line))
+    if given + quantity > line.quantity:
+        left = max(line.quantity - given, 0)
+        raise Invalid(
+            _(
+                "The prescription allows %(allowed)s of %(drug)s and %(given)s were already dispensed: "
+                "at most %(left)s more.",
+                allowed=line.quantity,
+                drug=line.drug,
+                given=given,
+                left=left,
+            ),
+            field="quantity",
+        )
+
+
 def dispense_stock(
     item: InventoryItem, *, quantity: int, actor: User, prescription_number: str | None = None
 ) -> list[StockMovement]:
-    """Hand out units, optionally against an issued prescription of this hospital (by its number).
-    Medicines come from unexpired batches, the first to expire first: one movement per batch used."""
+    """Hand out units, optionally against an issued prescription of this hospital (by its number):
+    then the item must be one of its medicines, and all dispensing against it stays within the
+    prescribed quantity. Medicines come from unexpired batches, the first to expire first: one
+    movement per batch used."""
     quantity = _check_quantity(quantity)
     if not item.active:
         raise Conflict(_("This item is archived and cannot be dispensed."))
     prescription = _issued_prescription(item, prescription_number)
+    if prescription is not None:
+        _prescribed_line(item, prescription)
     item = _lock(item)
+    if prescription is not None:
+        _check_prescribed_quantity(item, prescription, quantity)
     movements = _take(item, MovementKind.dispense, quantity, actor, prescription=prescription)
     _audit(movements, actor)
     return movements
