@@ -141,8 +141,9 @@ class Config:
     STRIPE_CHECKOUT_MINUTES = int(os.environ.get("STRIPE_CHECKOUT_MINUTES", "60"))  # Stripe: 30 to 1440
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20"))
     STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "2"))
-    # A TrueType font with the scripts of patients' names and currency signs, for PDF receipts.
-    RECEIPT_FONT = os.environ.get("HMS_RECEIPT_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    # A TrueType font with the scripts of names, of the languages and currency signs, for PDFs
+    # (prescriptions, receipts); its "-Bold" sibling in the same folder is used for bold.
+    PDF_FONT = os.environ.get("HMS_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
     # Argon2id parameters: OWASP's minimum is m=19456 KiB, t=2, p=1.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))

@@ -1,90 +1,65 @@
-"""PDF receipts (fpdf2): one page per payment, with its unique receipt number."""
+"""PDF receipts: one A5 page per payment, with its unique receipt number, in the reader's language
+(see hms/pdf.py for fonts)."""
 
 from __future__ import annotations
 
-import os
-
-from flask import current_app
-from fpdf import FPDF
+from flask_babel import gettext
 
 from hms.models import Payment
 from hms.money import format_money
-from hms.services.prescription_pdf import _latin1  # the same Latin-1 fallback as prescriptions
-from hms.templating import local_time
-
-
-class _Receipt(FPDF):
-    def __init__(self) -> None:
-        super().__init__(format=(148, 210))  # A5 in millimetres
-        self.set_auto_page_break(auto=True, margin=12)
-        self.set_margins(12, 12, 12)
-        font = current_app.config.get("RECEIPT_FONT")
-        if font and os.path.exists(font):
-            self.add_font("Receipt", "", font)
-            self.font_name = "Receipt"
-            self.unicode_font = True
-        else:  # the core font knows Latin-1 only
-            self.font_name = "Helvetica"
-            self.unicode_font = False
-
-    def safe(self, value: str) -> str:
-        if self.unicode_font:
-            return value
-        return "".join(_latin1(c) for c in value)
-
-    def line_of(self, label: str, value: str) -> None:
-        self.set_font(self.font_name, size=9)
-        self.cell(42, 6, self.safe(label))
-        self.set_font(self.font_name, size=10)
-        self.multi_cell(0, 6, self.safe(value), new_x="LMARGIN", new_y="NEXT")
+from hms.pdf import Document
+from hms.templating import local_time, locale_code
 
 
 def receipt_pdf(payment: Payment) -> bytes:
     """The receipt for a payment that succeeded (also after a refund, which it mentions)."""
+    doc = Document((148, 210), margin=12)  # A5 in millimetres
+    with doc.language():
+        _draw(doc, payment)
+    return bytes(doc.output())
+
+
+def _draw(doc: Document, payment: Payment) -> None:
     bill = payment.bill
     hospital = bill.hospital
-    pdf = _Receipt()
-    pdf.set_title(f"Receipt {payment.receipt_number}")
-    pdf.set_author(hospital.name)
-    pdf.add_page()
-    pdf.set_font(pdf.font_name, size=15)
-    pdf.multi_cell(0, 8, pdf.safe(hospital.name), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(pdf.font_name, size=9)
-    address = ", ".join(part for part in (hospital.address, hospital.city, hospital.phone) if part)
-    pdf.multi_cell(0, 5, pdf.safe(address), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font(pdf.font_name, size=13)
-    pdf.cell(0, 8, pdf.safe(f"Receipt {payment.receipt_number}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
+
+    def money(amount_minor: int) -> str:
+        return format_money(amount_minor, bill.currency, locale_code())
+
+    doc.set_title(doc.text_of(gettext("Receipt %(number)s", number=payment.receipt_number)))
+    doc.set_author(doc.text_of(hospital.name))
+    doc.add_page()
+    doc.write_line(hospital.name, size=15, height=8)
+    doc.write_line(
+        ", ".join(part for part in (hospital.address, hospital.city, hospital.phone) if part),
+        size=9,
+        height=5,
+    )
+    doc.ln(4)
+    doc.write_line(gettext("Receipt %(number)s", number=payment.receipt_number), size=13, height=8)
+    doc.ln(2)
     when = local_time(payment.settled_at or payment.created_at, hospital.tz, "%d %b %Y, %H:%M")
-    pdf.line_of("Date", f"{when} ({hospital.timezone})")
-    pdf.line_of("Patient", f"{bill.patient.name} (MRN {bill.patient.mrn})")
-    pdf.line_of("Bill", bill.number)
-    pdf.line_of("Paid by", payment.method.label)
+    details = [
+        (gettext("Date"), f"{when} ({hospital.timezone})"),
+        (gettext("Patient"), gettext("%(name)s (MRN %(mrn)s)", name=bill.patient.name, mrn=bill.patient.mrn)),
+        (gettext("Bill"), bill.number),
+        (gettext("Paid by"), gettext(payment.method.label)),
+    ]
     if payment.recorded_by is not None:
-        pdf.line_of("Received by", payment.recorded_by.full_name)
-    pdf.ln(3)
-    pdf.set_font(pdf.font_name, size=9)
+        details.append((gettext("Received by"), payment.recorded_by.full_name))
+    for label, value in details:
+        doc.row([(42, label, "start"), (0, value, "start")], 6)
+    doc.ln(3)
     for item in bill.items:
         label = item.description if item.quantity == 1 else f"{item.quantity} × {item.description}"
-        pdf.cell(90, 6, pdf.safe(label[:70]))
-        pdf.cell(0, 6, pdf.safe(format_money(item.amount_minor, bill.currency)), align="R")
-        pdf.ln(6)
-    pdf.cell(90, 6, pdf.safe("Bill total"))
-    pdf.cell(0, 6, pdf.safe(format_money(bill.total_minor, bill.currency)), align="R")
-    pdf.ln(9)
-    pdf.set_font(pdf.font_name, size=13)
-    pdf.cell(90, 8, pdf.safe("Amount paid"))
-    pdf.cell(0, 8, pdf.safe(format_money(payment.amount_minor, payment.currency)), align="R")
-    pdf.ln(9)
-    pdf.set_font(pdf.font_name, size=10)
+        doc.row([(90, label[:70], "start"), (0, money(item.amount_minor), "end")], 6, size=9)
+    doc.row([(90, gettext("Bill total"), "start"), (0, money(bill.total_minor), "end")], 6, size=9)
+    doc.ln(3)
+    doc.row([(90, gettext("Amount paid"), "start"), (0, money(payment.amount_minor), "end")], 8, size=13)
+    doc.ln(1)
     if payment.refunded_minor:
-        pdf.cell(90, 6, pdf.safe("Refunded"))
-        pdf.cell(0, 6, pdf.safe(format_money(payment.refunded_minor, payment.currency)), align="R")
-        pdf.ln(6)
-    pdf.cell(90, 6, pdf.safe("Balance still owed on the bill"))
-    pdf.cell(0, 6, pdf.safe(format_money(max(bill.balance_minor, 0), bill.currency)), align="R")
-    pdf.ln(10)
-    pdf.set_font(pdf.font_name, size=8)
-    pdf.multi_cell(0, 4, pdf.safe("Thank you. Keep this receipt for your records."))
-    return bytes(pdf.output())
+        doc.row([(90, gettext("Refunded"), "start"), (0, money(payment.refunded_minor), "end")], 6)
+    owed = money(max(bill.balance_minor, 0))
+    doc.row([(90, gettext("Balance still owed on the bill"), "start"), (0, owed, "end")], 6)
+    doc.ln(4)
+    doc.write_line(gettext("Thank you. Keep this receipt for your records."), size=8, height=4)
