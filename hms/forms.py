@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel.numbers import get_currency_name, list_currencies
@@ -9,8 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import ValidationError
 
 from hms import clock
+from hms.extensions import db
 from hms.i18n import N_
+from hms.services.errors import DomainError
 from hms.services.passwords import password_problem
+
+T = TypeVar("T")
 
 
 class EmptyForm(FlaskForm):
@@ -63,3 +70,27 @@ def attach_error(form: FlaskForm, error) -> None:  # type: ignore[no-untyped-def
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+@dataclass(frozen=True)
+class Submitted(Generic[T]):
+    """What `submit` did: `done` with the action's `value`, or refused with the HTTP `status`."""
+
+    done: bool
+    value: T | None = None
+    status: int = 200
+
+
+def submit(form: FlaskForm, action: Callable[[], T]) -> Submitted[T]:
+    """The form flow every state change shares: validate `form`, run `action`, commit. A refusal of
+    the rules (DomainError) is rolled back and shown on the form with its status (422 for bad input)."""
+    if not form.validate_on_submit():
+        return Submitted(False, status=422)
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return Submitted(False, status=error.status)
+    db.session.commit()
+    return Submitted(True, value)

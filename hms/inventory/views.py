@@ -12,12 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from hms.extensions import db
-from hms.forms import attach_error
+from hms.forms import submit
 from hms.htmx import is_htmx, redirect_to, render, trigger
 from hms.inventory.forms import AdjustForm, DispenseForm, EditItemForm, ItemForm, ReceiveForm, TransferForm
 from hms.models import Hospital, InventoryItem, StockKind
 from hms.services import inventory
-from hms.services.errors import DomainError
 
 # Movement kinds in URLs, and who may record them.
 ADMIN_MOVES = ("receive", "dispense", "adjust", "transfer-out")
@@ -73,23 +72,20 @@ def items_page(hospital: Hospital, ep: str, form: ItemForm | None = None, status
 
 def create_item(hospital: Hospital, ep: str) -> Response:
     form = ItemForm()
-    if form.validate_on_submit():
-        try:
-            item = inventory.create_item(
-                hospital,
-                name=form.name.data,
-                kind=StockKind(form.kind.data),
-                unit=form.unit.data,
-                reorder_level=form.reorder_level.data,
-                actor=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(name)s added. Receive its first stock here.", name=item.name), "success")
-            return redirect_to(url_for(f"{ep}.inventory_item", item_id=item.id))
+    result = submit(
+        form,
+        lambda: inventory.create_item(
+            hospital,
+            name=form.name.data,
+            kind=StockKind(form.kind.data),
+            unit=form.unit.data,
+            reorder_level=form.reorder_level.data,
+            actor=current_user,
+        ),
+    )
+    if result.done:
+        flash(_("%(name)s added. Receive its first stock here.", name=result.value.name), "success")
+        return redirect_to(url_for(f"{ep}.inventory_item", item_id=result.value.id))
     return items_page(hospital, ep, form=form, status=422)
 
 
@@ -151,33 +147,26 @@ def item_page(hospital: Hospital, ep: str, item_id: int) -> Response:
 def edit_item(hospital: Hospital, ep: str, item_id: int) -> Response:
     item = _item(hospital, item_id)
     form = EditItemForm()
-    if form.validate_on_submit():
-        try:
-            changed = inventory.update_item(
-                item,
-                name=form.name.data,
-                unit=form.unit.data,
-                reorder_level=form.reorder_level.data,
-                active=form.active.data,
-                actor=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            message = _("Saved.") if changed else _("Nothing changed.")
-            if not is_htmx():
-                flash(message, "success")
-                return redirect_to(url_for(f"{ep}.inventory_item", item_id=item_id))
-            item = _item(hospital, item_id)
-            return render(
-                "inventory/item.html",
-                "edit",
-                **_context(item, ep, edit_form=EditItemForm(obj=item, formdata=None), saved=message),
-            )
+    result = submit(
+        form,
+        lambda: inventory.update_item(
+            item,
+            name=form.name.data,
+            unit=form.unit.data,
+            reorder_level=form.reorder_level.data,
+            active=form.active.data,
+            actor=current_user,
+        ),
+    )
     item = _item(hospital, item_id)
-    return render("inventory/item.html", "edit", status=422, **_context(item, ep, edit_form=form))
+    if not result.done:
+        return render("inventory/item.html", "edit", status=422, **_context(item, ep, edit_form=form))
+    message = _("Saved.") if result.value else _("Nothing changed.")
+    if not is_htmx():
+        flash(message, "success")
+        return redirect_to(url_for(f"{ep}.inventory_item", item_id=item_id))
+    edit_form = EditItemForm(obj=item, formdata=None)
+    return render("inventory/item.html", "edit", **_context(item, ep, edit_form=edit_form, saved=message))
 
 
 def _record(item: InventoryItem, kind: str, form: Any) -> str:
@@ -221,33 +210,16 @@ def record_movement(hospital: Hospital, ep: str, item_id: int, kind: str) -> Res
         abort(403 if kind in ADMIN_MOVES else 404)
     item = _item(hospital, item_id)
     form = _form(kind, item, submitted=True)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            message = _record(item, kind, form)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            if not is_htmx():
-                flash(message, "success")
-                return redirect_to(url_for(f"{ep}.inventory_item", item_id=item_id))
-            item = _item(hospital, item_id)
-            response = render(
-                "inventory/item.html",
-                "move",
-                **_context(item, ep, kind=kind, form=_form(kind, item), moved=kind, message=message),
-            )
-            return trigger(response, "stockChanged")
+    result = submit(form, lambda: _record(item, kind, form))
+    if result.done and not is_htmx():
+        flash(result.value, "success")
+        return redirect_to(url_for(f"{ep}.inventory_item", item_id=item_id))
     item = _item(hospital, item_id)
-    return render(
-        "inventory/item.html",
-        "move",
-        status=status,
-        **_context(item, ep, kind=kind, form=form, given={kind: form}),
-    )
+    if not result.done:
+        context = _context(item, ep, kind=kind, form=form, given={kind: form})
+        return render("inventory/item.html", "move", status=result.status, **context)
+    context = _context(item, ep, kind=kind, form=_form(kind, item), moved=kind, message=result.value)
+    return trigger(render("inventory/item.html", "move", **context), "stockChanged")
 
 
 # --- Alerts -----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from hms.errors import error_response
 from hms.extensions import db
-from hms.forms import EmptyForm, attach_error
+from hms.forms import EmptyForm, attach_error, submit
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import Bill, BillStatus, Hospital, ItemKind, PaymentMethod
@@ -280,23 +280,16 @@ def _money_form(
     A refused form comes back in the section, with its input and the error (422, or the rule's status)."""
     bill = _bill(hospital, bill_id)
     form = form_class(currency=bill.currency)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            message = act(bill, form)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            if not is_htmx():
-                flash(message, "success")
-                return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
-            bill = _bill(hospital, bill_id)
-            return render("desk/bill.html", "money", **_bill_context(bill, ep, message=message))
+    result = submit(form, lambda: act(bill, form))
+    if result.done and not is_htmx():
+        flash(result.value, "success")
+        return redirect_to(url_for(f"{ep}.desk_bill", bill_id=bill_id))
     bill = _bill(hospital, bill_id)
-    return render("desk/bill.html", "money", status=status, **_bill_context(bill, ep, **{form_name: form}))
+    if result.done:
+        return render("desk/bill.html", "money", **_bill_context(bill, ep, message=result.value))
+    return render(
+        "desk/bill.html", "money", status=result.status, **_bill_context(bill, ep, **{form_name: form})
+    )
 
 
 def record_payment(hospital: Hospital, ep: str, bill_id: int) -> Response:

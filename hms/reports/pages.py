@@ -6,9 +6,10 @@ the logged-in user, never from the request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, abort, flash, make_response, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -209,3 +210,35 @@ def delete(scope: Scope, ep: str, report_id: int) -> Response:
     db.session.commit()
     flash(_("Report “%(name)s” deleted.", name=name), "success")
     return redirect_to(url_for(f"{ep}.reports"))
+
+
+def add_routes(bp: Blueprint, scope: Callable[[], Scope]) -> None:
+    """The report pages on a role's blueprint (`/reports…`), over the scope that role's account
+    gives (a hospital admin's hospital, or the whole platform)."""
+    ep = bp.name
+    routes: list[tuple[str, str, str, Callable[..., Response]]] = [
+        ("/reports", "reports", "GET", lambda: index(scope(), ep)),
+        ("/reports.csv", "reports_csv", "GET", lambda: csv_download(scope(), ep)),
+        ("/reports", "save_report", "POST", lambda: save(scope(), ep)),
+        ("/reports/<int:report_id>", "saved_report", "GET", lambda report_id: saved(scope(), ep, report_id)),
+        (
+            "/reports/<int:report_id>.csv",
+            "saved_report_csv",
+            "GET",
+            lambda report_id: saved_csv(scope(), ep, report_id),
+        ),
+        (
+            "/reports/<int:report_id>",
+            "update_report",
+            "POST",
+            lambda report_id: update(scope(), ep, report_id),
+        ),
+        (
+            "/reports/<int:report_id>/delete",
+            "delete_report",
+            "POST",
+            lambda report_id: delete(scope(), ep, report_id),
+        ),
+    ]
+    for rule, endpoint, method, view in routes:
+        bp.add_url_rule(rule, endpoint, view, methods=[method])
