@@ -3,18 +3,16 @@ point is PostgreSQL and MariaDB, where transactions really run in parallel)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import func, select
 
 from hms import clock
-from hms.database import retry_on_deadlock
 from hms.extensions import db
 from hms.models import Appointment, AppointmentStatus, Patient
 from hms.services import scheduling
-from hms.services.errors import DomainError
+from tests.concurrency import run_at_once as _run_at_once
 
 pytestmark = pytest.mark.concurrency
 
@@ -24,34 +22,7 @@ DAY = date(2027, 3, 3)
 
 
 def run_at_once(app, jobs):  # type: ignore[no-untyped-def]
-    """Run each job in its own thread, app context and database connection, released together."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(job):  # type: ignore[no-untyped-def]
-        with app.app_context():
-            barrier.wait()
-            try:
-                retry_on_deadlock(job)
-                outcome = "booked"
-            except DomainError as error:
-                db.session.rollback()
-                outcome = type(error).__name__
-            except Exception as error:  # noqa: BLE001 - reported, never swallowed
-                db.session.rollback()
-                outcome = f"error: {error!r}"
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
+    return _run_at_once(app, jobs, done="booked")
 
 
 def booking_job(patient_id, doctor_id, hospital_id, start):  # type: ignore[no-untyped-def]

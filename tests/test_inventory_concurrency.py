@@ -4,18 +4,16 @@ MariaDB, where transactions really run in parallel)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from hms import clock
-from hms.database import retry_on_deadlock
 from hms.extensions import db
 from hms.models import InventoryItem, StockMovement, User
 from hms.services import inventory
-from hms.services.errors import DomainError
+from tests.concurrency import run_at_once as _run_at_once
 
 pytestmark = pytest.mark.concurrency
 
@@ -23,36 +21,7 @@ NOW = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
 
 
 def run_at_once(app, jobs):  # type: ignore[no-untyped-def]
-    """Run each job in its own thread, app context and database connection, released together.
-    Returns "ok" or the refusal's message per job."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(job):  # type: ignore[no-untyped-def]
-        with app.app_context():
-            clock.set_frozen(NOW)
-            barrier.wait()
-            try:
-                retry_on_deadlock(job)
-                outcome = "ok"
-            except DomainError as error:
-                db.session.rollback()
-                outcome = error.message
-            except Exception as error:  # noqa: BLE001 - reported, never swallowed
-                db.session.rollback()
-                outcome = f"error: {error!r}"
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
+    return _run_at_once(app, jobs, done="ok", refusal=lambda error: error.message, frozen_at=NOW)
 
 
 def dispense_job(item_id, user_id, quantity):  # type: ignore[no-untyped-def]

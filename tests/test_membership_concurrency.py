@@ -3,51 +3,17 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
-from hms.database import retry_on_deadlock
 from hms.extensions import db
 from hms.models import AuditEvent, HospitalAdmin, Membership, MembershipStatus, User
 from hms.services import memberships as membership_service
 from hms.services import staff as staff_service
 from hms.services.audit import first_tampered_event
-from hms.services.errors import DomainError
+from tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.concurrency
-
-
-def run_at_once(app, jobs):  # type: ignore[no-untyped-def]
-    """Each job in its own thread, app context and connection, released together; their outcomes."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(job):  # type: ignore[no-untyped-def]
-        with app.app_context():
-            barrier.wait()
-            try:
-                retry_on_deadlock(job)
-                outcome = "done"
-            except DomainError as error:
-                db.session.rollback()
-                outcome = type(error).__name__
-            except Exception as error:  # noqa: BLE001 - reported, never swallowed
-                db.session.rollback()
-                outcome = f"error: {error!r}"
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
 
 
 def toggle_job(membership_id: int, admin_id: int, active: bool):  # type: ignore[no-untyped-def]
