@@ -14,7 +14,6 @@ from hms.api.fhir.common import (
     Search,
     instant,
     money,
-    parse_id,
     reference,
     table_resource,
 )
@@ -75,15 +74,10 @@ def invoices_clause(user: User) -> Any:
 
 
 def _filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Bill.id.in_([parse_id(v) for v in ids]))
-    if patient := search.get("patient") or search.get("subject"):
-        clauses.append(Bill.patient_id == parse_id(patient, "Patient"))
-    if issuer := search.get("issuer"):
-        clauses.append(Bill.hospital_id == parse_id(issuer, "Organization"))
-    if practitioner := search.get("participant") or search.get("practitioner"):
-        clauses.append(Bill.doctor_id == parse_id(practitioner, "Practitioner"))
+    clauses = search.ids(Bill.id)
+    clauses += search.refers(Bill.patient_id, "Patient", "patient", "subject")
+    clauses += search.refers(Bill.hospital_id, "Organization", "issuer")
+    clauses += search.refers(Bill.doctor_id, "Practitioner", "participant", "practitioner")
     statuses = [v for item in search.getlist("status") for v in item.split(",") if v]
     if statuses:
         by_fhir: dict[str, list[BillStatus]] = {}

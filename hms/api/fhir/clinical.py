@@ -124,13 +124,9 @@ def encounter_resource(encounter: Encounter) -> dict[str, Any]:
 
 
 def _encounter_filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Encounter.id.in_([parse_id(v) for v in ids]))
-    if patient := search.get("patient"):
-        clauses.append(Encounter.patient_id == parse_id(patient, "Patient"))
-    if practitioner := search.get("practitioner"):
-        clauses.append(Encounter.doctor_id == parse_id(practitioner, "Practitioner"))
+    clauses = search.ids(Encounter.id)
+    clauses += search.refers(Encounter.patient_id, "Patient", "patient")
+    clauses += search.refers(Encounter.doctor_id, "Practitioner", "practitioner")
     for when in search.dates("date"):
         clauses.append(
             Encounter.appointment_id.in_(select(Appointment.id).where(when.clause(Appointment.start_at)))
@@ -333,8 +329,7 @@ def allergy_resource(entry: MedicalHistoryEntry) -> dict[str, Any]:
 
 def _allergy_filters(search: Search) -> list[Any]:
     clauses = [MedicalHistoryEntry.kind == HistoryKind.allergy, MedicalHistoryEntry.removed_at.is_(None)]
-    if patient := search.get("patient"):
-        clauses.append(MedicalHistoryEntry.patient_id == parse_id(patient, "Patient"))
+    clauses += search.refers(MedicalHistoryEntry.patient_id, "Patient", "patient")
     for when in search.dates("date"):
         clauses.append(when.clause(MedicalHistoryEntry.created_at))
     return clauses
@@ -421,12 +416,9 @@ def _medication_scope(user: User) -> Any:
 def _medication_filters(search: Search) -> list[Any]:
     clauses = []
     prescriptions = []
-    if patient := search.get("patient"):
-        prescriptions.append(Prescription.patient_id == parse_id(patient, "Patient"))
-    if practitioner := search.get("requester") or search.get("practitioner"):
-        prescriptions.append(Prescription.doctor_id == parse_id(practitioner, "Practitioner"))
-    if encounter := search.get("encounter"):
-        prescriptions.append(Prescription.encounter_id == parse_id(encounter, "Encounter"))
+    prescriptions += search.refers(Prescription.patient_id, "Patient", "patient")
+    prescriptions += search.refers(Prescription.doctor_id, "Practitioner", "requester", "practitioner")
+    prescriptions += search.refers(Prescription.encounter_id, "Encounter", "encounter")
     if statuses := _tokens(search, "status", set(MEDICATION_STATUS.values())):
         by_fhir = {v: k for k, v in MEDICATION_STATUS.items()}
         prescriptions.append(Prescription.status.in_([by_fhir[s] for s in statuses]))

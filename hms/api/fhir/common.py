@@ -239,6 +239,23 @@ class Search:
     def dates(self, name: str) -> list[DateRange]:
         return [parse_date(v) for v in self.getlist(name)]
 
+    def ids(self, column: Any) -> list[Any]:
+        """`_id=1&_id=2`: the clause on the resource's id column (none when not asked)."""
+        ids = self.getlist("_id")
+        return [column.in_([parse_id(v) for v in ids])] if ids else []
+
+    def refers(self, column: Any, resource_type: str, *names: str) -> list[Any]:
+        """A reference parameter (the first of `names` given, e.g. patient or subject) as a clause
+        on the column holding that reference's id: ?patient=Patient/7 → column == 7."""
+        value = next((v for v in map(self.get, names) if v), None)
+        return [column == parse_id(value, resource_type)] if value else []
+
+
+def like_pattern(value: str) -> str:
+    """A case-insensitive "contains" pattern for LIKE … ESCAPE '\\' (the text's own % and _ literal)."""
+    escaped = value.lower()[:120].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 def parse_search(args: MultiDict[str, str], supported: Iterable[str]) -> Search:
     allowed = set(supported) | GENERAL_PARAMS

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 
 from hms.api.fhir import access
-from hms.api.fhir.common import Search, parse_id, table_resource
+from hms.api.fhir.common import Search, like_pattern, table_resource
 from hms.models import Hospital, HospitalStatus
 
 
@@ -49,12 +49,9 @@ def organization_resource(hospital: Hospital) -> dict[str, Any]:
 
 
 def _filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Hospital.id.in_([parse_id(v) for v in ids]))
+    clauses = search.ids(Hospital.id)
     if name := search.get("name"):
-        escaped = name.lower()[:120].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append(func.lower(Hospital.name).like(f"%{escaped}%", escape="\\"))
+        clauses.append(func.lower(Hospital.name).like(like_pattern(name), escape="\\"))
     if active := search.get("active"):
         clauses.append(
             (Hospital.status == HospitalStatus.active)

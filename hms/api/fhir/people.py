@@ -13,7 +13,7 @@ from hms.api.fhir.common import (
     FhirError,
     Search,
     fhir_date,
-    parse_id,
+    like_pattern,
     reference,
     table_resource,
 )
@@ -30,11 +30,6 @@ from hms.models import (
 from hms.services.audit import record_event
 
 DAY_CODES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def _like(value: str) -> str:
-    escaped = value.lower()[:120].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def human_name(full_name: str) -> dict[str, Any]:
@@ -67,16 +62,16 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     }
 
 
-def _patient_filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Patient.id.in_([parse_id(v) for v in ids]))
+def _name_clauses(search: Search, user_id_column: Any) -> list[Any]:
+    """`name=`: part of the person's full name, whatever its case."""
     if name := search.get("name"):
-        clauses.append(
-            Patient.user_id.in_(
-                select(User.id).where(func.lower(User.full_name).like(_like(name), escape="\\"))
-            )
-        )
+        users = select(User.id).where(func.lower(User.full_name).like(like_pattern(name), escape="\\"))
+        return [user_id_column.in_(users)]
+    return []
+
+
+def _patient_filters(search: Search) -> list[Any]:
+    clauses = search.ids(Patient.id) + _name_clauses(search, Patient.user_id)
     if identifier := search.get("identifier"):
         value = identifier.split("|", 1)[-1]
         clauses.append(Patient.mrn == value.upper()[:16])
@@ -131,16 +126,7 @@ def practitioners_clause(user: User) -> Any:
 
 
 def _practitioner_filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Doctor.id.in_([parse_id(v) for v in ids]))
-    if name := search.get("name"):
-        clauses.append(
-            Doctor.user_id.in_(
-                select(User.id).where(func.lower(User.full_name).like(_like(name), escape="\\"))
-            )
-        )
-    return clauses
+    return search.ids(Doctor.id) + _name_clauses(search, Doctor.user_id)
 
 
 PRACTITIONER = table_resource(
@@ -199,11 +185,8 @@ def practitioner_role_resource(membership: Membership) -> dict[str, Any]:
 
 
 def _role_filters(search: Search) -> list[Any]:
-    clauses = []
-    if practitioner := search.get("practitioner"):
-        clauses.append(Membership.doctor_id == parse_id(practitioner, "Practitioner"))
-    if organization := search.get("organization"):
-        clauses.append(Membership.hospital_id == parse_id(organization, "Organization"))
+    clauses = search.refers(Membership.doctor_id, "Practitioner", "practitioner")
+    clauses += search.refers(Membership.hospital_id, "Organization", "organization")
     if (active := search.get("active")) is not None:
         if active not in ("true", "false"):
             raise FhirError(400, "active is true or false.")
@@ -215,7 +198,9 @@ def _role_filters(search: Search) -> list[Any]:
     if specialty := search.get("specialty"):
         clauses.append(
             Membership.doctor_id.in_(
-                select(Doctor.id).where(func.lower(Doctor.specialty).like(_like(specialty), escape="\\"))
+                select(Doctor.id).where(
+                    func.lower(Doctor.specialty).like(like_pattern(specialty), escape="\\")
+                )
             )
         )
     return clauses

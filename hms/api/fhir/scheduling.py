@@ -243,13 +243,9 @@ def appointments_clause(user: User) -> Any:
 
 
 def _appointment_filters(search: Search) -> list[Any]:
-    clauses = []
-    if ids := search.getlist("_id"):
-        clauses.append(Appointment.id.in_([parse_id(v) for v in ids]))
-    if patient := search.get("patient"):
-        clauses.append(Appointment.patient_id == parse_id(patient, "Patient"))
-    if practitioner := search.get("practitioner"):
-        clauses.append(Appointment.doctor_id == parse_id(practitioner, "Practitioner"))
+    clauses = search.ids(Appointment.id)
+    clauses += search.refers(Appointment.patient_id, "Patient", "patient")
+    clauses += search.refers(Appointment.doctor_id, "Practitioner", "practitioner")
     for when in search.dates("date"):
         clauses.append(when.clause(Appointment.start_at))
     if statuses := _tokens(search, "status", {s.value for s in AppointmentStatus}):
