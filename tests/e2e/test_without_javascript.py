@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -64,14 +64,14 @@ def test_a_doctor_marks_arrived_and_edits_a_prescription_without_javascript(page
     hospital = make.hospital(timezone="Africa/Nairobi")
     doctor = make.doctor_at(hospital, email="dr.okafor@example.org", name="Chinedu Okafor")
     patient = make.patient(name="Amina Hassan")
-    today = clock.now().astimezone(hospital.tz).date()
-    start = datetime.combine(today, time(23, 0), tzinfo=hospital.tz).astimezone(UTC) - timedelta(hours=1)
+    # In three hours, whatever the time of day: check-in opens 12 hours before a visit.
+    start = (clock.now() + timedelta(hours=3)).replace(second=0, microsecond=0)
     make.appointment(patient, doctor, hospital, start_at=start)
     visit = make.appointment(doctor_user=doctor, hospital_row=hospital)
     prescription = make.prescription(make.encounter(visit))
     log_in(page, live_server, "dr.okafor@example.org")
 
-    page.goto(f"{live_server}/doctor/agenda")
+    page.goto(f"{live_server}/doctor/agenda?day={start.astimezone(hospital.tz).date().isoformat()}")
     row = page.locator("tr", has_text="Amina Hassan")
     row.get_by_role("button", name="Arrived").click()
     expect(page).to_have_url(re.compile(r"/doctor/agenda(\?day=[0-9-]+)?$"))
