@@ -5,6 +5,7 @@ search parameters and paging, and the access rules of the pages, with Bearer tok
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -51,7 +52,14 @@ def world(make):  # type: ignore[no-untyped-def]
         patient, doctor, hospital, start_at=NOW - timedelta(days=1), status=AppointmentStatus.fulfilled
     )
     upcoming = make.appointment(patient, doctor, hospital, start_at=NOW + timedelta(days=1))
-    encounter = make.encounter(visit, chief_complaint="Sore throat")
+    encounter = make.encounter(
+        visit,
+        chief_complaint="Sore throat",
+        bp_systolic=128,
+        bp_diastolic=84,
+        pulse=92,
+        temperature_c=Decimal("38.4"),
+    )
     diagnosis = make.diagnosis(encounter)
     prescription = make.prescription(encounter, items=2, status=PrescriptionStatus.active)
     draft = make.prescription(encounter, items=1)
@@ -125,6 +133,8 @@ def resource_urls(w) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def
         (f"/fhir/Appointment/{w['visit'].id}", "patient"),
         (f"/fhir/Appointment/{w['upcoming'].id}", "doctor"),
         (f"/fhir/Encounter/{w['encounter'].id}", "doctor"),
+        (f"/fhir/Observation/bp-{w['encounter'].id}", "patient"),
+        (f"/fhir/Observation/temperature-{w['encounter'].id}", "doctor"),
         (f"/fhir/Condition/dx-{w['diagnosis'].id}", "patient"),
         (f"/fhir/Condition/h-{w['condition'].id}", "doctor"),
         (f"/fhir/AllergyIntolerance/{w['allergy'].id}", "patient"),
@@ -156,6 +166,7 @@ def test_every_search_answers_a_valid_searchset_bundle(client, world):  # type: 
         "Schedule",
         "Appointment",
         "Encounter",
+        "Observation",
         "Condition",
         "AllergyIntolerance",
         "MedicationRequest",
@@ -186,6 +197,7 @@ def test_capability_statement_lists_every_resource_and_needs_no_token(client, wo
         "Slot",
         "Appointment",
         "Encounter",
+        "Observation",
         "Condition",
         "AllergyIntolerance",
         "MedicationRequest",
@@ -406,6 +418,11 @@ def access_rows(w):  # type: ignore[no-untyped-def]
         ("doctor", f"/fhir/Appointment/{w['other_visit'].id}", 404),
         ("doctor", f"/fhir/Invoice/{w['bill'].id}", 403),
         ("other_doctor", f"/fhir/Encounter/{w['encounter'].id}", 404),
+        ("other_doctor", f"/fhir/Observation/bp-{w['encounter'].id}", 404),
+        ("patient", f"/fhir/Observation/bp-{w['other_encounter'].id}", 404),
+        ("patient", f"/fhir/Observation/weight-{w['encounter'].id}", 404),  # not measured
+        ("patient", f"/fhir/Observation/pulse-{w['encounter'].id}", 404),  # no such kind
+        ("admin", f"/fhir/Observation/bp-{w['encounter'].id}", 403),
         ("other_doctor", f"/fhir/Condition/dx-{w['diagnosis'].id}", 404),
         ("other_doctor", f"/fhir/Condition/h-{w['condition'].id}", 404),
         ("other_doctor", f"/fhir/AllergyIntolerance/{w['allergy'].id}", 404),
@@ -479,3 +496,47 @@ def test_the_api_is_rate_limited_with_an_operation_outcome(client, world):  # ty
     response = client.get("/fhir/metadata")
     assert response.mimetype == "application/fhir+json"
     validate(response.json)
+
+
+def test_vital_signs_are_loinc_observations_of_the_encounter(client, world):  # type: ignore[no-untyped-def]
+    headers = bearer(world["patient"])
+    encounter = world["encounter"]
+    bp = client.get(f"/fhir/Observation/bp-{encounter.id}", headers=headers).json
+    assert bp["code"]["coding"][0]["code"] == "85354-9"
+    assert bp["category"][0]["coding"][0]["code"] == "vital-signs"
+    assert [(c["code"]["coding"][0]["code"], c["valueQuantity"]["value"]) for c in bp["component"]] == [
+        ("8480-6", 128),
+        ("8462-4", 84),
+    ]
+    assert bp["component"][0]["valueQuantity"]["code"] == "mm[Hg]"
+    assert bp["subject"]["reference"] == f"Patient/{world['patient'].patient.id}"
+    assert bp["encounter"]["reference"] == f"Encounter/{encounter.id}"
+    assert bp["effectiveDateTime"].startswith(world["visit"].start_at.strftime("%Y-%m-%dT%H:%M"))
+    temperature = client.get(f"/fhir/Observation/temperature-{encounter.id}", headers=headers).json
+    assert temperature["valueQuantity"] == {
+        "value": 38.4,
+        "unit": "Cel",
+        "system": "http://unitsofmeasure.org",
+        "code": "Cel",
+    }
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/fhir/Observation?{query}", headers=headers)
+        assert response.status_code == 200, response.json
+        validate(response.json)
+        return [e["resource"]["id"] for e in response.json.get("entry", [])]
+
+    every = [f"bp-{encounter.id}", f"heart-rate-{encounter.id}", f"temperature-{encounter.id}"]
+    assert ids("") == every  # weight and height were not measured
+    assert ids(f"patient={world['patient'].patient.id}&category=vital-signs") == every
+    assert ids("code=http://loinc.org|8867-4") == [f"heart-rate-{encounter.id}"]
+    assert ids("code=8480-6,8310-5") == [f"bp-{encounter.id}", f"temperature-{encounter.id}"]
+    assert ids(f"encounter={world['other_encounter'].id}") == []  # not his
+    day = world["visit"].start_at.date()
+    assert ids(f"date={day.isoformat()}") == every
+    assert ids(f"date=gt{day.isoformat()}") == []
+    assert ids("_count=2&_offset=2") == [f"temperature-{encounter.id}"]
+    for bad in ("code=1234-5", "category=laboratory", "date=yesterday"):
+        response = client.get(f"/fhir/Observation?{bad}", headers=headers)
+        assert response.status_code == 400, bad
+        validate(response.json)

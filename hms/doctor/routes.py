@@ -69,7 +69,7 @@ def _time_off() -> list[TimeOff]:
     return list(
         db.session.scalars(
             select(TimeOff)
-            .where(TimeOff.doctor_id == current_user.doctor.id, TimeOff.end_date >= clock.now().date())
+            .where(TimeOff.doctor_id == current_user.doctor.id, TimeOff.end_date >= _doctor_today())
             .order_by(TimeOff.start_date)
         )
     )

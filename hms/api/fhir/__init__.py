@@ -5,6 +5,7 @@ from __future__ import annotations
 from hms.api.fhir.billing import INVOICE
 from hms.api.fhir.clinical import ALLERGY, CONDITION, ENCOUNTER, MEDICATION_REQUEST
 from hms.api.fhir.common import ResourceType
+from hms.api.fhir.observations import OBSERVATION
 from hms.api.fhir.organizations import ORGANIZATION
 from hms.api.fhir.people import PATIENT, PRACTITIONER, PRACTITIONER_ROLE
 from hms.api.fhir.scheduling import APPOINTMENT, SCHEDULE, SLOT
@@ -20,6 +21,7 @@ RESOURCES: dict[str, ResourceType] = {
         SLOT,
         APPOINTMENT,
         ENCOUNTER,
+        OBSERVATION,
         CONDITION,
         ALLERGY,
         MEDICATION_REQUEST,
