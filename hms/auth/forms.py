@@ -114,31 +114,23 @@ class ResetPasswordForm(FlaskForm):
         N_("New password"),
         validators=[DataRequired(), Length(max=128)],
         description=N_("At least 10 characters; a few unrelated words work well."),
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         N_("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
-class ChangePasswordForm(FlaskForm):
-    """On the security page, next to the two-factor forms: field names carry a "pw-" prefix."""
+class ChangePasswordForm(ResetPasswordForm):
+    """The reset form's new password, behind the current one. On the security page, next to the
+    two-factor forms: field names carry a "pw-" prefix."""
 
     current = PasswordField(
         N_("Current password"),
         validators=[DataRequired(), Length(max=128)],
         render_kw={"autocomplete": "current-password"},
-    )
-    password = PasswordField(
-        N_("New password"),
-        validators=[DataRequired(), Length(max=128)],
-        description=N_("At least 10 characters; a few unrelated words work well."),
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        N_("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
-        render_kw={"autocomplete": "new-password"},
     )
 
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]

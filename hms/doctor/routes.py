@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext
@@ -326,7 +326,7 @@ def delete_time_off(time_off_id: int):
 def _doctor_today() -> date:
     """Today where the doctor works: the date in his first active hospital's time zone (UTC without one)."""
     active = _active_memberships()
-    return clock.now().astimezone(active[0].hospital.tz if active else UTC).date()
+    return scheduling.local_today(active[0].hospital) if active else clock.now().date()
 
 
 def _agenda_range() -> tuple[date, date, str]:

@@ -351,18 +351,18 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.casefold()))
 
 
-def _names_drug(item: InventoryItem, line: PrescriptionItem) -> bool:
+def _names_drug(item_name: str, line: PrescriptionItem) -> bool:
     """The item is this line's medicine when every word of the prescribed drug is in the item's
     name ("Amoxicillin" → "Amoxicillin 500 mg capsules")."""
     drug = _words(line.drug)
-    return bool(drug) and drug <= _words(item.name)
+    return bool(drug) and drug <= _words(item_name)
 
 
 def _prescribed_line(item: InventoryItem, prescription: Prescription) -> PrescriptionItem:
     """The prescription's line for this medicine; Invalid when it prescribes no such thing."""
     if not item.is_medicine:
         raise Invalid(_("Only medicines are dispensed against a prescription."), field="prescription")
-    line = next((line for line in prescription.items if _names_drug(item, line)), None)
+    line = next((line for line in prescription.items if _names_drug(item.name, line)), None)
     if line is None:
         raise Invalid(
             _(
@@ -376,22 +376,20 @@ def _prescribed_line(item: InventoryItem, prescription: Prescription) -> Prescri
     return line
 
 
-def _check_prescribed_quantity(item: InventoryItem, prescription: Prescription, quantity: int) -> None:
+def _check_prescribed_quantity(line: PrescriptionItem, quantity: int) -> None:
     """No more than the line's quantity over every dispensing against the prescription (called with
     the item locked, so two pharmacists cannot both hand out the last allowed units)."""
-    line = _prescribed_line(item, prescription)
     if line.quantity is None:
         return
     given_by_item = db.session.execute(
-        select(StockMovement.item_id, func.sum(StockMovement.quantity))
-        .where(StockMovement.prescription_id == prescription.id, StockMovement.kind == MovementKind.dispense)
-        .group_by(StockMovement.item_id)
+        select(InventoryItem.name, func.sum(StockMovement.quantity))
+        .join(InventoryItem, InventoryItem.id == StockMovement.item_id)
+        .where(
+            StockMovement.prescription_id == line.prescription_id, StockMovement.kind == MovementKind.dispense
+        )
+        .group_by(StockMovement.item_id, InventoryItem.name)
     ).all()
-    ids = [item_id for item_id, _total in given_by_item]
-    items = {
-        row.id: row for row in db.session.scalars(select(InventoryItem).where(InventoryItem.id.in_(ids)))
-    }
-    given = -sum(int(total or 0) for item_id, total in given_by_item if _names_drug(items[item_id], line))
+    given = -sum(int(total or 0) for name, total in given_by_item if _names_drug(name, line))
     if given + quantity > line.quantity:
         left = max(line.quantity - given, 0)
         raise Invalid(
@@ -418,11 +416,10 @@ def dispense_stock(
     if not item.active:
         raise Conflict(_("This item is archived and cannot be dispensed."))
     prescription = _issued_prescription(item, prescription_number)
-    if prescription is not None:
-        _prescribed_line(item, prescription)
+    line = _prescribed_line(item, prescription) if prescription is not None else None
     item = _lock(item)
-    if prescription is not None:
-        _check_prescribed_quantity(item, prescription, quantity)
+    if line is not None:
+        _check_prescribed_quantity(line, quantity)
     movements = _take(item, MovementKind.dispense, quantity, actor, prescription=prescription)
     _audit(movements, actor)
     return movements

@@ -74,12 +74,11 @@ def _draw(doc: Document, prescription: Prescription) -> None:
     doc.ln(5)
 
     doc.set_font(doc.family, "", 9)
-    start, end = ("RIGHT", "LEFT") if doc.rtl else ("LEFT", "RIGHT")
     with doc.table(
         col_widths=doc.columns((6, 40, 46, 18, 16, 48)),
         headings_style=FontFace(emphasis="BOLD", fill_color=(235, 238, 242)),
         line_height=5,
-        text_align=doc.columns((end, start, start, start, end, start)),
+        text_align=doc.columns((doc.end, doc.start, doc.start, doc.start, doc.end, doc.start)),
     ) as table:
         titles = ("#", gettext("Medicine"), gettext("Dose, route, frequency"), gettext("Duration"))
         header = table.row()

@@ -94,21 +94,20 @@ def _visible(user: User) -> Any:
     return _clinical_scope(user, Encounter.patient_id, "Observation")
 
 
-def _load(encounter_id: int) -> Encounter | None:
-    return db.session.get(Encounter, encounter_id, options=[joinedload(Encounter.appointment)])
-
-
 def read_observation(user: User, raw_id: str) -> dict[str, Any] | None:
     match = OBSERVATION_ID.match(raw_id)
     if not match or not 0 < int(match.group(2)) < 2**31:
         return None
     vital, encounter_id = BY_KIND[match.group(1)], int(match.group(2))
-    visible = db.session.scalar(select(Encounter.id).where(Encounter.id == encounter_id, _visible(user)))
-    if visible is None:
+    encounter = db.session.scalar(
+        select(Encounter)
+        .where(Encounter.id == encounter_id, _visible(user))
+        .options(joinedload(Encounter.appointment))
+    )
+    if encounter is None:
         _denied(Encounter, "encounter", lambda e: e.patient_id)(user, encounter_id)
         return None
-    encounter = _load(encounter_id)
-    if encounter is None or not _measured(encounter, vital):
+    if not _measured(encounter, vital):
         return None
     _audit("encounter", encounter.id, encounter.patient_id, encounter.hospital_id)
     return observation_resource(encounter, vital)
@@ -126,7 +125,7 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
         )
     _tokens(search, "category", {"vital-signs"})
     codes = [v.split("|")[-1] for item in search.getlist("code") for v in item.split(",") if v]
-    kinds = [BY_KIND[v] for v in dict.fromkeys(BY_CODE[_known_code(c)].kind for c in codes)] or list(VITALS)
+    kinds = list(dict.fromkeys(BY_CODE[_known_code(c)] for c in codes)) or list(VITALS)
     measured = union_all(
         *[
             select(Encounter.id.label("encounter_id"), literal(VITALS.index(vital)).label("position"))
