@@ -8,6 +8,7 @@ import email.policy
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 
 import flask_migrate
@@ -15,7 +16,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from config import TestConfig
@@ -23,6 +24,8 @@ from hms import clock, create_app
 from hms.extensions import db, limiter
 from tests import factories
 from tests.stripe_fake import stripe_fake  # noqa: F401  (fixture)
+
+pytest_plugins = ["tests.worlds"]  # worlds built once per module (`world`)
 
 
 def _create_database(base_url: str) -> tuple[str, callable]:
@@ -96,21 +99,46 @@ def app(database_url: str) -> Iterator[Flask]:
     application.test_client_class = CsrfClient
     with application.app_context():
         flask_migrate.upgrade()
+    _bind_sessions_to_the_test_connection()
     yield application
     with application.app_context():
         db.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_state(app: Flask) -> Iterator[None]:
-    """Each test starts with empty tables, an unfrozen clock and no rate-limit counts."""
-    ctx = app.app_context()
-    ctx.push()
-    limiter.reset()
-    yield
-    clock.set_frozen(None)
-    db.session.rollback()
-    db.session.remove()
+class _Binding:
+    """The one connection that every database session of the test's thread uses, inside a transaction
+    that is rolled back when the test ends (see the README's "How the tests stay fast")."""
+
+    connection: Connection | None = None
+    thread: int | None = None
+    module: Connection | None = None  # a module-scoped world's connection (module_transaction)
+
+
+def _bind_sessions_to_the_test_connection() -> None:
+    """Make every `db.session` (the test's, each request's, each app's on the test database) join
+    `_Binding.connection` with a SAVEPOINT of its own: its commit releases the savepoint, its rollback
+    returns to it, and the test's transaction around them all is rolled back at the end. Outside a
+    test (or in a `commits` test) sessions use their engine as usual."""
+    session_class = db.session.session_factory.class_
+    engine_bind = session_class.get_bind
+
+    def get_bind(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        connection = _Binding.connection
+        if connection is None or self._db.engine.url != connection.engine.url:  # another database
+            return engine_bind(self, *args, **kwargs)
+        if threading.get_ident() != _Binding.thread:
+            raise RuntimeError(
+                "A second thread used the database inside a rolled-back test: mark the test "
+                "@pytest.mark.commits (or concurrency) so that its rows are really committed."
+            )
+        return connection
+
+    session_class.get_bind = get_bind
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+
+
+def _empty_every_table() -> None:
+    """After a test that really committed: delete every row, children first."""
     with db.engine.begin() as conn:
         mysql = conn.dialect.name == "mysql"
         if mysql:  # MariaDB checks self-references row by row, so a plain DELETE of a chain fails
@@ -119,7 +147,65 @@ def _fresh_state(app: Flask) -> Iterator[None]:
             conn.execute(table.delete())
         if mysql:
             conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
-    ctx.pop()
+
+
+def _needs_commits(item: pytest.Item) -> bool:
+    """Browser tests (a server thread), concurrency tests (threads) and tests marked `commits`."""
+    return any(item.get_closest_marker(name) for name in ("commits", "concurrency", "e2e"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
+    """Each test starts from what its module's world holds (or empty tables), an unfrozen clock and no
+    rate-limit counts, and leaves nothing behind: its transaction (or savepoint) is rolled back.
+    A test marked `commits` or `concurrency` commits for real, and its rows are deleted after it."""
+    ctx = app.app_context()
+    ctx.push()
+    limiter.reset()
+    if _needs_commits(request.node):
+        if _Binding.module is not None:
+            raise RuntimeError("a test that commits cannot share a module-scoped world")
+        try:
+            yield
+        finally:
+            clock.set_frozen(None)
+            db.session.rollback()
+            db.session.remove()
+            _empty_every_table()
+            ctx.pop()
+        return
+    connection = _Binding.module or db.engine.connect()
+    transaction = connection.begin_nested() if _Binding.module is not None else connection.begin()
+    _Binding.connection, _Binding.thread = connection, threading.get_ident()
+    try:
+        yield
+    finally:
+        clock.set_frozen(None)
+        db.session.remove()
+        _Binding.connection = None
+        if transaction.is_active:
+            transaction.rollback()
+        if _Binding.module is None:
+            connection.close()
+        ctx.pop()
+
+
+@pytest.fixture(scope="module")
+def module_transaction(app: Flask) -> Iterator[Connection]:
+    """For a world built once per module: one connection and transaction for the whole module, in which
+    the world is built and committed (to savepoints); each test then runs in a savepoint rolled back
+    after it, so every test sees the same world, and the module leaves nothing behind."""
+    with app.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    _Binding.module = _Binding.connection = connection
+    _Binding.thread = threading.get_ident()
+    try:
+        yield connection
+    finally:
+        _Binding.module = _Binding.connection = None
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -182,6 +182,7 @@ def test_the_second_of_two_concurrent_saves_gets_a_conflict_and_keeps_its_text(c
     assert (encounter.notes, encounter.pulse, encounter.version) == ("Second tab's careful notes", 72, 3)
 
 
+@pytest.mark.commits  # the other save runs on a connection of its own
 def test_a_save_racing_past_the_version_check_is_caught_by_the_database(make, today):
     """Both saves read version 1; the other commits first; our UPDATE then matches no row."""
     encounter = make.encounter(today["appointment"])

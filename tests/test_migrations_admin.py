@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import flask_migrate
+import pytest
 from sqlalchemy import inspect, text
 
 from hms.extensions import db
 
 
+@pytest.mark.commits  # migrations change the schema on connections of their own
 def test_0003_downgrades_and_fills_department_keys_on_upgrade(app, make):
     hospital_id = make.hospital().id
     db.session.remove()

@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 from hms.extensions import db
 from hms.services import sessions
 from hms.services.notifications import notify
-from tests.test_access_matrix import MATRIX, _billing_world, world  # noqa: F401  (fixture)
+from tests.test_access_matrix import MATRIX
 
 ROLES = ["patient", "doctor", "hospital_admin", "staff", "super_admin"]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -112,17 +112,11 @@ def _path(rule: Rule, values: dict[str, int], fallback: int = 999999) -> str | N
     return path
 
 
-@pytest.fixture
-def full_world(make, world):  # type: ignore[no-untyped-def]  # noqa: F811
-    ids = world["ids"] | _billing_world(make, *world["rows"])
-    return world | {"ids": ids}
-
-
-def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, login_as, full_world):
+def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, login_as, world):
     problems, tried = [], 0
     for who in ["anonymous", "patient", "hospital_admin"]:
         if who != "anonymous":
-            login_as(full_world["users"][who])
+            login_as(world["users"][who])
         for rule in _rules(app):
             path = _path(rule, {}) or rule.rule.replace("<token>", "x")
             for method in UNSAFE & set(_methods(rule)):
@@ -143,11 +137,11 @@ def test_every_state_change_refuses_missing_and_forged_csrf_tokens(app, client, 
 
 
 @pytest.mark.parametrize("role", ["patient", "doctor", "hospital_admin", "staff", "super_admin"])
-def test_other_peoples_ids_are_404_for_every_url(app, client, login_as, make, full_world, role):
-    others = _other_ids(make, full_world["ids"], full_world["users"])
+def test_other_peoples_ids_are_404_for_every_url(app, client, login_as, make, world, role):
+    others = _other_ids(make, world["ids"], world["users"])
     if role == "patient":
         del others["notification_id"]  # made below for someone else
-    login_as(full_world["users"][role])
+    login_as(world["users"][role])
     problems, tried = [], 0
     for rule in _rules(app):
         if not any(a.endswith("_id") for a in rule.arguments) or rule.endpoint in PUBLIC_IDS:
@@ -215,10 +209,10 @@ def _pages(role: str, ids: dict[str, int]) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_html_and_script_in_every_text_field_come_back_escaped(client, login_as, full_world, role):
-    login_as(full_world["users"][role])
+def test_html_and_script_in_every_text_field_come_back_escaped(client, login_as, world, role):
+    login_as(world["users"][role])
     problems, posted = [], 0
-    for page in _pages(role, full_world["ids"]):
+    for page in _pages(role, world["ids"]):
         response = client.get(page)
         if response.status_code != 200 or response.mimetype != "text/html":
             continue
@@ -241,13 +235,13 @@ def test_html_and_script_in_every_text_field_come_back_escaped(client, login_as,
 
 
 @pytest.mark.parametrize("who", ["anonymous", "patient", "hospital_admin"])
-def test_oversized_bodies_and_uploads_are_413(app, client, login_as, monkeypatch, full_world, who):
+def test_oversized_bodies_and_uploads_are_413(app, client, login_as, monkeypatch, world, who):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
     if who != "anonymous":
-        login_as(full_world["users"][who])
+        login_as(world["users"][who])
     problems = []
     for rule in _rules(app):
-        path = _path(rule, full_world["ids"], fallback=1) or rule.rule.replace("<token>", "x")
+        path = _path(rule, world["ids"], fallback=1) or rule.rule.replace("<token>", "x")
         for method in UNSAFE & set(_methods(rule)):
             form = client.open(path, method=method, data={"text": "x" * 10_000})
             upload = client.open(
@@ -264,9 +258,9 @@ def test_oversized_bodies_and_uploads_are_413(app, client, login_as, monkeypatch
 
 
 @pytest.mark.parametrize("role", ["anonymous", *ROLES])
-def test_sql_metacharacters_in_query_parameters_never_break_a_page(app, client, login_as, full_world, role):
+def test_sql_metacharacters_in_query_parameters_never_break_a_page(app, client, login_as, world, role):
     if role != "anonymous":
-        login_as(full_world["users"][role])
+        login_as(world["users"][role])
     problems = []
     # The lists and searches: every GET rule without ids (pages of one object take no query).
     paths = [r.rule for r in _rules(app) if not r.arguments and "GET" in r.methods]
