@@ -28,6 +28,13 @@ from tests.stripe_fake import stripe_fake  # noqa: F401  (fixture)
 pytest_plugins = ["tests.worlds"]  # worlds built once per module (`world`)
 
 
+def pytest_terminal_summary(terminalreporter, config):  # type: ignore[no-untyped-def]
+    """The random order's seed, also with -q (pytest-randomly prints it only in the header)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and getattr(config.option, "randomly_reorganize", True):
+        terminalreporter.write_line(f"Tests ran in random order: repeat it with -p randomly --randomly-seed={seed}")
+
+
 def _create_database(base_url: str) -> tuple[str, callable]:
     """A fresh, empty database on the server of `base_url`, and a function that drops it."""
     url = make_url(base_url)
