@@ -32,7 +32,7 @@ def pytest_terminal_summary(terminalreporter, config):  # type: ignore[no-untype
     """The random order's seed, also with -q (pytest-randomly prints it only in the header)."""
     seed = getattr(config.option, "randomly_seed", None)
     if isinstance(seed, int) and getattr(config.option, "randomly_reorganize", True):
-        terminalreporter.write_line(f"Tests ran in random order: repeat it with -p randomly --randomly-seed={seed}")
+        terminalreporter.write_line(f"Random order: repeat it with --randomly-seed={seed}")
 
 
 def _create_database(base_url: str) -> tuple[str, callable]:
