@@ -23,6 +23,7 @@ from config import TestConfig
 from hms import clock, create_app
 from hms.extensions import db, limiter
 from tests import factories
+from tests.signin import sign_in
 from tests.stripe_fake import stripe_fake  # noqa: F401  (fixture)
 
 pytest_plugins = ["tests.worlds"]  # worlds built once per module (`world`)
@@ -224,19 +225,8 @@ def client(app: Flask) -> CsrfClient:
 def login_as(client: CsrfClient):  # type: ignore[no-untyped-def]
     """Log `user` in on `client` the way our login does (a server-side session and its token in the
     cookie), without paying for argon2 or the second factor each time."""
-    from hms.auth.session import SESSION_KEY
-    from hms.services import sessions
-
     def login(user, on: CsrfClient | None = None):  # type: ignore[no-untyped-def]
-        target = on or client
-        _row, token = sessions.start_session(user, ip="127.0.0.1", user_agent="pytest")
-        db.session.commit()
-        with target.session_transaction() as sess:
-            sess.clear()
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-            sess[SESSION_KEY] = token
-        return target
+        return sign_in(on or client, user)
 
     return login
 

@@ -14,35 +14,20 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import os
-import secrets
 import signal
 import statistics
 import sys
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-BASE_URL = os.environ.get("HMS_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from tests.bench.common import create_database
+from tests.signin import sign_in
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TIME_LIMIT = 900  # seconds for the whole run
-
-
-def create_database() -> tuple[str, object]:
-    url = make_url(BASE_URL)
-    name = f"hms_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 # Bulk rows: `n` is the generate_series number; hospitals get 60 % / 25 % / 15 % of the rows.
@@ -210,6 +195,7 @@ def main() -> int:
     from config import TestConfig
     from hms import clock, create_app
     from hms.extensions import db
+    from hms.models import SavedReport, User
     from hms.services import reports
 
     url, drop = create_database()
@@ -240,23 +226,19 @@ def main() -> int:
                     )
                     saved.append((owner, scope, reports.save_report(owner, scope, name, params)))
             db.session.commit()
-            saved_ids = [(owner.get_id(), scope.is_platform, r.id, r.name) for owner, scope, r in saved]
+            saved_ids = [(owner.id, scope.is_platform, r.id, r.name) for owner, scope, r in saved]
             scopes = {False: reports.Scope(hospital), True: reports.Scope()}
             client = app.test_client()
             print(f"\n{'report':<48} {'rows':>5} {'query ms':>9} {'page ms':>8} {'page KB':>8}")
             for user_id, platform, report_id, name in saved_ids:
                 scope = scopes[platform]
-                from hms.models import SavedReport
-
                 report = db.session.get(SavedReport, report_id)
                 params = reports.load_params(report, scope)
                 result = reports.run_report(params, scope)
                 query_best, _ = measure(
                     lambda params=params, scope=scope: reports.run_report(params, scope), args.runs
                 )
-                with client.session_transaction() as session:
-                    session["_user_id"] = user_id
-                    session["_fresh"] = True
+                sign_in(client, db.session.get(User, user_id))
                 path = f"/{'admin' if platform else 'hospital'}/reports/{report_id}"
 
                 def page(path: str = path) -> int:

@@ -1,0 +1,69 @@
+"""Every script in tests/bench/ still runs: each is started at a tiny size (a few rows, a few seconds,
+no budget asserted), so that a change that breaks one fails here instead of on the next person who
+needs the figures. The benchmarks serve PostgreSQL, so these run in the PostgreSQL suite; the page
+weight benchmark drives Chromium on SQLite, so it runs with the browser tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ON_POSTGRESQL = os.environ.get("HMS_TEST_DATABASE_URL", "").startswith("postgresql")
+SCRIPTS = {path.stem for path in (ROOT / "tests" / "bench").glob("*.py")} - {"__init__", "common"}
+TINY = {
+    "booking": ["--workers", "1", "--clients", "2", "--attempts", "10", "--doctors", "2"],
+    "load": ["--workers", "1", "--patients", "2", "--doctors", "2", "--seconds", "2"],
+    "reports": ["--appointments", "300", "--bills", "100", "--runs", "1"],
+    "page_weight": ["--fast"],
+}
+# The last line each prints when it ran to the end.
+FINISHED = {
+    "booking": "double bookings found by SQL: doctor 0, patient 0",
+    "load": "machine load average",
+    "reports": "Platform: new patients by month",
+    "page_weight": "booking journey",
+}
+
+
+def run_benchmark(name: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = os.environ.copy()
+    if ON_POSTGRESQL:
+        env["HMS_BENCH_DATABASE_URL"] = os.environ["HMS_TEST_DATABASE_URL"]
+    return subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, "-m", f"tests.bench.{name}", *TINY[name]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_every_benchmark_has_a_smoke_run():
+    assert set(TINY) == SCRIPTS == set(FINISHED)
+
+
+@pytest.mark.commits
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the benchmarks serve PostgreSQL: run in the PostgreSQL suite")
+@pytest.mark.parametrize("name", ["booking", "load", "reports"])
+def test_the_benchmark_runs_to_the_end(name):
+    result = run_benchmark(name)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert FINISHED[name] in result.stdout, result.stdout[-2000:]
+
+
+@pytest.mark.e2e
+def test_the_page_weight_benchmark_visits_every_page_and_step():
+    result = run_benchmark("page_weight", timeout=600)
+    # Budgets are not asserted here (tests/test_performance.py does); a crash or a missing step is.
+    assert result.returncode in (0, 1), result.stdout[-2000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    last = result.stdout.strip().splitlines()[-1]
+    assert FINISHED["page_weight"] in last, result.stdout[-2000:]
+    for step in ("slot picker: another day", "membership toggle", "paying a bill", "prescription: save"):
+        assert step in result.stdout, f"{step!r} missing:\n{result.stdout[-2000:]}"
