@@ -225,6 +225,7 @@ def client(app: Flask) -> CsrfClient:
 def login_as(client: CsrfClient):  # type: ignore[no-untyped-def]
     """Log `user` in on `client` the way our login does (a server-side session and its token in the
     cookie), without paying for argon2 or the second factor each time."""
+
     def login(user, on: CsrfClient | None = None):  # type: ignore[no-untyped-def]
         return sign_in(on or client, user)
 
