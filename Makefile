@@ -9,7 +9,7 @@ BUNDLE := static/bundle
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db browser lint format clean translations
+.PHONY: run test test-fast setup db browser lint format clean translations
 
 run: db
 	@echo "HMS is at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
@@ -21,6 +21,10 @@ db: setup
 
 test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The inner loop: SQLite, no browser, stop at the first failure (PYTEST_ARGS narrows it to a file or test).
+test-fast: setup
+	$(BIN)/python -m pytest -x -m "not e2e" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
