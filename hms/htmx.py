@@ -8,6 +8,8 @@ from typing import Any
 from flask import Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
+from hms.redirects import local_target
+
 
 def is_htmx() -> bool:
     """True for an HTMX request that wants a fragment (not a history restore)."""
@@ -35,8 +37,12 @@ def trigger(response: Response, event: str, detail: Any = None) -> Response:
     return response
 
 
-def redirect_to(url: str) -> Response:
-    """Send the browser to `url`: HX-Redirect for HTMX, a 303 otherwise."""
+def redirect_to(url: str, *, external: bool = False) -> Response:
+    """Send the browser to `url`: HX-Redirect for HTMX, a 303 otherwise. Only a path on this site is
+    followed (anything else goes to the home page) unless the caller names an `external` address
+    that it made itself (Stripe's checkout page)."""
+    if not external:
+        url = local_target(url) or "/"
     if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url

@@ -3,12 +3,12 @@ the language switcher every page carries (POST /language)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, has_request_context, redirect, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
+
+from hms.redirects import local_target
 
 LANGUAGES = {"en": "English", "es": "Español", "ar": "العربية"}
 RIGHT_TO_LEFT = {"ar"}
@@ -36,18 +36,6 @@ def text_direction(locale: object) -> str:
     return "rtl" if str(locale or "en") in RIGHT_TO_LEFT else "ltr"
 
 
-def safe_next(target: str | None) -> str | None:
-    """A same-site path to go back to, or None: never another host, scheme or a `//`/`\\` trick."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if any(c in target for c in "\\\r\n\t") or any(ord(c) < 32 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 class LanguageForm(FlaskForm):
     language = SelectField(N_("Language"), choices=list(LANGUAGES.items()))
     next = HiddenField()
@@ -68,7 +56,7 @@ def choose_language():
     if current_user.is_authenticated:
         remember(current_user, code)
         db.session.commit()
-    response = redirect(safe_next(form.next.data) or "/", code=303)
+    response = redirect(local_target(form.next.data) or "/", code=303)
     response.set_cookie(
         COOKIE,
         code,

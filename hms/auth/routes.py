@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
@@ -25,20 +23,11 @@ from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
 from hms.i18n import N_
 from hms.models import Role, Sex, User
+from hms.redirects import local_target
 from hms.services import accounts, invitations, password_reset, sessions, two_factor
 from hms.services.errors import DomainError, LoginRefused, NotFound
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths may be followed after login."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _login_limit() -> str:
@@ -85,7 +74,7 @@ def _pending_user() -> tuple[User | None, str]:
     if user is None or not user.active or user.session_version != pending.get("v") or not fresh:
         session.pop(PENDING_KEY, None)
         return None, ""
-    return user, _safe_next(pending.get("next")) or url_for(dashboard_endpoint(user.role))
+    return user, local_target(pending.get("next")) or url_for(dashboard_endpoint(user.role))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,7 +91,7 @@ def login():
             form.form_errors.append(refused.message)
             return render("auth/login.html", "form", status=422, form=form)
         db.session.commit()
-        return _begin_login(user, _safe_next(request.args.get("next")))
+        return _begin_login(user, local_target(request.args.get("next")))
     status = 422 if form.is_submitted() else 200
     return render("auth/login.html", "form", status=status, form=form)
 

@@ -7,7 +7,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-from hms.auth.routes import _safe_next
 from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import EmptyForm
@@ -15,6 +14,7 @@ from hms.htmx import is_htmx, redirect_to, render, trigger
 from hms.i18n import N_
 from hms.models import Role
 from hms.pagination import page_number
+from hms.redirects import local_target
 from hms.services import notifications as service
 from hms.services import sms
 from hms.services.errors import NotFound
@@ -85,7 +85,7 @@ def open_notice(notification_id: int):
     notice = _notice_or_404(notification_id)
     service.mark_read(current_user, notice.id)
     db.session.commit()
-    return redirect_to(_safe_next(notice.link) or url_for("notifications.index"))
+    return redirect_to(local_target(notice.link) or url_for("notifications.index"))
 
 
 @bp.post("/read-all")

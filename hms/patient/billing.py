@@ -96,7 +96,7 @@ def pay_bill(bill_id: int):
         return _refused(error)
     db.session.commit()
     if is_htmx():
-        return redirect_to(payment.checkout_url)
+        return redirect_to(payment.checkout_url, external=True)  # Stripe gave it to us
     # Without JavaScript the browser would have to follow a form's redirect to Stripe, which our
     # Content-Security-Policy (form-action 'self') forbids: the bill page links there instead.
     flash(N_("Your payment is ready: continue to the secure payment page."), "info")
