@@ -22,9 +22,9 @@ from hms.enum_words import AUDIT_WORDS, CAPITALIZED, ENUM_VALUES
 from hms.errors import MESSAGES
 from hms.extensions import db
 from hms.i18n import LANGUAGES
-from hms.redirects import local_target
 from hms.models import Notification, User
 from hms.models.scheduling import WEEKDAYS
+from hms.redirects import local_target
 from hms.services.notifications import KINDS
 from hms.templating import NAVIGATION, local_date, local_time, money
 
