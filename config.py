@@ -59,6 +59,9 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
     RATELIMIT_HEADERS_ENABLED = True
+    # Flask-Limiter would put the window's end into Retry-After on every answer of a limited URL; ours
+    # say when a throttled login may try again (and a 429 when the limit resets: hms/errors.py).
+    RATELIMIT_HEADER_RETRY_AFTER = "X-RateLimit-Retry-After"
     # How many reverse proxies stand in front of the app (nginx: 1). Their X-Forwarded-For and
     # X-Forwarded-Proto are then believed, so rate limits and the audit log see the real client; with 0
     # these headers are ignored, as anyone can send them.
@@ -82,8 +85,12 @@ class Config:
         if role.strip()
     )
     TOTP_ISSUER = os.environ.get("HMS_TOTP_ISSUER", "HMS")
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
-    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+    # Login throttling (hms/services/login_throttle.py): no account ever locks.
+    LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", "5"))  # per account and client
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", "20"))  # from everywhere
+    LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "900"))
+    LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "60"))
+    LOGIN_ALERT_FAILURES = int(os.environ.get("LOGIN_ALERT_FAILURES", "10"))  # the owner gets an email
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask, Response, current_app, make_response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from hms.extensions import db
+from hms.extensions import db, limiter
 from hms.htmx import is_htmx, render
 from hms.i18n import N_
 
@@ -61,7 +64,11 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
         if code == 429:
-            return error_response(429)
+            response = error_response(429)
+            limit = limiter.current_limit
+            if limit is not None:
+                response.headers["Retry-After"] = str(max(1, math.ceil(limit.reset_at - time.time())))
+            return response
         response = error_response(code)
         if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

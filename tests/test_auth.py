@@ -1,13 +1,10 @@
-"""Registration, login, logout, lockout, rate limit, CSRF and password hashing."""
+"""Registration, login, logout, rate limit, CSRF and password hashing (throttling: test_login_throttle)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from hms import clock
 from hms.extensions import db
 from hms.models import Hospital, HospitalStatus, Role, User
 from tests.factories import PASSWORD
@@ -216,25 +213,6 @@ def test_wrong_password_is_422_and_does_not_say_which_part_was_wrong(client, mak
     assert wrong.status_code == unknown.status_code == 422
     assert b"Wrong email or password." in wrong.data
     assert b"Wrong email or password." in unknown.data
-
-
-def test_account_locks_after_repeated_failures_and_unlocks_later(client, make):
-    make.patient(email="p@example.org")
-    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    clock.set_frozen(start)
-    for _ in range(4):
-        assert (
-            client.post("/login", data={"email": "p@example.org", "password": "wrong guess 1"}).status_code
-            == 422
-        )
-    fifth = client.post("/login", data={"email": "p@example.org", "password": "wrong guess 1"})
-    assert b"locked" in fifth.data
-    # Even the right password is refused while locked.
-    locked = client.post("/login", data={"email": "p@example.org", "password": PASSWORD})
-    assert locked.status_code == 422
-    assert b"locked" in locked.data
-    clock.set_frozen(start + timedelta(minutes=16))
-    assert client.post("/login", data={"email": "p@example.org", "password": PASSWORD}).status_code == 303
 
 
 def test_login_is_rate_limited_per_address(client, make):

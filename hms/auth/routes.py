@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, after_this_request, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
@@ -24,7 +24,7 @@ from hms.htmx import redirect_to, render
 from hms.i18n import N_
 from hms.models import Role, Sex, User
 from hms.redirects import local_target
-from hms.services import accounts, invitations, password_reset, sessions, two_factor
+from hms.services import accounts, invitations, login_throttle, password_reset, sessions, two_factor
 from hms.services.errors import DomainError, LoginRefused, NotFound
 
 bp = Blueprint("auth", __name__)
@@ -43,9 +43,22 @@ def _complete_login(user: User) -> None:
     """Log `user` in with a new server-side session (a fresh cookie: no fixation). Commits."""
     session.clear()
     login_user(user)
+    email = user.email
+
+    @after_this_request
+    def _remember_this_browser(response):  # type: ignore[no-untyped-def]
+        login_throttle.remember_device(response, email)
+        return response
+
     _row, token = sessions.start_session(user, ip=request.remote_addr, user_agent=request.user_agent.string)
     db.session.commit()
     session[SESSION_KEY] = token
+
+
+def _refused(response, refused: LoginRefused):  # type: ignore[no-untyped-def]
+    if refused.retry_after:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def _begin_login(user: User, target: str | None = None):  # type: ignore[no-untyped-def]
@@ -89,7 +102,7 @@ def login():
         except LoginRefused as refused:
             db.session.commit()  # keep the failure count
             form.form_errors.append(refused.message)
-            return render("auth/login.html", "form", status=422, form=form)
+            return _refused(render("auth/login.html", "form", status=422, form=form), refused)
         db.session.commit()
         return _begin_login(user, local_target(request.args.get("next")))
     status = 422 if form.is_submitted() else 200
@@ -114,7 +127,8 @@ def second_factor():
         except LoginRefused as refused:
             db.session.commit()  # keep the failure count and the used-up codes
             form.form_errors.append(refused.message)
-            return render("auth/two_factor.html", "form", status=422, form=form, enrol=None)
+            page = render("auth/two_factor.html", "form", status=422, form=form, enrol=None)
+            return _refused(page, refused)
         db.session.commit()
         _complete_login(user)
         return redirect_to(target)

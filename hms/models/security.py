@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
@@ -66,3 +66,21 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(db.Model):
+    """Failed logins of one account from one client, or (client "*") from everywhere, that are still
+    remembered: the login throttle's counters (hms.services.login_throttle). The account is named by a
+    keyed hash of the email typed, so that unknown emails are counted exactly like known ones and
+    nobody's typed address is stored."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("account_key", "client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    # The client address, "device:<id>" for a browser the account has logged in from, or "*".
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

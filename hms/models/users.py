@@ -73,8 +73,6 @@ class User(UserMixin, db.Model):
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(enum_type(Role), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
@@ -97,9 +95,6 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         # The session version invalidates every session when the password changes.
         return f"{self.id}:{self.session_version}"
-
-    def is_locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
 
     @property
     def first_name(self) -> str:

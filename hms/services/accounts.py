@@ -1,12 +1,10 @@
-"""Accounts: registration for every role, authentication with lockout."""
+"""Accounts: registration for every role, authentication (throttled, never locked)."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date
 
-from flask import current_app
-from flask_babel import gettext
 from sqlalchemy import select
 
 from hms import clock
@@ -25,7 +23,7 @@ from hms.models import (
     User,
 )
 from hms.models.users import normalize_email
-from hms.services import passwords
+from hms.services import login_throttle, passwords
 from hms.services.errors import EmailTaken, Invalid, LoginRefused
 
 # Crockford's base32 without look-alike letters, for medical record numbers read aloud.
@@ -151,43 +149,26 @@ def login_block_reason(user: User) -> str | None:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with these credentials, or LoginRefused; counts failures and locks accounts."""
-    cfg = current_app.config
-    now = clock.now()
+    """The user with these credentials, or LoginRefused. Known and unknown emails take the same way:
+    the throttle first, then one password hash checked, then the failure counted (hms.services.
+    login_throttle); nothing is locked. Flushes."""
+    wait = login_throttle.seconds_to_wait(email)
+    if wait:
+        raise LoginRefused(login_throttle.refusal(wait), retry_after=wait)
     user = find_user_by_email(email)
-    if user is None:
-        passwords.verify_password(_dummy_hash(), password)
-        raise LoginRefused(N_("Wrong email or password."))
-    if user.is_locked(now):
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginRefused(
-            gettext(
-                "Too many failed attempts. This account is locked; try again in %(num)d minutes.", num=minutes
-            )
-        )
-    if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            db.session.flush()
-            raise LoginRefused(
-                gettext(
-                    "Too many failed attempts. This account is locked for %(num)d minutes.",
-                    num=cfg["LOGIN_LOCKOUT_MINUTES"],
-                )
-            )
-        db.session.flush()
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        if user is None:
+            passwords.verify_password(_dummy_hash(), password)
+        login_throttle.record_failure(email, user)
         raise LoginRefused(N_("Wrong email or password."))
     reason = login_block_reason(user)
     if reason:
         raise LoginRefused(reason)
     from hms.services import two_factor
 
-    if not two_factor.is_enabled(user):  # else the failures count on until the code is right too
-        user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    if not two_factor.is_enabled(user):  # else the count goes on until the code is right too
+        login_throttle.record_success(email)
+    user.last_login_at = clock.now()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     db.session.flush()
@@ -195,28 +176,19 @@ def authenticate(email: str, password: str) -> User:
 
 
 def check_second_factor(user: User, code: str) -> None:
-    """The login's second step: an authenticator or recovery code, with the same failure count and
-    lockout as passwords; LoginRefused otherwise. Flushes."""
+    """The login's second step: an authenticator or recovery code, counted by the same throttle as
+    passwords; LoginRefused otherwise. Flushes."""
     from hms.services import two_factor
 
-    cfg = current_app.config
-    now = clock.now()
-    if user.is_locked(now):
-        raise LoginRefused("Too many failed attempts. This account is locked; try again later.")
+    wait = login_throttle.seconds_to_wait(user.email)
+    if wait:
+        raise LoginRefused(login_throttle.refusal(wait), retry_after=wait)
     if two_factor.verify_code(user, code):
-        user.failed_logins = 0
+        login_throttle.record_success(user.email)
         db.session.flush()
         return
-    user.failed_logins += 1
-    if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-        user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-        user.failed_logins = 0
-        db.session.flush()
-        raise LoginRefused(
-            f"Too many failed attempts. This account is locked for {cfg['LOGIN_LOCKOUT_MINUTES']} minutes."
-        )
-    db.session.flush()
-    raise LoginRefused("That code is not right.")
+    login_throttle.record_failure(user.email, user)
+    raise LoginRefused(N_("That code is not right."))
 
 
 def create_staff(*, hospital: Hospital, kind: StaffKind, full_name: str, email: str, password: str) -> User:

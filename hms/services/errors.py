@@ -38,4 +38,10 @@ class EmailTaken(Invalid):
 
 
 class LoginRefused(DomainError):
+    """A login step refused; `retry_after` seconds when the throttle holds this client back."""
+
     status = 422
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

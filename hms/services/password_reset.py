@@ -15,7 +15,7 @@ from hms import clock
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import PasswordResetToken, User, UserSession
-from hms.services import passwords
+from hms.services import login_throttle, passwords
 from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
 from hms.services.errors import Invalid
@@ -119,8 +119,7 @@ def reset_password(token: str, new_password: str) -> User:
         raise ResetLinkInvalid()
     user.password_hash = passwords.hash_password(new_password)
     user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    login_throttle.forget_account(user.email)
     db.session.flush()
     end_all_sessions(user, reason="password")
     record_event("reset_password", "user", user.id, user_id=user.id)

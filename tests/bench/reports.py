@@ -33,9 +33,8 @@ TIME_LIMIT = 900  # seconds for the whole run
 # Bulk rows: `n` is the generate_series number; hospitals get 60 % / 25 % / 15 % of the rows.
 SEED_SQL = [
     """
-    INSERT INTO users (email, password_hash, full_name, role, active, failed_logins, session_version,
-                       created_at)
-    SELECT 'bench.patient' || n || '@example.org', 'x', 'Patient ' || n, 'patient', true, 0, 1,
+    INSERT INTO users (email, password_hash, full_name, role, active, session_version, created_at)
+    SELECT 'bench.patient' || n || '@example.org', 'x', 'Patient ' || n, 'patient', true, 1,
            :now - (n % 730) * interval '1 day'
     FROM generate_series(1, :patients) AS n
     """,
