@@ -120,6 +120,10 @@ class Config:
     REMINDER_OFFSETS_MINUTES = _env_minutes_list("HMS_REMINDER_OFFSETS_MINUTES", "1440,60")
 
     PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
+    # Registration waits for the email address to be confirmed (hms/services/registration.py).
+    REGISTRATION_LINK_HOURS = int(os.environ.get("REGISTRATION_LINK_HOURS", "24"))
+    REGISTRATION_MAILS_PER_HOUR = int(os.environ.get("REGISTRATION_MAILS_PER_HOUR", "3"))
+    DEV_MAILBOX = False  # /dev/mailbox shows queued emails: `make run` only (DevelopmentConfig)
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes")
 
     # Text messages through Twilio's REST API; a hospital's own settings take precedence.
@@ -167,6 +171,8 @@ class DevelopmentConfig(Config):
 
     DEBUG = False
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret-change-me"  # noqa: S105
+    # Without a mail server, registration and password-reset links are read at /dev/mailbox.
+    DEV_MAILBOX = _env_bool("HMS_DEV_MAILBOX", default=True)
 
 
 class TestConfig(Config):

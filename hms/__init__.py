@@ -208,6 +208,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(fhir_bp, url_prefix="/fhir")
     app.register_blueprint(calendar_bp)
     app.register_blueprint(api_tokens_bp, url_prefix="/account")
+    if app.config["DEV_MAILBOX"]:
+        from hms.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -100,6 +100,11 @@ class CsrfClient(FlaskClient):
         return signer.dumps(raw)
 
 
+# Flask-Limiter keeps one storage on the extension object, which every create_app replaces (a production
+# app's is Redis): each test starts again with the test app's own (memory) storage, emptied.
+_LIMITER_STATE: list[tuple] = []
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     config = type("RunConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url})
@@ -108,6 +113,7 @@ def app(database_url: str) -> Iterator[Flask]:
     with application.app_context():
         flask_migrate.upgrade()
     _bind_sessions_to_the_test_connection()
+    _LIMITER_STATE.append((limiter._storage, limiter._limiter))  # noqa: SLF001
     yield application
     with application.app_context():
         db.engine.dispose()
@@ -169,6 +175,7 @@ def _fresh_state(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
     A test marked `commits` or `concurrency` commits for real, and its rows are deleted after it."""
     ctx = app.app_context()
     ctx.push()
+    limiter._storage, limiter._limiter = _LIMITER_STATE[0]  # noqa: SLF001
     limiter.reset()
     if _needs_commits(request.node):
         if _Binding.module is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import func, select
+
+from hms import clock
 from hms.extensions import db
-from hms.models import Hospital, HospitalStatus, Role, User
+from hms.models import Hospital, HospitalStatus, OutboxEmail, Role, User
 from tests.factories import PASSWORD
 from tests.two_factor import current_code, enrol_at_login
 
@@ -40,8 +44,32 @@ def hospital_form(**overrides):  # type: ignore[no-untyped-def]
     } | overrides
 
 
-def test_patient_registers_and_lands_on_dashboard(client):
-    response = client.post("/register", data=patient_form())
+def confirmation_link(email: str) -> str:
+    """The path of the link the registration email to `email` carries."""
+    body = db.session.scalar(
+        select(OutboxEmail.body).where(OutboxEmail.to == email, OutboxEmail.kind == "registration")
+    )
+    return re.search(r"http://127\.0\.0\.1:5000(/register/confirm/\S+)", body).group(1)
+
+
+def register(client, path: str, data: dict):  # type: ignore[no-untyped-def]
+    """Send the form, then open the emailed link and press its button, as a person does."""
+    sent = client.post(path, data=data)
+    assert sent.status_code == 303 and sent.headers["Location"] == "/register/sent", sent.data[:300]
+    link = confirmation_link(data["email"].strip().lower())
+    assert client.get(link).status_code == 200
+    return client.post(link)
+
+
+def test_patient_registers_confirms_the_email_and_lands_on_dashboard(client):
+    sent = client.post("/register", data=patient_form())
+    assert sent.headers["Location"] == "/register/sent"
+    assert b"We sent an email to amina@example.org." in client.get("/register/sent").data
+    assert db.session.scalar(select(User)) is None  # nothing is made before the link is opened
+    link = confirmation_link("amina@example.org")
+    assert b"Create my account" in client.get(link).data  # a mail scanner's GET makes nothing
+    assert db.session.scalar(select(User)) is None
+    response = client.post(link)
     assert response.status_code == 303
     assert response.headers["Location"] == "/patient/"
     page = client.get("/patient/")
@@ -53,7 +81,7 @@ def test_patient_registers_and_lands_on_dashboard(client):
 
 
 def test_password_is_stored_as_argon2id_with_owasp_parameters(client):
-    client.post("/register", data=patient_form())
+    register(client, "/register", patient_form())
     user = db.session.scalar(select(User))
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert GOOD_PASSWORD not in user.password_hash
@@ -85,12 +113,73 @@ def test_bad_registration_input_is_422_with_a_field_message_and_keeps_input(clie
     assert db.session.scalar(select(User)) is None
 
 
-def test_duplicate_email_is_refused_case_insensitively(client, make):
+def test_a_taken_email_is_answered_like_a_new_one_and_its_owner_is_told(client, make):
     make.patient(email="amina@example.org")
-    response = client.post("/register", data=patient_form(email="  AMINA@Example.ORG "))
-    assert response.status_code == 422
-    assert b"An account with this email already exists." in response.data
+    taken = client.post("/register", data=patient_form(email="  AMINA@Example.ORG "))
+    fresh = client.post("/register", data=patient_form(email="zawadi@example.org"))
+    assert taken.status_code == fresh.status_code == 303
+    assert taken.headers["Location"] == fresh.headers["Location"] == "/register/sent"
+    assert b"already" not in client.get("/register/sent").data
+    mails = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+    assert [(m.to, m.kind) for m in mails] == [
+        ("amina@example.org", "registration_taken"),
+        ("zawadi@example.org", "registration"),
+    ]
+    assert "/forgot-password" in mails[0].body and "/register/confirm/" not in mails[0].body
     assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_both_answers_do_the_same_work(client, make, monkeypatch):
+    """One password hash made, one email queued, for a taken and for a new address alike."""
+    from hms.services import passwords
+
+    make.patient(email="amina@example.org")
+    hashed = []
+    real = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda p: hashed.append(1) or real(p))
+    for email in ("amina@example.org", "zawadi@example.org"):
+        hashed.clear()
+        before = db.session.scalar(select(func.count(OutboxEmail.id)))
+        client.post("/register", data=patient_form(email=email))
+        assert (len(hashed), db.session.scalar(select(func.count(OutboxEmail.id))) - before) == (1, 1)
+
+
+def test_no_inbox_gets_more_than_three_registration_emails_an_hour(app, client, make):
+    make.patient(email="amina@example.org")
+    for n in range(5):
+        other = app.test_client()
+        other.post("/register", data=patient_form(), environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
+    assert db.session.scalar(select(func.count(OutboxEmail.id))) == 3
+
+
+def test_a_link_works_once_and_a_second_account_for_the_address_is_refused(app, client):
+    client.post("/register", data=patient_form())
+    first = confirmation_link("amina@example.org")
+    other = app.test_client()
+    other.post(
+        "/register", data=patient_form(full_name="Amina Second"), environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    second = db.session.scalars(
+        select(OutboxEmail.body).where(OutboxEmail.kind == "registration").order_by(OutboxEmail.id.desc())
+    ).first()
+    second = re.search(r"(/register/confirm/\S+)", second).group(1)
+    assert client.post(first).headers["Location"] == "/patient/"
+    assert client.get(first).status_code == 410  # used
+    client.post("/logout")
+    refused = other.post(second)
+    assert refused.status_code == 303 and refused.headers["Location"] == "/login"
+    assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_an_expired_or_unknown_link_makes_nothing(app, client):
+    clock.set_frozen(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    client.post("/register", data=patient_form())
+    link = confirmation_link("amina@example.org")
+    clock.set_frozen(clock.now() + timedelta(hours=app.config["REGISTRATION_LINK_HOURS"], seconds=1))
+    assert client.post(link).status_code == 410
+    for token in ("x", "A" * 500, "<script>"):
+        assert client.post(f"/register/confirm/{token}").status_code == 410
+    assert db.session.scalar(select(User)) is None
 
 
 def test_mismatched_password_confirmation(client):
@@ -108,9 +197,10 @@ def test_registration_form_errors_come_back_as_a_fragment_for_htmx(client):
 
 
 def test_doctor_registers_with_a_specialty(client):
-    response = client.post(
+    response = register(
+        client,
         "/register/doctor",
-        data={
+        {
             "full_name": "Priya Mehta",
             "email": "priya@example.org",
             "password": GOOD_PASSWORD,
@@ -126,7 +216,7 @@ def test_doctor_registers_with_a_specialty(client):
 
 
 def test_hospital_registration_waits_as_pending(client):
-    response = client.post("/register/hospital", data=hospital_form())
+    response = register(client, "/register/hospital", hospital_form())
     assert response.status_code == 303
     hospital = db.session.scalar(select(Hospital))
     assert hospital.status == HospitalStatus.pending

@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from config import ProductionConfig, TestConfig
+from config import DevelopmentConfig, ProductionConfig, TestConfig
 from hms import create_app
 from hms.extensions import db, limiter
 from hms.models import AuditEvent, HospitalStatus, Refund, RefundStatus
@@ -215,3 +215,34 @@ def test_the_worker_leaves_stripe_alone_when_online_payments_are_off(app, smtp_s
     result = app.test_cli_runner().invoke(args=["hms", "worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "Stripe" not in result.output
+
+
+# ---------------------------------------------------------------- the development mailbox
+
+
+def test_the_development_mailbox_shows_queued_links_and_exists_only_in_development(
+    other_app, client, monkeypatch, database_url
+):
+    client.post(
+        "/register",
+        data={
+            "full_name": "Amina Hassan",
+            "email": "amina@example.org",
+            "password": "blue kettle on the hill",
+            "confirm": "blue kettle on the hill",
+            "date_of_birth": "1988-04-12",
+            "sex": "female",
+            "phone": "+254 700 000 001",
+        },
+    )
+    assert client.get("/dev/mailbox").status_code == 404  # the test configuration, like production
+    development = other_app(DevelopmentConfig).test_client()
+    page = development.get("/dev/mailbox")
+    assert page.status_code == 200
+    assert b'<a href="http://127.0.0.1:5000/register/confirm/' in page.data
+    assert b"/dev/mailbox" in development.get("/register/sent").data
+    monkeypatch.setenv("SECRET_KEY", "production-test-secret")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    production = other_app(ProductionConfig, RATELIMIT_STORAGE_URI="memory://").test_client()
+    assert production.get("/dev/mailbox", base_url="https://localhost").status_code == 404
+    assert not ProductionConfig.DEV_MAILBOX

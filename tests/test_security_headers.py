@@ -21,7 +21,8 @@ HX = {"HX-Request": "true"}
 def prod(app, database_url, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    production = create_app(ProductionConfig)
+    # Its own rate-limit counts (production's Redis would carry them over from test to test).
+    production = create_app(type("Production", (ProductionConfig,), {"RATELIMIT_STORAGE_URI": "memory://"}))
     production.test_client_class = CsrfClient
     yield production
     with production.app_context():

@@ -9,10 +9,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from flask import current_app
+from sqlalchemy import select
 
 from hms import clock
 from hms.extensions import db
-from hms.models import HospitalStatus, MembershipStatus, PrescriptionStatus, TimeOff, User
+from hms.models import (
+    HospitalStatus,
+    MembershipStatus,
+    OutboxEmail,
+    PrescriptionStatus,
+    Role,
+    Sex,
+    TimeOff,
+    User,
+)
 from hms.services.notifications import notify
 from hms.services.sessions import start_session
 from tests import factories
@@ -113,14 +124,31 @@ def build_access_world(make) -> dict:  # type: ignore[no-untyped-def]
 
 
 def token_ids(make) -> dict[str, int | str]:
-    """Someone else's API token, and his calendar feed's secret address."""
-    from hms.services import api_tokens
+    """Someone else's API token, and his calendar feed's secret address; a registration's link."""
+    from hms.services import api_tokens, registration
 
     stranger = make.patient()
     token, _ = api_tokens.create_api_token(stranger, "Theirs")
     _, feed = api_tokens.rotate_calendar_feed(stranger)
+    with current_app.test_request_context():
+        registration.start_registration(
+            Role.patient,
+            "pending.person@example.org",
+            "a long enough passphrase",
+            {
+                "full_name": "Pending Person",
+                "date_of_birth": date(1990, 1, 1),
+                "sex": Sex.male,
+                "phone": "+254700000009",
+            },
+        )
+    link = db.session.scalar(select(OutboxEmail.body).where(OutboxEmail.kind == "registration"))
     db.session.commit()
-    return {"other_token": token.id, "feed_token": feed}
+    return {
+        "other_token": token.id,
+        "feed_token": feed,
+        "registration_token": link.split("/register/confirm/")[1].split()[0],
+    }
 
 
 def clinical_ids(make, hospital, users) -> dict[str, int]:

@@ -24,8 +24,16 @@ from hms.htmx import redirect_to, render
 from hms.i18n import N_
 from hms.models import Role, Sex, User
 from hms.redirects import local_target
-from hms.services import accounts, invitations, login_throttle, password_reset, sessions, two_factor
-from hms.services.errors import DomainError, LoginRefused, NotFound
+from hms.services import (
+    accounts,
+    invitations,
+    login_throttle,
+    password_reset,
+    registration,
+    sessions,
+    two_factor,
+)
+from hms.services.errors import DomainError, EmailTaken, LoginRefused, NotFound
 
 bp = Blueprint("auth", __name__)
 
@@ -172,19 +180,22 @@ def logout():
     return redirect_to(url_for("public.home"))
 
 
-def _register(form, template: str, create):  # type: ignore[no-untyped-def]
-    """Validate, create the account through `create(form)`, log in; 422 with errors otherwise."""
+REGISTERED_KEY = "registered_email"
+
+
+def _register(form, template: str, role: Role, fields):  # type: ignore[no-untyped-def]
+    """Validate and email the address (the link to finish, or a note to its owner), then say so: the
+    answer is the same whether the address has an account or not. 422 with the errors otherwise."""
     if form.validate_on_submit():
         try:
-            user = create(form)
+            registration.start_registration(role, form.email.data, form.password.data, fields(form))
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
         else:
             db.session.commit()
-            response = _begin_login(user)
-            flash(N_("Welcome! Your account is ready."), "success")
-            return response
+            session[REGISTERED_KEY] = form.email.data.strip().lower()
+            return redirect_to(url_for("auth.registration_sent"))
     status = 422 if form.is_submitted() else 200
     return render(template, "form", status=status, form=form)
 
@@ -195,14 +206,13 @@ def register_patient():
     return _register(
         PatientRegistrationForm(),
         "auth/register_patient.html",
-        lambda f: accounts.register_patient(
-            full_name=f.full_name.data,
-            email=f.email.data,
-            password=f.password.data,
-            date_of_birth=f.date_of_birth.data,
-            sex=Sex(f.sex.data),
-            phone=f.phone.data,
-        ),
+        Role.patient,
+        lambda f: {
+            "full_name": f.full_name.data,
+            "date_of_birth": f.date_of_birth.data,
+            "sex": Sex(f.sex.data),
+            "phone": f.phone.data,
+        },
     )
 
 
@@ -212,35 +222,66 @@ def register_doctor():
     return _register(
         DoctorRegistrationForm(),
         "auth/register_doctor.html",
-        lambda f: accounts.register_doctor(
-            full_name=f.full_name.data,
-            email=f.email.data,
-            password=f.password.data,
-            specialty=f.specialty.data,
-            qualifications=f.qualifications.data,
-            license_number=f.license_number.data,
-        ),
+        Role.doctor,
+        lambda f: {
+            "full_name": f.full_name.data,
+            "specialty": f.specialty.data,
+            "qualifications": f.qualifications.data,
+            "license_number": f.license_number.data,
+        },
     )
 
 
 @bp.route("/register/hospital", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def register_hospital():
-    def create(f):  # type: ignore[no-untyped-def]
-        hospital = accounts.register_hospital(
-            name=f.name.data,
-            address=f.address.data,
-            city=f.city.data,
-            phone=f.phone.data,
-            timezone=f.timezone.data,
-            currency=f.currency.data,
-            admin_name=f.admin_name.data,
-            admin_email=f.email.data,
-            admin_password=f.password.data,
-        )
-        return hospital.admins[0].user
+    return _register(
+        HospitalRegistrationForm(),
+        "auth/register_hospital.html",
+        Role.hospital_admin,
+        lambda f: {
+            "name": f.name.data,
+            "address": f.address.data,
+            "city": f.city.data,
+            "phone": f.phone.data,
+            "timezone": f.timezone.data,
+            "currency": f.currency.data,
+            "admin_name": f.admin_name.data,
+        },
+    )
 
-    return _register(HospitalRegistrationForm(), "auth/register_hospital.html", create)
+
+@bp.get("/register/sent")
+def registration_sent():
+    return render("auth/registration_sent.html", email=session.get(REGISTERED_KEY))
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def confirm_registration(token: str):
+    """The link of the email: a page with one button (mail scanners open links; only a person posts),
+    which makes the account and logs in."""
+    try:
+        row = registration.pending(token)
+    except DomainError as error:
+        return render("auth/registration_confirm.html", status=410, problem=error.message, pending=None)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.confirm_registration(token)
+        except EmailTaken:
+            db.session.rollback()
+            flash(N_("This email address already has an account: log in."), "info")
+            return redirect_to(url_for("auth.login"))
+        except DomainError as error:
+            db.session.rollback()
+            return render("auth/registration_confirm.html", status=410, problem=error.message, pending=None)
+        db.session.commit()
+        session.pop(REGISTERED_KEY, None)
+        response = _begin_login(user)
+        flash(N_("Welcome! Your account is ready."), "success")
+        return response
+    return render("auth/registration_confirm.html", pending=row, form=form, problem=None)
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])

@@ -62,7 +62,7 @@ from hms.models.scheduling import (
     ScheduleRule,
     TimeOff,
 )
-from hms.models.security import LoginFailure, RecoveryCode, TotpCredential, UserSession
+from hms.models.security import LoginFailure, PendingRegistration, RecoveryCode, TotpCredential, UserSession
 from hms.models.tokens import ApiToken, TokenKind
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
@@ -130,6 +130,7 @@ __all__ = [
     "User",
     "UserSession",
     "LoginFailure",
+    "PendingRegistration",
     "TotpCredential",
     "RecoveryCode",
 ]

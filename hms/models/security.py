@@ -84,3 +84,20 @@ class LoginFailure(db.Model):
     failures: Mapped[int] = mapped_column(default=0)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PendingRegistration(db.Model):
+    """A registration waiting for its email address to be confirmed: the account is made only when
+    the link sent there is opened, so the form answers alike whether the address has an account or
+    not (hms.services.registration). Only a SHA-256 hash of the link's token is stored."""
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # patient | doctor | hospital_admin
+    payload: Mapped[str] = mapped_column(Text)  # the form's fields as JSON, the password already hashed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -38,17 +38,15 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def _new_user(full_name: str, email: str, password: str, role: Role) -> User:
+    """`password` as typed (checked and hashed here), or `passwords.Hashed` (both done before)."""
     if find_user_by_email(email) is not None:
         raise EmailTaken()
-    problem = passwords.password_problem(password, email)
-    if problem:
-        raise Invalid(problem, field="password")
-    user = User(
-        full_name=full_name.strip(),
-        email=email,
-        password_hash=passwords.hash_password(password),
-        role=role,
-    )
+    if not isinstance(password, passwords.Hashed):
+        problem = passwords.password_problem(password, email)
+        if problem:
+            raise Invalid(problem, field="password")
+        password = passwords.hash_password(password)
+    user = User(full_name=full_name.strip(), email=email, password_hash=str(password), role=role)
     db.session.add(user)
     return user
 

@@ -174,6 +174,21 @@ class DeliveryReport:
         )
 
 
+def _compose(token: str) -> None:
+    """Claimed rows that are requests to compose at sending time (a password reset: whether an account
+    has the address is decided here, not in the request): compose each, or drop it. Commits."""
+    from hms.services import password_reset
+
+    composers = {password_reset.QUEUED_KIND: password_reset.compose_reset_email}
+    rows = db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.claimed_by == token, OutboxEmail.kind.in_(composers))
+    ).all()
+    for row in rows:
+        if not composers[row.kind](row):
+            db.session.delete(row)
+    db.session.commit()
+
+
 def _jobs(token: str) -> list[_Job]:
     rows = db.session.scalars(
         select(OutboxEmail).where(OutboxEmail.claimed_by == token).order_by(OutboxEmail.id)
@@ -332,6 +347,7 @@ def deliver_due(worker_id: str, limit: int | None = None) -> DeliveryReport:
     limit = limit or current_app.config["OUTBOX_BATCH_SIZE"]
     now = clock.now()
     token, lease = claim_due(worker_id, limit, now)
+    _compose(token)
     jobs = _jobs(token)
     if not jobs:
         return DeliveryReport()

@@ -14,15 +14,18 @@ from sqlalchemy import delete, func, select, update
 from hms import clock
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
-from hms.models import PasswordResetToken, User, UserSession
+from hms.models import OutboxEmail, PasswordResetToken, User, UserSession
+from hms.models.users import normalize_email
 from hms.services import login_throttle, passwords
 from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
 from hms.services.errors import Invalid
 from hms.services.notifications import public_url, send_account_email
+from hms.services.outbox import enqueue_email
 from hms.services.sessions import end_all_sessions
 
 MAX_LINKS_PER_HOUR = 3  # per account, whatever the client address
+QUEUED_KIND = "password_reset_request"  # an outbox row the worker turns into the email
 
 
 class ResetLinkInvalid(Invalid):
@@ -35,11 +38,20 @@ def token_hash(token: str) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if an active account has this address; do nothing visible otherwise (the
-    caller answers the same either way). Earlier unused links stop working. Flushes."""
-    user = find_user_by_email(email)
+    """Queue the request: one outbox row, whatever the address. The worker composes it when it sends
+    (`compose_reset_email`), so asking for a real account and for an unknown address do exactly the same
+    work here, and the answer (the same page) takes the same time. Flushes."""
+    enqueue_email(to=normalize_email(email)[:254], subject="", body="", kind=QUEUED_KIND)
+    db.session.flush()
+
+
+def compose_reset_email(row: OutboxEmail) -> bool:
+    """At sending time: make the link and the email for the queued request `row`, if an active account
+    has its address and got fewer than MAX_LINKS_PER_HOUR links in the last hour; False (send nothing)
+    otherwise. Earlier unused links stop working. Flushes."""
+    user = find_user_by_email(row.to)
     if user is None or not user.active:
-        return
+        return False
     now = clock.now()
     recent = db.session.scalar(
         select(func.count(PasswordResetToken.id)).where(
@@ -48,7 +60,7 @@ def request_password_reset(email: str) -> None:
         )
     )
     if recent and recent >= MAX_LINKS_PER_HOUR:
-        return  # no mail bombing of one address from many client addresses
+        return False  # no mail bombing of one address from many client addresses
     db.session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
@@ -66,8 +78,8 @@ def request_password_reset(email: str) -> None:
         )
     )
     with in_language_of(user):
-        subject = gettext("HMS: reset your password")
-        body = (
+        row.subject = gettext("HMS: reset your password")
+        row.body = (
             gettext("Hello %(name)s,", name=user.first_name)
             + "\n\n"
             + gettext(
@@ -82,9 +94,10 @@ def request_password_reset(email: str) -> None:
             )
             + "\n"
         )
-    send_account_email(user, "password_reset", subject, body)
+    row.kind, row.user_id, row.to = "password_reset", user.id, user.email
     record_event("request_password_reset", "user", user.id, user_id=user.id)
     db.session.flush()
+    return True
 
 
 def usable_token(token: str) -> PasswordResetToken:

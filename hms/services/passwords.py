@@ -46,6 +46,10 @@ def _hasher() -> PasswordHasher:
     )
 
 
+class Hashed(str):
+    """A password already checked and hashed (a confirmed registration): stored as it is."""
+
+
 def hash_password(password: str) -> str:
     return _hasher().hash(password)
 

@@ -92,3 +92,30 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def emailed_link(email: str, kind: str = "registration") -> str:
+    """The path in the newest email of `kind` to `email` (what the person clicks in his inbox)."""
+    import re
+
+    from sqlalchemy import select
+
+    from hms.extensions import db
+    from hms.models import OutboxEmail
+
+    db.session.rollback()  # see what the server committed
+    body = db.session.scalars(
+        select(OutboxEmail.body)
+        .where(OutboxEmail.to == email, OutboxEmail.kind == kind)
+        .order_by(OutboxEmail.id.desc())
+    ).first()
+    return re.search(r"https?://[^/\s]+(/\S+)", body).group(1)
+
+
+def confirm_registration(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    """After "Create my account": the check-your-email page, then the emailed link and its button."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(live_server + emailed_link(email))
+    page.get_by_role("button", name="Create my account").click()

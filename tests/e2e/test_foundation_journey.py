@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import Hospital, HospitalStatus
+from tests.e2e.conftest import confirm_registration
 from tests.factories import PASSWORD
 
 
@@ -30,6 +31,7 @@ def test_patient_registers_logs_out_and_logs_back_in(page, live_server):
     page.get_by_label("Password", exact=True).fill("blue kettle on the hill")
     page.get_by_label("Repeat the password").fill("blue kettle on the hill")
     page.get_by_role("button", name="Create my account").click()
+    confirm_registration(page, live_server, "amina@example.org")
     expect(page.get_by_role("heading", name="Hello, Amina")).to_be_visible()
     expect(page).to_have_url(f"{live_server}/patient/")
 
