@@ -5,17 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    DecimalField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from hms.fields import DateField, DecimalField, IntegerField
 from hms.forms import not_in_future
 from hms.i18n import N_
 from hms.models import AllergySeverity, HistoryKind

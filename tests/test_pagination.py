@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hms.pagination import MAX_PAGE
+from hms.query import MAX_PAGE
 
 PAGES = ["99999999999999999999999999", "-3", "abc", "0", "1.5", str(MAX_PAGE + 1)]
 

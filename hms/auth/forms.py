@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from hms.fields import DateField
 from hms.forms import plausible_birth_date, strong_password, valid_currency, valid_timezone
 from hms.i18n import N_
 from hms.models import Sex

@@ -12,6 +12,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from hms import clock
+from hms import query as query_args
 from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import attach_error
@@ -51,7 +52,7 @@ def _appointment(appointment_id: int):  # type: ignore[no-untyped-def]
 
 
 def _after() -> int:
-    return min(max(request.args.get("after", 0, type=int), 0), MAX_ID)
+    return query_args.number("after", 0, MAX_ID, default=0) or 0
 
 
 @bp.get("/consultations/")
@@ -105,19 +106,17 @@ def _chat_page(appointment, form: MessageForm, status: int = 200, before: int | 
 @bp.get("/appointments/<int:appointment_id>/chat")
 def chat(appointment_id: int):
     appointment = _appointment(appointment_id)
-    before = request.args.get("before", type=int)
-    if before is not None:
-        before = min(max(before, 0), MAX_ID)
-        if is_htmx():  # "Earlier messages": the page of messages above, put in place of the link
-            messages, has_earlier = _shown(appointment, before)
-            return render(
-                "consult/chat.html",
-                "earlier",
-                appointment=appointment,
-                messages=messages,
-                has_earlier=has_earlier,
-                unread_ids=set(),
-            )
+    before = query_args.number("before", 0, MAX_ID)
+    if before is not None and is_htmx():  # "Earlier messages": the page above, in place of the link
+        messages, has_earlier = _shown(appointment, before)
+        return render(
+            "consult/chat.html",
+            "earlier",
+            appointment=appointment,
+            messages=messages,
+            has_earlier=has_earlier,
+            unread_ids=set(),
+        )
     return _chat_page(appointment, MessageForm(formdata=None), before=before)
 
 

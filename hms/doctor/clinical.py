@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from hms import clock
+from hms import query as query_args
 from hms.clinical_forms import (
     CancelPrescriptionForm,
     DiagnosisForm,
@@ -39,7 +40,6 @@ from hms.models import (
     Prescription,
     PrescriptionItem,
 )
-from hms.pagination import page_number
 from hms.services import clinical
 from hms.services.errors import DomainError, NotAllowed
 from hms.services.prescription_pdf import prescription_pdf
@@ -102,9 +102,9 @@ def _refuse(error: DomainError) -> None:
 
 @bp.get("/patients")
 def patients():
-    form = PatientSearchForm(request.args)
+    form = PatientSearchForm(query_args.cleaned())
     form.validate()
-    page = page_number()
+    page = query_args.page()
     rows, total = clinical.find_patients(
         _doctor(),
         text=form.q.data or "",
@@ -140,7 +140,7 @@ def _history_urls(entry: MedicalHistoryEntry) -> dict[str, str]:
 def _record_page(
     patient: Patient, *, history_form: HistoryForm | None = None, status: int = 200, block=None, **extra
 ):  # type: ignore[no-untyped-def]
-    page = page_number()
+    page = query_args.page()
     total = clinical.count_encounters(patient.id)
     if block is None:
         clinical.audit("view", "patient_record", patient.id, patient_id=patient.id)
@@ -362,7 +362,7 @@ def save_encounter(encounter_id: int):
 @bp.get("/encounters/<int:encounter_id>/icd10")
 def search_icd10(encounter_id: int):
     encounter = _encounter_or_404(encounter_id)
-    query = (request.args.get("q") or "").strip()[:60]
+    query = query_args.text("q", 60)
     return _encounter_page(encounter, block="icd_results" if is_htmx() else None, query=query)
 
 

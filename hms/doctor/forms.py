@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TimeField
+from wtforms import HiddenField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional
 
+from hms.fields import DateField
 from hms.hospital_admin.forms import RemoveMembershipForm
 from hms.i18n import N_
 from hms.models import WEEKDAYS

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from hms import query as query_args
 from hms.doctor.forms import LeaveHospitalForm
 from hms.doctor.routes import bp
 from hms.extensions import db
@@ -45,7 +46,7 @@ def _joinable(query: str) -> list[Hospital]:
 
 @bp.get("/hospitals")
 def hospitals():
-    query = (request.args.get("q") or "").strip()[:80]
+    query = query_args.text("q")
     memberships = db.session.scalars(
         select(Membership)
         .join(Hospital)
@@ -54,7 +55,7 @@ def hospitals():
     ).all()
     return render(
         "doctor/hospitals.html",
-        "search_results" if request.args.get("fragment") == "results" else None,
+        "search_results" if query_args.flag("fragment", "results") else None,
         memberships=memberships,
         results=_joinable(query),
         query=query,

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hms import clock
+from hms import query as query_args
 from hms.auth.session import role_required
 from hms.doctor.forms import AppointmentCancelForm, BreakForm, RuleForm, TimeOffForm
 from hms.extensions import db
@@ -330,11 +331,8 @@ def _doctor_today() -> date:
 
 
 def _agenda_range() -> tuple[date, date, str]:
-    view = "week" if request.args.get("view") == "week" else "day"
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        day = _doctor_today()
+    view = "week" if query_args.flag("view", "week") else "day"
+    day = query_args.day("day") or _doctor_today()
     if view == "week":
         first = day - timedelta(days=day.weekday())
         return first, first + timedelta(days=6), view

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from flask import g, request
+from flask import g
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from hms import query as query_args
 from hms.extensions import db
 from hms.hospital_admin.routes import bp
 from hms.htmx import render
@@ -17,18 +18,12 @@ PER_PAGE = 25
 
 
 def _filters() -> dict:
-    args = request.args
-    try:
-        day = date.fromisoformat(args.get("date", ""))
-    except ValueError:
-        day = None
-    status = args.get("status", "")
     return {
-        "doctor": args.get("doctor", type=int),
-        "department": args.get("department", type=int),
-        "date": day,
-        "status": status if status in {s.value for s in AppointmentStatus} else "",
-        "page": max(1, args.get("page", 1, type=int) or 1),
+        "doctor": query_args.record_id("doctor"),
+        "department": query_args.record_id("department"),
+        "date": query_args.day("date"),
+        "status": query_args.choice("status", (s.value for s in AppointmentStatus), default=""),
+        "page": query_args.page(),
     }
 
 
@@ -76,7 +71,7 @@ def appointments():
     rules_by_doctor: dict[int, list[ScheduleRule]] = {}
     for rule in rules:
         rules_by_doctor.setdefault(rule.doctor_id, []).append(rule)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = query_args.without("page")
     return render(
         "hospital_admin/appointments.html",
         "results",

@@ -7,17 +7,11 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import (
-    DecimalField,
-    EmailField,
-    IntegerField,
-    RadioField,
-    SelectField,
-    StringField,
-)
+from wtforms import EmailField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from hms.auth.forms import PHONE, strip
+from hms.fields import DecimalField, IntegerField
 from hms.forms import valid_currency, valid_timezone
 from hms.i18n import N_
 from hms.models import Department, StaffKind

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from hms import clock
+from hms import query as query_args
 from hms.extensions import db
 from hms.hospital_admin.routes import bp
 from hms.htmx import render
@@ -29,7 +30,6 @@ from hms.models import (
     TimeOff,
     User,
 )
-from hms.pagination import page_number
 from hms.services.audit import record_event
 from hms.services.hospitals import patients_of_hospital
 from hms.services.scheduling import local_today
@@ -41,8 +41,8 @@ def _patients_here():  # type: ignore[no-untyped-def]
 
 @bp.get("/patients")
 def patients():
-    query = (request.args.get("q") or "").strip()[:80]
-    page = page_number()
+    query = query_args.text("q")
+    page = query_args.page()
     statement = (
         select(Patient)
         .join(User, User.id == Patient.user_id)
@@ -82,7 +82,7 @@ def patients():
     upcoming = {k: v if v is None or v.tzinfo else v.replace(tzinfo=UTC) for k, v in upcoming.items()}
     return render(
         "hospital_admin/patients.html",
-        "patient_table" if request.args.get("fragment") == "table" else None,
+        "patient_table" if query_args.flag("fragment", "table") else None,
         hospital=g.hospital,
         patients=listing,
         visits=visits,
@@ -118,11 +118,7 @@ def patient(patient_id: int):
 
 
 def _week_start() -> date:
-    try:
-        day = date.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        day = local_today(g.hospital)
-    day = max(min(day, date(9998, 12, 1)), date(1971, 1, 1))
+    day = query_args.day("start") or local_today(g.hospital)
     return day - timedelta(days=day.weekday())
 
 
@@ -131,8 +127,8 @@ def week():
     hospital = g.hospital
     first = _week_start()
     days = [first + timedelta(days=i) for i in range(7)]
-    department_id = request.args.get("department", type=int)
-    page = page_number()
+    department_id = query_args.record_id("department")
+    page = query_args.page()
     statement = (
         select(Membership)
         .join(Doctor, Doctor.id == Membership.doctor_id)
@@ -181,7 +177,7 @@ def week():
     ).all()
     return render(
         "hospital_admin/week.html",
-        "week_grid" if request.args.get("fragment") == "grid" else None,
+        "week_grid" if query_args.flag("fragment", "grid") else None,
         hospital=hospital,
         days=days,
         weekdays=WEEKDAYS,

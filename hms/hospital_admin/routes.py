@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from hms import clock
+from hms import query as query_args
 from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
@@ -43,7 +44,6 @@ from hms.models import (
     StaffKind,
     User,
 )
-from hms.pagination import page_number
 from hms.reports import pages as report_pages
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
@@ -327,8 +327,8 @@ def _memberships_page(query: str, page: int):  # type: ignore[no-untyped-def]
 
 
 def _list_args() -> tuple[str, int]:
-    query = (request.args.get("q") or "").strip()[:80]
-    return query, page_number()
+    query = query_args.text("q")
+    return query, query_args.page()
 
 
 def _doctors_page(status: int = 200, block: str | None = None, **context):  # type: ignore[no-untyped-def]
@@ -352,7 +352,7 @@ def _doctors_page(status: int = 200, block: str | None = None, **context):  # ty
 
 @bp.get("/doctors")
 def doctors():
-    return _doctors_page(block="doctor_table" if request.args.get("fragment") == "table" else None)
+    return _doctors_page(block="doctor_table" if query_args.flag("fragment", "table") else None)
 
 
 @bp.post("/doctors")
@@ -454,7 +454,7 @@ def _invited(invitation: Invitation, token: str, endpoint: str, template: str, b
 
 @bp.get("/invitations")
 def invitations():
-    for_doctors = request.args.get("of") == "doctors"
+    for_doctors = query_args.flag("of", "doctors")
     if not is_htmx():  # the list lives on the doctors and staff pages; this is its refresh
         return redirect_to(url_for("hospital_admin.doctors" if for_doctors else "hospital_admin.staff"))
     roles = (Role.doctor,) if for_doctors else (Role.staff, Role.hospital_admin)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from hms.auth.forms import strip
+from hms.fields import DateField, IntegerField
 from hms.i18n import N_
 from hms.models import StockBatch, StockKind
 from hms.services.inventory import MAX_QUANTITY, MAX_REORDER_LEVEL

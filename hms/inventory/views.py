@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, abort, current_app, flash, request, url_for
+from flask import Response, abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from hms import query as query_args
 from hms.extensions import db
 from hms.forms import submit
 from hms.htmx import is_htmx, redirect_to, render, trigger
@@ -31,27 +32,20 @@ def _item(hospital: Hospital, item_id: int) -> InventoryItem:
     return inventory.hospital_item(hospital.id, item_id) or abort(404)
 
 
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100000))
-    except ValueError:
-        return 1
-
-
 # --- The list of items ------------------------------------------------------------------------------
 
 
 def items_page(hospital: Hospital, ep: str, form: ItemForm | None = None, status: int = 200) -> Response:
-    query = (request.args.get("q") or "").strip()[:80]
-    kind = request.args.get("kind") or ""
+    query = query_args.text("q")
+    kind = query_args.text("kind", 20)
     kind_filter = StockKind(kind) if kind in StockKind.__members__ else None
     listing = db.paginate(
         inventory.search_items(hospital.id, query, kind_filter),
-        page=_page(),
+        page=query_args.page(),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    block = "item_table" if request.args.get("fragment") == "table" else None
+    block = "item_table" if query_args.flag("fragment", "table") else None
     if form is not None and form.is_submitted():
         block = "new_item"
     args = {k: v for k, v in (("q", query), ("kind", kind_filter.value if kind_filter else "")) if v}
@@ -127,7 +121,7 @@ def _context(item: InventoryItem, ep: str, **extra: Any) -> dict[str, Any]:
         "edit_form": EditItemForm(obj=item, formdata=None) if ep == "hospital_admin" else None,
         "history": db.paginate(
             inventory.item_movements(item),
-            page=_page(),
+            page=query_args.page(),
             per_page=current_app.config["PAGE_SIZE"],
             error_out=False,
         ),
@@ -139,8 +133,7 @@ def _context(item: InventoryItem, ep: str, **extra: Any) -> dict[str, Any]:
 
 def item_page(hospital: Hospital, ep: str, item_id: int) -> Response:
     item = _item(hospital, item_id)
-    fragment = request.args.get("fragment")
-    block = fragment if fragment in ("history", "stock") else None
+    block = query_args.choice("fragment", ("history", "stock"))
     return render("inventory/item.html", block, **_context(item, ep))
 
 

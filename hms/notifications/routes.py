@@ -7,13 +7,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from hms import query as query_args
 from hms.auth.session import role_required
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
 from hms.i18n import N_
 from hms.models import Role
-from hms.pagination import page_number
 from hms.redirects import local_target
 from hms.services import notifications as service
 from hms.services import sms
@@ -50,7 +50,7 @@ def bell():
 
 @bp.get("/")
 def index():
-    page = page_number()
+    page = query_args.page()
     per_page = current_app.config["PAGE_SIZE"]
     notices, total = service.list_notifications(current_user, page, per_page)
     return render(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, url_for
 from flask_login import current_user
 
+from hms import query as query_args
 from hms.errors import error_response
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm
@@ -50,9 +51,7 @@ def _context(**extra):  # type: ignore[no-untyped-def]
 
 @bp.get("/bills")
 def bills():
-    tab = request.args.get("status", "")
-    if tab and tab not in STATUS_TABS:
-        abort(404)
+    tab = query_args.choice("status", STATUS_TABS) or ""
     rows = billing.patient_bills(_patient_id(), STATUS_TABS.get(tab))
     return render("patient/bills.html", "bills", bills=rows, tab=tab, tabs=list(STATUS_TABS), **_context())
 
@@ -66,7 +65,7 @@ def bill_row(bill_id: int):
 @bp.get("/bills/<int:bill_id>")
 def bill(bill_id: int):
     row = _own_bill(bill_id)
-    if request.args.get("checkout") == "cancelled" and not is_htmx():
+    if query_args.flag("checkout", "cancelled") and not is_htmx():
         flash(N_("You left the payment page. Nothing was charged unless you finished paying."), "info")
     return render("patient/bill.html", "bill_status", bill=row, **_context())
 
@@ -112,7 +111,7 @@ def _refused(error: DomainError):  # type: ignore[no-untyped-def]
 def checkout_return(bill_id: int):
     """Back from Stripe. The URL proves nothing: the session is fetched from Stripe to check it."""
     row = _own_bill(bill_id)
-    session_id = request.args.get("session_id", "")
+    session_id = query_args.text("session_id", 256)
     if not session_id.startswith("cs_") or len(session_id) > 255:
         abort(404)
     try:

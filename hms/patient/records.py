@@ -7,6 +7,7 @@ from flask import abort, flash, make_response, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from hms import query as query_args
 from hms.clinical_forms import HistoryForm
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
@@ -14,7 +15,6 @@ from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
-from hms.pagination import page_number
 from hms.patient.routes import bp
 from hms.services import clinical
 from hms.services.errors import DomainError, NotAllowed
@@ -144,7 +144,7 @@ def remove_history(entry_id: int):
 @bp.get("/encounters")
 def encounters():
     patient = _patient()
-    page = page_number()
+    page = query_args.page()
     total = clinical.count_encounters(patient.id)
     clinical.audit("view", "encounter", None, patient_id=patient.id, detail=f"list page {page}")
     db.session.commit()
@@ -186,7 +186,7 @@ def prescription_download(prescription_id: int):
 
 @bp.get("/record-access")
 def record_access():
-    page = page_number()
+    page = query_args.page()
     events, total = clinical.record_access_log(_patient().id, page=page, per_page=ACCESS_PER_PAGE)
     return render(
         "patient/record_access.html",

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hms import clock
+from hms import query as query_args
 from hms.auth.session import role_required
 from hms.database import retry_on_deadlock
 from hms.extensions import db, limiter
@@ -38,9 +39,9 @@ def dashboard():
 
 @bp.get("/doctors")
 def find_doctors():
-    form = DoctorSearchForm(request.args)
+    form = DoctorSearchForm(query_args.cleaned())
     form.validate()
-    hospital_id = request.args.get("hospital", type=int)
+    hospital_id = query_args.record_id("hospital")
     page = form.page.data if not form.page.errors and form.page.data else 1
     memberships, total = scheduling.search_doctors(
         text=form.q.data or "" if not form.q.errors else "",
@@ -54,7 +55,7 @@ def find_doctors():
         select(Hospital).where(Hospital.status == HospitalStatus.active).order_by(Hospital.name)
     ).all()
     pages = max(1, -(-total // PER_PAGE))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = query_args.without("page")
     return render(
         "patient/find_doctors.html",
         "results",
@@ -80,11 +81,7 @@ def _bookable_or_404(doctor_id: int, hospital_id: int) -> Membership:
 def _picker_day(membership: Membership, strip: list[tuple[date, int]]) -> date:
     """The day asked for in ?day=, else the first day with a free slot, else today."""
     first, last = strip[0][0], strip[-1][0]
-    asked = request.args.get("day", "")
-    try:
-        day = date.fromisoformat(asked) if asked else None
-    except ValueError:
-        day = None
+    day = query_args.day("day")
     if day is not None and first <= day <= last:
         return day
     return next((d for d, count in strip if count), first)

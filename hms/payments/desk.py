@@ -9,10 +9,11 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, abort, flash, request, url_for
+from flask import Response, abort, flash, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from hms import query as query_args
 from hms.errors import error_response
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error, submit
@@ -20,7 +21,6 @@ from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import Bill, BillStatus, Hospital, ItemKind, PaymentMethod
 from hms.money import minor_to_decimal
-from hms.pagination import page_number
 from hms.payments.forms import (
     BillFilterForm,
     CancelBillForm,
@@ -39,7 +39,7 @@ def _bill(hospital: Hospital, bill_id: int) -> Bill:
 
 
 def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, int]:
-    form = BillFilterForm(request.args)
+    form = BillFilterForm(query_args.cleaned())
     form.doctor.choices = [("", gettext("Any doctor"))] + [
         (str(i), name) for i, name in billing.hospital_doctors(hospital)
     ]
@@ -58,14 +58,14 @@ def _filters(hospital: Hospital) -> tuple[BillFilterForm, billing.BillFilter, in
         doctor_id=int(doctor) if doctor else None,
         patient=(valid(form.patient) or "")[:80],
     )
-    return form, f, page_number()
+    return form, f, query_args.page()
 
 
 def bills_page(hospital: Hospital, ep: str) -> Response:
     form, f, page = _filters(hospital)
     per_page = 20
     rows, total = billing.hospital_bills(hospital, f, page, per_page)
-    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    query = query_args.without("page")
     return render(
         "desk/bills.html",
         "results",

@@ -8,16 +8,10 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    ValidationError,
-)
+from wtforms import HiddenField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from hms.fields import DateField, IntegerField
 from hms.i18n import N_
 from hms.models import BillStatus, ItemKind, PaymentMethod
 from hms.money import decimal_to_minor

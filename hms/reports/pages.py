@@ -14,6 +14,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from hms import query as query_args
 from hms.charts import series_chart
 from hms.extensions import db
 from hms.htmx import redirect_to, render
@@ -108,12 +109,12 @@ def _page(
 
 def index(scope: Scope, ep: str) -> Response:
     """The builder; with parameters in the URL it runs them (the result alone for HTMX)."""
-    if "metric" not in request.args:
+    if "metric" not in query_args.cleaned():
         form = report_form(scope, None, reports.default_params(scope).to_json())
         return _page(scope, ep, form)
-    form = report_form(scope, request.args)
+    form = report_form(scope, query_args.cleaned())
     try:
-        params = reports.parse_params(request.args, scope)
+        params = reports.parse_params(query_args.cleaned(), scope)
     except InvalidReport as error:
         attach_errors(form, error.errors)
         return _page(scope, ep, form, errors=error.errors, status=422)
@@ -133,9 +134,9 @@ def _file_name(params: ReportParams) -> str:
 
 def csv_download(scope: Scope, ep: str) -> Response:
     try:
-        params = reports.parse_params(request.args, scope)
+        params = reports.parse_params(query_args.cleaned(), scope)
     except InvalidReport as error:
-        form = report_form(scope, request.args)
+        form = report_form(scope, query_args.cleaned())
         attach_errors(form, error.errors)
         return _page(scope, ep, form, errors=error.errors, status=422)
     return _csv_response(reports.run_report(params, scope), _file_name(params))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from hms import clock
+from hms import query as query_args
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import render
@@ -28,14 +29,13 @@ from hms.models import (
     Staff,
     User,
 )
-from hms.pagination import page_number
 from hms.services.audit import record_event
 from hms.super_admin.routes import STATUS_ORDER, bp
 
 
 def _search() -> tuple[str, int]:
-    query = (request.args.get("q") or "").strip()[:80]
-    page = page_number()
+    query = query_args.text("q")
+    page = query_args.page()
     return query, page
 
 
@@ -48,13 +48,13 @@ def _page(statement, page: int):  # type: ignore[no-untyped-def]
 
 
 def _block() -> str | None:
-    return "results" if request.args.get("fragment") == "results" else None
+    return "results" if query_args.flag("fragment", "results") else None
 
 
 @bp.get("/hospitals")
 def hospitals():
     query, page = _search()
-    status = request.args.get("status", "")
+    status = query_args.choice("status", (s.value for s in HospitalStatus), default="")
     statement = select(Hospital).order_by(STATUS_ORDER, Hospital.name, Hospital.id)
     if query:
         statement = statement.where(_like(Hospital.name, query) | _like(Hospital.city, query))
