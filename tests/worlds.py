@@ -227,7 +227,7 @@ def _billing_world(make, patient, hospital, other_hospital) -> dict[str, int]:  
             status=PaymentStatus.succeeded,
             amount_minor=1000,
             currency=where.currency,
-            receipt_number=f"R{where.id}-{payment_seq()}",
+            receipt_number=f"W{where.id}-{payment_seq()}",  # not the app's R… series
         )
         db.session.add(payment)
         refund = None
