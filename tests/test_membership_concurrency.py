@@ -86,3 +86,35 @@ def test_two_admins_removing_each_other_at_once_leave_one(app, make):
         select(func.count(User.id)).where(User.id.in_([first.id, second.id]), User.active.is_(True))
     )
     assert active == 1
+
+
+def remove_job(membership_id: int, admin_id: int, appointments: str):  # type: ignore[no-untyped-def]
+    def job():  # type: ignore[no-untyped-def]
+        membership_service.remove_membership(
+            db.session.get(Membership, membership_id),
+            db.session.get(User, admin_id),
+            cancel_future=appointments == "cancel",
+            reason="The doctor has left the hospital",
+        )
+        db.session.commit()
+
+    return job
+
+
+@pytest.mark.parametrize("choices", [("keep", "keep"), ("keep", "cancel"), ("cancel", "cancel")])
+def test_two_admins_removing_one_doctor_at_once_remove_him_once(app, make, choices):
+    """The second removal, waiting for the first, finds the link gone: it changes nothing, writes no
+    second audit event and answers like the first (the sweep saw two events, and a 500 for keep+cancel)."""
+    hospital = make.hospital()
+    admins = [make.hospital_admin(hospital) for _ in choices]
+    doctor = make.doctor_at(hospital)
+    make.schedule(doctor, hospital)
+    make.appointment(make.patient(), doctor, hospital)
+    membership_id = doctor.doctor.memberships[0].id
+    jobs = [remove_job(membership_id, a.id, c) for a, c in zip(admins, choices, strict=True)]
+    assert run_at_once(app, jobs) == ["done", "done"]
+    db.session.rollback()
+    assert db.session.get(Membership, membership_id) is None
+    events = membership_events(membership_id)
+    assert events == ["remove"]
+    assert first_tampered_event() is None

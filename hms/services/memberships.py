@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from hms import clock
@@ -233,8 +234,14 @@ def remove_membership(
 
     His future appointments there are cancelled with `reason` (the patients are told), or kept when
     `cancel_future` is False: they stay booked, and the hospital sees them in its appointments."""
-    # Hold the doctor's booking lock (as booking does) so no appointment slips in while he leaves.
-    lock_rows((Doctor, membership.doctor_id))
+    # Hold the doctor's booking lock (as booking does) so no appointment slips in while he leaves,
+    # then look again: a removal that waited for another one finds the link gone, and does nothing.
+    membership_id = sa_inspect(membership).identity[0]  # without loading a row that may be gone
+    doctor_id = db.session.scalar(select(Membership.doctor_id).where(Membership.id == membership_id))
+    if doctor_id is not None:
+        lock_rows((Doctor, doctor_id))
+    if db.session.scalar(select(Membership.id).where(Membership.id == membership_id)) is None:
+        return Change(False, 0)
     upcoming = future_appointments(membership)
     reason = " ".join((reason or "").split())
     if upcoming and cancel_future and not reason:

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select, update
 
 from hms import clock, events, ical
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import (
@@ -95,7 +96,9 @@ def preferences(user: User) -> list[tuple[Kind, Channels]]:
 
 
 def set_preferences(user: User, choices: dict[str, Channels]) -> None:
-    """Save the user's choice per kind (only kinds his role can receive)."""
+    """Save the user's choice per kind (only kinds his role can receive). Two saves at once (two tabs)
+    take turns on the user's row, so the second finds the first's rows instead of inserting twice."""
+    lock_rows((User, user.id))
     allowed = {k.key for k in kinds_for(user.role)}
     existing = {
         p.kind: p
