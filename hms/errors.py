@@ -1,12 +1,14 @@
-"""Error pages for 400/403/404/405/409/422/429/500, as whole pages or as HTMX fragments."""
+"""Error pages for 400/403/404/405/409/422/429/500/503, as whole pages or as HTMX fragments; a lost
+database connection answers 503 with Retry-After, and a failed clean-up never reaches the user."""
 
 from __future__ import annotations
 
 import math
 import time
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, Response, current_app, g, make_response, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hms.extensions import db, limiter
@@ -29,7 +31,37 @@ MESSAGES = {
         N_("Something went wrong"),
         N_("An error on our side stopped this. Nothing was saved; please try again."),
     ),
+    503: (
+        N_("Busy for a moment"),
+        N_("The database did not answer. Nothing was saved; try again in a few seconds."),
+    ),
 }
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """A lost or refused database connection, a deadlock or a lock that timed out: worth a retry."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def discard_session(*, close: bool = False) -> None:
+    """Roll back the request's database session, whatever state its connection is in (a connection the
+    server has just closed cannot roll back, and that must not become the answer); `close` at the end
+    of the request. When the rollback fails, the session is dropped and the signed-in user is read
+    again on a fresh connection, so that the error page can still show who is signed in."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - logged; the connection is invalidated and the pool replaces it
+        current_app.logger.warning("rollback failed on a broken database connection", exc_info=True)
+        close = True
+        g.pop("_login_user", None)
+    if close:
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001
+            current_app.logger.warning("closing a broken database session failed", exc_info=True)
 
 
 def error_response(code: int, detail: str | None = None) -> Response:
@@ -79,6 +111,18 @@ def register(app: Flask) -> None:
     def server_error(error: Exception) -> Response:
         if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
             return http_error(error)
+        if database_unavailable(error):
+            app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:300])
+            discard_session()
+            response = error_response(503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         app.logger.exception("unhandled error", exc_info=error)
-        db.session.rollback()
+        discard_session()
         return error_response(500)
+
+    @app.teardown_appcontext
+    def close_session(_error: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own (teardowns run last-registered first), which then finds
+        # nothing to close: a dead connection's failed rollback is logged here, never raised to the server.
+        discard_session(close=True)
