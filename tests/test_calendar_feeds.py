@@ -116,7 +116,7 @@ def test_a_moved_appointment_is_one_event_at_its_new_time(client, visits, make):
     db.session.commit()
     (event,) = events(client.get(feed_url(patient)).data)
     assert str(event["UID"]) == f"appointment-{first.id}@hms.local"
-    assert event.decoded("DTSTART") == moved.start_at and event["SEQUENCE"] == 1
+    assert event.decoded("DTSTART") == moved.start_at and event["SEQUENCE"] == 2
 
 
 def test_rotating_the_feed_address_ends_the_old_one_and_revoking_ends_all(client, visits):  # type: ignore[no-untyped-def]
@@ -149,3 +149,39 @@ def test_the_feed_is_written_in_its_owners_language(client, visits):  # type: ig
     booked = next(e for e in events(client.get(feed_url(patient)).data) if e["STATUS"] != "CANCELLED")
     assert str(booked["SUMMARY"]) == "Cita: Dr. Grace Okafor / Amina Hassan"
     assert "Motivo: Cough; fever" in str(booked["DESCRIPTION"])
+
+
+def test_after_a_move_the_new_booking_always_has_the_higher_sequence(client, visits, make, login_as):  # type: ignore[no-untyped-def]
+    """The sweep: /appointments/<old>.ics and /appointments/<new>.ics carried one UID and one SEQUENCE
+    with opposite statuses; a calendar importing both could not tell which is newer. Every state the
+    .ics files show, in the order they happened, now has a higher SEQUENCE than the one before."""
+    doctor, hospital, start = make.bookable_slot(visits["hospital"])
+    patient = make.patient()
+    login_as(patient)
+
+    def ics(visit):  # type: ignore[no-untyped-def]
+        (event,) = events(client.get(f"/appointments/{visit.id}.ics").data)
+        return str(event["UID"]), int(event["SEQUENCE"]), str(event.get("STATUS"))
+
+    first = scheduling.book_appointment(
+        patient=patient.patient,
+        doctor_id=doctor.doctor.id,
+        hospital_id=hospital.id,
+        start=start,
+        reason="",
+        booked_by=patient,
+    )
+    db.session.commit()
+    seen = [ics(first)]
+    second = scheduling.reschedule_appointment(first, start + timedelta(minutes=30), patient)
+    db.session.commit()
+    seen += [ics(first), ics(second)]
+    third = scheduling.reschedule_appointment(second, start + timedelta(minutes=60), patient)
+    db.session.commit()
+    seen += [ics(second), ics(third)]
+    scheduling.cancel_appointment(third, patient, "Feeling better")
+    db.session.commit()
+    seen.append(ics(third))
+    assert len({uid for uid, _seq, _status in seen}) == 1
+    assert [seq for _uid, seq, _status in seen] == [0, 1, 2, 3, 4, 5]
+    assert [status for _uid, _seq, status in seen] == ["CONFIRMED", "CANCELLED"] * 3

@@ -18,8 +18,8 @@ FEED_MAX_EVENTS = 1000
 
 
 def appointment_event(appointment: Appointment, reader: User) -> ical.FeedEvent:
-    uid, sequence = calendar_identity(appointment)
     cancelled = appointment.status == AppointmentStatus.cancelled
+    uid, sequence = calendar_identity(appointment, cancelled=cancelled)
     texts = calendar_texts(appointment, reader)
     return ical.FeedEvent(
         uid=uid,
@@ -30,7 +30,7 @@ def appointment_event(appointment: Appointment, reader: User) -> ical.FeedEvent:
         summary=texts.summary,
         location=texts.location,
         description=texts.description,
-        sequence=sequence + (1 if cancelled else 0),
+        sequence=sequence,
         cancelled=cancelled,
     )
 

@@ -257,13 +257,18 @@ def when_text(appointment: Appointment) -> str:
     )
 
 
-def calendar_identity(appointment: Appointment) -> tuple[str, int]:
+def calendar_identity(appointment: Appointment, *, cancelled: bool) -> tuple[str, int]:
     """The calendar UID and SEQUENCE of an appointment, shared by emailed invitations, .ics
-    downloads and feeds, so that every calendar sees one event that moves."""
+    downloads and feeds, so that every calendar sees one event that moves.
+
+    Every state of the event has its own SEQUENCE, always higher for the newer one: the n-th booking of
+    a reschedule chain is 2n while booked and 2n + 1 once cancelled (or moved away from). So after a move,
+    the old booking's cancellation (2n + 1) is older than the new booking (2n + 2), and a calendar that
+    imports both .ics files, in any order, keeps the new time."""
     root_id, depth = _chain(appointment)
     sender = current_app.config["MAIL_DEFAULT_SENDER"] or "no-reply@hms.local"
     domain = sender.rsplit("<", 1)[-1].strip(" >").rsplit("@", 1)[-1]
-    return f"appointment-{root_id}@{domain}", depth
+    return f"appointment-{root_id}@{domain}", 2 * depth + (1 if cancelled else 0)
 
 
 def _chain(appointment: Appointment) -> tuple[int, int]:
@@ -301,7 +306,7 @@ def calendar_texts(appointment: Appointment, reader: User) -> CalendarTexts:
 
 
 def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: bool = False) -> str:
-    uid, sequence = calendar_identity(appointment)
+    uid, sequence = calendar_identity(appointment, cancelled=cancelled)
     sender = current_app.config["MAIL_DEFAULT_SENDER"] or "no-reply@hms.local"
     organizer_email = sender.rsplit("<", 1)[-1].strip(" >")
     texts = calendar_texts(appointment, recipient)
@@ -317,7 +322,7 @@ def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: boo
         organizer_email=organizer_email,
         attendee_name=recipient.full_name,
         attendee_email=recipient.email,
-        sequence=sequence + (1 if cancelled else 0),
+        sequence=sequence,
         cancelled=cancelled,
     )
 
