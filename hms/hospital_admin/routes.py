@@ -1,7 +1,8 @@
 """Hospital administrator pages: profile, departments, doctors, staff and administrators.
 
 Every object is looked up through the admin's own hospital (`g.hospital`): another hospital's ids are
-404. A pending or suspended hospital shows its status page; a pending one may still edit its profile."""
+404. A pending hospital shows its status page and its profile; a suspended one its status and, read-only,
+the appointments, patients, bills and reports already made (OPEN_WHILE); the FHIR API follows the same rule."""
 
 from __future__ import annotations
 

@@ -1,16 +1,30 @@
-"""Staff pages: dashboard."""
+"""Staff pages: dashboard; only while the staff member's hospital is active."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from hms.auth.session import role_required
-from hms.htmx import render
+from hms.htmx import redirect_to, render
 from hms.models import Role
 
 bp = Blueprint("staff", __name__)
 bp.before_request(role_required(Role.staff))
+
+
+@bp.before_request
+def hospital_must_be_active():  # type: ignore[no-untyped-def]
+    """Staff cannot log in at a hospital that is not active; one already logged in when it is suspended
+    keeps only the dashboard, which says so (as its administrator's pages do)."""
+    staff = current_user.staff
+    if staff is None:
+        abort(403)
+    if staff.hospital.is_active or request.endpoint == "staff.dashboard":
+        return None
+    if request.method == "GET":
+        return redirect_to(url_for("staff.dashboard"))
+    abort(403)
 
 
 @bp.get("/")

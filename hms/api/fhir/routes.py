@@ -45,6 +45,25 @@ def authenticate() -> Response | None:
         return operation_outcome(401, "The token is unknown, expired or revoked.")
     g._login_user = user
     db.session.commit()  # the token's last use
+    refusal = closed_to(user)
+    if refusal:
+        return operation_outcome(403, refusal)
+    return None
+
+
+def closed_to(user) -> str | None:  # type: ignore[no-untyped-def]
+    """The pages' gates, for the API too: a deactivated account and a hospital's staff while it is not
+    active read nothing; a hospital administrator reads his hospital's data while it is active or
+    suspended (to wind down, as his pages allow), not while it waits for approval."""
+    from hms.models import HospitalStatus, Role
+    from hms.services.accounts import login_block_reason
+
+    reason = login_block_reason(user)
+    if reason:
+        return reason
+    link = user.hospital_admin if user.role == Role.hospital_admin else None
+    if link is not None and link.hospital.status == HospitalStatus.pending:
+        return "The hospital is waiting for the platform's approval; its data opens when it is approved."
     return None
 
 
