@@ -2,7 +2,7 @@
 
 Every object is looked up through the admin's own hospital (`g.hospital`): another hospital's ids are
 404. A pending hospital shows its status page and its profile; a suspended one its status and, read-only,
-the appointments, patients, bills and reports already made (OPEN_WHILE); the FHIR API follows the same rule."""
+the appointments, patients, bills and reports already made (OPEN_WHILE); the FHIR API follows suit."""
 
 from __future__ import annotations
 
