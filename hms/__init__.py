@@ -121,9 +121,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    from hms.auth.session import load_user
+    from hms.auth.session import load_user, touch_after
 
     login_manager.user_loader(load_user)
+    # Registered before the error handlers' clean-up, so it runs after it: the request's session is
+    # closed when the deferred touch writes (teardowns run last-registered first).
+    app.teardown_appcontext(touch_after)
 
     @app.before_request
     def refuse_nul_bytes() -> None:

@@ -290,7 +290,9 @@ log = logging.getLogger("hms.worker")
 
 
 def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
-    """One round of the worker: queue due reminders, then send what is due in the outbox."""
+    """One round of the worker: seal new audit events into the chain, queue due reminders, then send
+    what is due in the outbox."""
+    audit.seal_all()
     queued = reminders.send_reminders()
     db.session.commit()
     return queued, outbox.deliver_all_due(worker_id)

@@ -46,8 +46,15 @@ def lock_rows(*rows: tuple[type, int]) -> None:
     SQLite: it has one writer at a time; end any read transaction and start an IMMEDIATE one,
     which holds the database's write lock until commit."""
     if db.engine.dialect.name == "sqlite":
-        if db.session().in_transaction():
-            db.session.commit()
+        session = db.session()
+        if session.in_transaction():
+            # End the read transaction without expiring what was read: what matters is read again
+            # under the lock by the caller; the rest (the user, his profile) need not be reloaded.
+            session.expire_on_commit, before = False, session.expire_on_commit
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = before
         token = _begin_immediate.set(True)
         try:
             db.session.execute(select(1))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, make_response, render_template, request
+from flask import Response, g, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
 from hms.redirects import local_target
@@ -52,12 +53,15 @@ def redirect_to(url: str, *, external: bool = False) -> Response:
     return response
 
 
-def show_page(response: Response, url: str) -> Response:
+def show_page(page: Callable[[], Response], url: str) -> Response:
     """Answer an HTMX post with the next page itself rather than a redirect to it: one round trip
     fewer (2 s on a slow network). htmx swaps the page's <main> in and puts `url` in the address bar;
-    without JavaScript the view redirects as usual."""
+    without JavaScript the view redirects as usual. Only <main> is used, so the page is rendered
+    without the header's bell count (`main_only`); the bell fetches its own when told to."""
+    g.main_only = True
+    response = page()
     response.headers["HX-Push-Url"] = url
     response.headers["HX-Retarget"] = "#main"
     response.headers["HX-Reselect"] = "#main"
     response.headers["HX-Reswap"] = "outerHTML"
-    return response
+    return trigger(response, "notificationsChanged")

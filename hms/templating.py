@@ -159,9 +159,13 @@ def translate(message: object) -> str:
 
 def unread_notifications() -> int:
     """The bell's count, rendered with the page (the bell then only polls, no request on load)."""
+    from flask import g
+
     from hms.services.notifications import unread_count
 
-    return unread_count(current_user) if current_user.is_authenticated else 0
+    if g.get("main_only") or not current_user.is_authenticated:
+        return 0  # an answer of which htmx keeps only <main> (hms.htmx.show_page)
+    return unread_count(current_user)
 
 
 def register(app: Flask) -> None:

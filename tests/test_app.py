@@ -108,6 +108,7 @@ def test_audit_chain_detects_a_modified_row(app, make):
     for i in range(3):
         audit.record_event("view", "hospital", i, user_id=user.id)
     db.session.commit()
+    audit.seal_all()  # what the worker does
     assert audit.first_tampered_event() is None
     runner = app.test_cli_runner()
     assert runner.invoke(args=["hms", "verify-audit"]).exit_code == 0

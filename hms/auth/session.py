@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, flash, g, request, session
+from flask import abort, current_app, flash, g, request, session
 from flask_login import current_user
 
+from hms import clock
 from hms.extensions import db, login_manager
 from hms.i18n import N_
 from hms.models import Role, User
@@ -38,18 +39,21 @@ ENDED_MESSAGE = N_("This session was ended. Log in again.")
 
 
 def load_user(user_id: str) -> User | None:
+    """The user of the cookie, by his server-side session: one statement reads the session, the user
+    and his profile. Nothing is written, except ending an idle session; the session's last activity is
+    written after the answer, at most once a minute and never for a background poll (`touch_after`)."""
     try:
         raw_id, raw_version = user_id.split(":", 1)
         uid, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    user = db.session.get(User, uid)
-    if user is None or not user.active or user.session_version != version:
-        return None
     row = sessions.find_session(session.get(SESSION_KEY))
-    ended = sessions.check_session(row, user, touch=not is_background_request())
-    db.session.commit()  # the first thing a request does (see hms/__init__.py): nothing else to commit
+    user = row.user if row is not None else None
+    if user is None or user.id != uid or not user.active or user.session_version != version:
+        return None
+    ended = sessions.check_session(row, user)
     if ended is not None:
+        db.session.commit()  # an idle session is ended for good
         session.clear()
         if ended == "idle":
             flash(IDLE_MESSAGE, "info")
@@ -57,9 +61,27 @@ def load_user(user_id: str) -> User | None:
             flash(ENDED_MESSAGE, "info")
         return None
     g.user_session = row
+    touching = not is_background_request() and sessions.touch_due(row)
+    if touching:
+        g.touch_session = row.id
     if sessions.idle_logout_on():
-        g.idle_seconds_left = sessions.seconds_left(row, user)
+        g.idle_seconds_left = sessions.seconds_left(row, user, last_seen=clock.now() if touching else None)
     return user
+
+
+def touch_after(_error: BaseException | None = None) -> None:
+    """At the end of the request (after its own session is closed): write the deferred touch in a
+    transaction of its own; a failure is logged, the answer has gone already."""
+    session_id = g.pop("touch_session", None)
+    if session_id is None:
+        return
+    try:
+        sessions.touch_later(session_id)
+    except Exception:  # noqa: BLE001
+        current_app.logger.warning("could not record the session's activity", exc_info=True)
+        db.session.rollback()
+    finally:
+        db.session.remove()
 
 
 def role_required(*roles: Role) -> Callable[[], None]:

@@ -1,4 +1,8 @@
-"""Append-only, hash-chained audit log of who did what to which record."""
+"""Append-only, hash-chained audit log of who did what to which record.
+
+Events are written by requests without any shared lock (`prev_hash`, `hash` and `seal_seq` empty); the
+worker seals them into the chain in batches (hms/services/audit.py): each sealed event gets the next
+position (`seal_seq`) and the hash of the one before it."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hms import clock
@@ -16,6 +20,7 @@ from hms.models.types import UTCDateTime
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("seal_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
@@ -28,8 +33,10 @@ class AuditEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), default="success")
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # Set when the worker seals the event into the chain; empty until then.
+    seal_seq: Mapped[int | None]
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     def payload(self) -> str:
         return json.dumps(
@@ -54,8 +61,8 @@ class AuditEvent(db.Model):
 
 
 class AuditChainHead(db.Model):
-    """The one row that names the newest audit event's hash. Writers lock it (SELECT ... FOR UPDATE) so
-    that concurrent transactions append to the chain one after another instead of forking it."""
+    """The one row that names the newest sealed event's hash and the chain's length. Only the sealer
+    locks it (SELECT ... FOR UPDATE), so two sealers never fork the chain; requests never touch it."""
 
     __tablename__ = "audit_chain_head"
 

@@ -15,6 +15,7 @@ from hms.extensions import db
 from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
+    from hms.models.scheduling import ScheduleRule
     from hms.models.users import Doctor, User
 
 
@@ -145,6 +146,15 @@ class Membership(db.Model):
     doctor: Mapped[Doctor] = relationship(back_populates="memberships")
     hospital: Mapped[Hospital] = relationship(back_populates="memberships")
     department: Mapped[Department | None] = relationship()
+    # The doctor's weekly hours here (read only: they are edited as ScheduleRule rows), so that the
+    # slot picker can load the membership, its hospital and its hours in one statement.
+    rules: Mapped[list[ScheduleRule]] = relationship(
+        "ScheduleRule",
+        primaryjoin="and_(Membership.doctor_id == foreign(ScheduleRule.doctor_id), "
+        "Membership.hospital_id == foreign(ScheduleRule.hospital_id))",
+        viewonly=True,
+        order_by="ScheduleRule.id",
+    )
 
     @property
     def takes_bookings(self) -> bool:

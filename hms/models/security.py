@@ -28,6 +28,8 @@ class UserSession(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How long the session may stay idle (the user's hospital's setting), renewed at each touch.
+    idle_minutes: Mapped[int | None]
     # logout | idle | ended (by the user elsewhere) | password | two_factor
     ended_reason: Mapped[str | None] = mapped_column(String(24))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
@@ -88,21 +88,25 @@ def _picker_day(membership: Membership, strip: list[tuple[date, int]]) -> date:
 
 
 def _picker_context(membership: Membership, day: date | None = None, **extra):  # type: ignore[no-untyped-def]
+    """The strip of days and one day's times, from one calendar read once for the strip's range."""
     hospital = membership.hospital
-    today = scheduling.local_today(hospital)
-    strip = scheduling.day_strip(membership.doctor_id, hospital, today)
+    now = clock.now()
+    today = scheduling.local_today(hospital, now)
+    calendar = scheduling.calendar_for(membership, today, today + timedelta(days=scheduling.PICKER_DAYS - 1))
+    strip = calendar.strip(now)
     day = day or _picker_day(membership, strip)
+    slots = (
+        calendar.slots(day, now)
+        if calendar.covers(day)
+        else scheduling.day_slots(membership.doctor_id, hospital, day, now)
+    )
     return {
         "membership": membership,
         "doctor": membership.doctor,
         "hospital": hospital,
         "strip": strip,
         "day": day,
-        "slots": [
-            s
-            for s in scheduling.day_slots(membership.doctor_id, hospital, day)
-            if s.free or s.key == extra.get("taken_key")
-        ],
+        "slots": [s for s in slots if s.free or s.key == extra.get("taken_key")],
         "tz_label": tz_label(hospital, day),
     } | extra
 
@@ -124,12 +128,16 @@ def doctor_page(doctor_id: int, hospital_id: int):
 @bp.post("/doctors/<int:doctor_id>/at/<int:hospital_id>/book")
 @limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def book(doctor_id: int, hospital_id: int):
-    membership = scheduling.bookable_membership(doctor_id, hospital_id)
+    """Book, re-checking everything under the booking lock (the service reads the membership there);
+    the picker is loaded again only to show a refusal. The confirmation page is rendered from what the
+    booking wrote and read (nothing expires at its commit)."""
     form = BookingForm()
-    if membership is None:
-        abort(404)
+
+    def again(status: int, **extra):  # type: ignore[no-untyped-def]
+        return _picker_again(_bookable_or_404(doctor_id, hospital_id), form, status, **extra)
+
     if not form.validate_on_submit():
-        return _picker_again(membership, form, 422)
+        return again(422)
     try:
         start = scheduling.parse_slot_key(form.slot.data)
 
@@ -143,6 +151,7 @@ def book(doctor_id: int, hospital_id: int):
                 booked_by=current_user,
                 idempotency_key=form.key.data,
             )
+            db.session().expire_on_commit = False  # the page below shows what was just written
             db.session.commit()
             return appointment
 
@@ -150,15 +159,15 @@ def book(doctor_id: int, hospital_id: int):
     except scheduling.SlotTaken as taken:
         db.session.rollback()
         attach_error(form, taken)
-        return _picker_again(membership, form, 409, taken_key=form.slot.data, alternatives=taken.alternatives)
+        return again(409, taken_key=form.slot.data, alternatives=taken.alternatives)
     except DomainError as error:
         db.session.rollback()
         attach_error(form, error)
-        return _picker_again(membership, form, error.status if error.status in (409, 422) else 422)
+        return again(error.status if error.status in (409, 422) else 422)
     flash(N_("Your appointment is booked."), "success")
     url = url_for("patient.appointment", appointment_id=appointment.id)
     if is_htmx():  # the confirmation comes in this answer: no second round trip to fetch it
-        return show_page(_appointment_page(appointment), url)
+        return show_page(lambda: _appointment_page(appointment), url)
     return redirect_to(url)
 
 

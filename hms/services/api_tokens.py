@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from hms import clock
 from hms.extensions import db
-from hms.models import ApiToken, Role, TokenKind, User
+from hms.models import ApiToken, HospitalAdmin, Role, Staff, TokenKind, User
 from hms.services.errors import Invalid, NotFound
 
 PREFIX = {TokenKind.api: "hms_", TokenKind.calendar: "cal_"}
@@ -114,7 +115,18 @@ def user_for_token(secret: str, kind: TokenKind) -> User | None:
     """The active user whose valid token of `kind` this is; None for anything else. Notes the use."""
     if not secret or len(secret) > 200 or not secret.startswith(PREFIX[kind]):
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    row = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(secret))
+        .options(
+            joinedload(ApiToken.user).options(
+                joinedload(User.patient),
+                joinedload(User.doctor),
+                joinedload(User.staff).joinedload(Staff.hospital),
+                joinedload(User.hospital_admin).joinedload(HospitalAdmin.hospital),
+            )
+        )
+    )
     now = clock.now()
     if row is None or row.kind != kind or not row.is_valid(now) or not row.user.active:
         return None

@@ -1,58 +1,63 @@
-"""Write and verify the hash-chained audit log.
+"""Write and verify the hash-chained audit log, without a lock shared by every hospital.
 
-Every event stores the hash of the one before it. Appending reads the chain's head and writes after it,
-so two transactions must never do that at the same time: each writer locks the one row of
-`audit_chain_head` (SELECT ... FOR UPDATE on PostgreSQL and MariaDB) until it commits. On SQLite the
-head's UPDATE takes the database's single write lock, and a transaction whose snapshot is stale cannot
-write at all, so the chain cannot fork there either.
+Writing: `record_event` (and `record_events` for many at once) only INSERTs the event, with no hash yet:
+a request never waits for another one, whatever hospital it is at.
 
-Lock order: take any other row locks (hms.database.lock_rows) before the first `record_event` of a
-transaction; the head is always the last lock taken, so writers cannot deadlock on it."""
+Sealing: the worker (`flask hms worker`, every round) calls `seal_events`, which locks the chain's head
+row (the only lock of the design, taken by sealers alone), takes the events not yet sealed in the order
+they were written, and gives each the next position in the chain (`seal_seq`) and the hash of the one
+before it. An event whose transaction committed late is simply sealed in a later batch.
+
+Verifying (`chain_problem`, `flask hms verify-audit`): every sealed event, in chain order, must link to
+the one before it and hash to its stored hash (a changed or deleted event breaks it); the head must
+name the last event and the chain's length (events cut off the end); and no event may wait unsealed for
+longer than UNSEALED_GRACE (the worker is down, or an event was slipped in without being chained)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hms import clock
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.models.audit import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 HEAD_ID = 1
+SEAL_BATCH = 1000
+UNSEALED_GRACE = timedelta(minutes=1)
 
 
-def _locked_head() -> AuditChainHead:
-    """The chain head, locked until the caller's transaction ends (created when it is missing)."""
-    query = (
-        select(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+def _event(
+    action: str,
+    record_type: str,
+    record_id: int | None,
+    *,
+    patient_id: int | None = None,
+    hospital_id: int | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+    user_id: int | None = None,
+) -> AuditEvent:
+    if user_id is None and has_request_context() and current_user.is_authenticated:
+        user_id = current_user.id
+    return AuditEvent(
+        at=clock.now().replace(microsecond=0),
+        user_id=user_id,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        patient_id=patient_id,
+        hospital_id=hospital_id,
+        outcome=outcome,
+        ip=request.remote_addr if has_request_context() else None,
+        detail=detail[:1000] if detail else detail,
     )
-    head = db.session.scalar(query)
-    if head is not None:
-        return head
-    # First event ever (or the row was lost): start from the newest event there is.
-    last = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    length = db.session.scalar(select(func.count(AuditEvent.id))) or 0
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                AuditChainHead(
-                    id=HEAD_ID,
-                    last_hash=last.hash if last else GENESIS,
-                    last_event_id=last.id if last else None,
-                    length=length,
-                )
-            )
-    except IntegrityError:
-        pass  # another transaction created it first; lock theirs
-    return db.session.scalar(query)
 
 
 def record_event(
@@ -66,68 +71,148 @@ def record_event(
     detail: str | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Append one audit row chained to the previous one (the caller commits)."""
-    if user_id is None and has_request_context() and current_user.is_authenticated:
-        user_id = current_user.id
-    ip = request.remote_addr if has_request_context() else None
-    head = _locked_head()
-    if db.engine.dialect.name == "sqlite":
-        # Take SQLite's write lock now (FOR UPDATE means nothing there), then re-read under it.
-        db.session.execute(
-            update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(length=AuditChainHead.length)
-        )
-        db.session.refresh(head)
-    event = AuditEvent(
-        at=clock.now().replace(microsecond=0),
-        user_id=user_id,
-        action=action,
-        record_type=record_type,
-        record_id=record_id,
+    """Write one audit event (the caller commits); the worker seals it into the chain. Flushes."""
+    event = _event(
+        action,
+        record_type,
+        record_id,
         patient_id=patient_id,
         hospital_id=hospital_id,
         outcome=outcome,
-        ip=ip,
-        detail=detail[:1000] if detail else detail,
-        prev_hash=head.last_hash,
+        detail=detail,
+        user_id=user_id,
     )
-    event.hash = event.compute_hash()
     db.session.add(event)
-    db.session.flush()
-    head.last_hash = event.hash
-    head.last_event_id = event.id
-    head.length = head.length + 1
     db.session.flush()
     return event
 
 
+def record_events(action: str, rows: list[dict]) -> None:
+    """Write many events in one statement (a page of search results, each row audited): `rows` hold
+    record_type, record_id and any of patient_id, hospital_id, detail. Flushes."""
+    if rows:
+        events = [_event(action, row["record_type"], row["record_id"], **_rest(row)) for row in rows]
+        db.session.execute(
+            insert(AuditEvent),
+            [{c: getattr(e, c) for c in _COLUMNS} for e in events],
+        )
+
+
+_COLUMNS = (
+    "at",
+    "user_id",
+    "action",
+    "record_type",
+    "record_id",
+    "patient_id",
+    "hospital_id",
+    "outcome",
+    "ip",
+    "detail",
+)
+
+
+def _rest(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("record_type", "record_id")}
+
+
+def _head() -> AuditChainHead:
+    """The chain head, locked until the caller's transaction ends (made on the first seal)."""
+    query = (
+        select(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = db.session.scalar(query)
+    if head is not None:
+        return head
+    try:
+        with db.session.begin_nested():
+            db.session.add(AuditChainHead(id=HEAD_ID, last_hash=GENESIS, last_event_id=None, length=0))
+    except IntegrityError:
+        pass  # another sealer made it first; lock theirs
+    return db.session.scalar(query)
+
+
+def seal_events(limit: int = SEAL_BATCH) -> int:
+    """Seal up to `limit` unsealed events into the chain, oldest written first; how many. Flushes
+    (the caller commits: the worker after each batch)."""
+    lock_rows()  # SQLite: one writer from here on (the head's FOR UPDATE does it elsewhere)
+    head = _head()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.seal_seq.is_(None)).order_by(AuditEvent.id).limit(limit)
+    ).all()
+    for event in events:
+        head.length += 1
+        event.seal_seq = head.length
+        event.prev_hash = head.last_hash
+        event.hash = event.compute_hash()
+        head.last_hash, head.last_event_id = event.hash, event.id
+    db.session.flush()
+    return len(events)
+
+
+def seal_all() -> int:
+    """Seal every event written so far (tests, the command line); commits after each batch."""
+    total = 0
+    while sealed := seal_events():
+        db.session.commit()
+        total += sealed
+    db.session.commit()
+    return total
+
+
 def first_tampered_event() -> AuditEvent | None:
-    """The first row whose hash or link does not match, or None when the chain is intact."""
-    expected_prev = GENESIS
+    """The first sealed event whose hash or link does not match, or None when the chain is intact."""
+    expected_prev, expected_seq = GENESIS, 1
     for event in db.session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=500)
+        select(AuditEvent)
+        .where(AuditEvent.seal_seq.is_not(None))
+        .order_by(AuditEvent.seal_seq)
+        .execution_options(yield_per=500)
     ):
-        if event.prev_hash != expected_prev or event.compute_hash() != event.hash:
+        if (
+            event.seal_seq != expected_seq
+            or event.prev_hash != expected_prev
+            or event.compute_hash() != event.hash
+        ):
             return event
-        expected_prev = event.hash
+        expected_prev, expected_seq = event.hash, expected_seq + 1
     return None
 
 
 def chain_problem() -> str | None:
-    """What is wrong with the audit log, or None: a changed or re-linked row, or rows cut off its end."""
+    """What is wrong with the audit log, or None: a changed, removed or re-linked event, events cut off
+    the chain's end, or events left unsealed for longer than UNSEALED_GRACE."""
     bad = first_tampered_event()
     if bad is not None:
         return f"Audit log tampered at event {bad.id} ({bad.at.isoformat()})."
     head = db.session.get(AuditChainHead, HEAD_ID)
-    if head is None:
-        return None
+    sealed = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.seal_seq.is_not(None))) or 0
     last = db.session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        select(AuditEvent.id, AuditEvent.hash)
+        .where(AuditEvent.seal_seq.is_not(None))
+        .order_by(AuditEvent.seal_seq.desc())
+        .limit(1)
     ).first()
-    count = db.session.scalar(select(func.count(AuditEvent.id))) or 0
-    last_hash = last.hash if last else GENESIS
-    if last_hash != head.last_hash or count != head.length:
+    if head is not None:
+        last_hash = last.hash if last and last.hash else GENESIS
+        if last_hash != head.last_hash or sealed != head.length:
+            return (
+                f"Audit log cut short: the head names {head.length} events ending at event "
+                f"{head.last_event_id}, the log holds {sealed}."
+            )
+    elif sealed:
+        return f"Audit log head missing: {sealed} sealed events and no head."
+    stale = db.session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.seal_seq.is_(None), AuditEvent.at < clock.now() - UNSEALED_GRACE
+        )
+    )
+    if stale:
         return (
-            f"Audit log cut short: the head names {head.length} events ending at event "
-            f"{head.last_event_id}, the log holds {count}."
+            f"{stale} audit events are older than {int(UNSEALED_GRACE.total_seconds())} seconds and not "
+            "sealed into the chain: is the worker running?"
         )
     return None

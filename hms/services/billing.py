@@ -161,16 +161,19 @@ def run_after_commit_tasks(max_rounds: int = 5) -> None:
 # ---------------------------------------------------------------- bills from bookings
 
 
-def _consultation_bill(appointment: Appointment, actor: User) -> Bill | None:
-    """The consultation's bill at the doctor's fee at that hospital; none for a free consultation."""
-    existing = db.session.scalar(select(Bill).where(Bill.appointment_id == appointment.id))
-    if existing is not None:
-        return existing
-    fee = db.session.scalar(
-        select(Membership.fee_minor).where(
-            Membership.doctor_id == appointment.doctor_id, Membership.hospital_id == appointment.hospital_id
+def _consultation_bill(appointment: Appointment, actor: User, fee: int | None = None) -> Bill | None:
+    """The consultation's bill at the doctor's fee at that hospital; none for a free consultation.
+    `fee` is the booking's (which read the membership already); without it the bill may exist."""
+    if fee is None:
+        existing = db.session.scalar(select(Bill).where(Bill.appointment_id == appointment.id))
+        if existing is not None:
+            return existing
+        fee = db.session.scalar(
+            select(Membership.fee_minor).where(
+                Membership.doctor_id == appointment.doctor_id,
+                Membership.hospital_id == appointment.hospital_id,
+            )
         )
-    )
     if not fee or fee <= 0:
         return None
     hospital = appointment.hospital
@@ -203,8 +206,11 @@ def _consultation_bill(appointment: Appointment, actor: User) -> Bill | None:
     return bill
 
 
-def on_appointment_booked(appointment: Appointment, actor: User, **_: Any) -> None:
-    _consultation_bill(appointment, actor)
+def on_appointment_booked(
+    appointment: Appointment, actor: User, fee_minor: int | None = None, **_: Any
+) -> None:
+    """A new booking's bill (none can exist yet: the booking was just made) at the fee it read."""
+    _consultation_bill(appointment, actor, fee_minor)
 
 
 def on_appointment_rescheduled(appointment: Appointment, old: Appointment, actor: User, **_: Any) -> None:

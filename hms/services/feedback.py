@@ -16,6 +16,8 @@ MAX_COMMENT = 1000
 
 
 def feedback_for(appointment: Appointment) -> Feedback | None:
+    if appointment.status != AppointmentStatus.fulfilled:
+        return None  # only a visit that took place is rated: no query for the others
     return db.session.scalar(select(Feedback).where(Feedback.appointment_id == appointment.id))
 
 

@@ -550,13 +550,10 @@ class Alerts:
 
 def alert_counts(hospital: Hospital) -> Alerts:
     """How many items are low and how many batches expire soon (for the dashboard's badge)."""
-    low = db.session.scalar(
-        select(func.count()).select_from(low_stock(hospital.id).order_by(None).subquery())
-    )
-    expiring = db.session.scalar(
-        select(func.count()).select_from(expiring_soon(hospital).order_by(None).subquery())
-    )
-    return Alerts(low_stock=low or 0, expiring=expiring or 0)
+    low = select(func.count()).select_from(low_stock(hospital.id).order_by(None).subquery())
+    expiring = select(func.count()).select_from(expiring_soon(hospital).order_by(None).subquery())
+    counts = db.session.execute(select(low.scalar_subquery(), expiring.scalar_subquery())).one()
+    return Alerts(low_stock=counts[0] or 0, expiring=counts[1] or 0)
 
 
 def stock_usage(hospital_id: int, start_utc: datetime, end_utc: datetime) -> Select:

@@ -80,15 +80,21 @@ class Channels:
 
 def channels_for(user: User, kind: str) -> Channels:
     """How notices of `kind` reach `user` besides the bell: his choice, else the kind's default."""
-    saved = db.session.scalar(
-        select(NotificationPreference).where(
-            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+    return channels_for_users([user], kind)[user.id]
+
+
+def channels_for_users(users: list[User], kind: str) -> dict[int, Channels]:
+    """`channels_for` of several users at once (the patient and the doctor of a visit): one statement."""
+    saved = {
+        row.user_id: Channels(row.email, row.sms)
+        for row in db.session.scalars(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id.in_([u.id for u in users]), NotificationPreference.kind == kind
+            )
         )
-    )
-    if saved is not None:
-        return Channels(saved.email, saved.sms)
+    }
     default = KINDS.get(kind, _UNKNOWN_KIND)
-    return Channels(default.email, default.sms)
+    return {u.id: saved.get(u.id, Channels(default.email, default.sms)) for u in users}
 
 
 def preferences(user: User) -> list[tuple[Kind, Channels]]:
@@ -157,6 +163,7 @@ def notify(
     ics: str | None = None,
     hospital_id: int | None = None,
     in_app: bool = True,
+    channels: Channels | None = None,
 ) -> Notification | None:
     """Tell `user` about something, in the caller's transaction: the in-app notice and, as the user
     chose for this kind, an email (with `ics` attached) and a text message (sent through the
@@ -167,7 +174,7 @@ def notify(
         db.session.add(notice)
     if not user.active:
         return notice
-    channels = channels_for(user, kind)
+    channels = channels or channels_for(user, kind)
     if channels.email:
         outbox.enqueue_email(
             to=user.email,
@@ -335,7 +342,16 @@ def appointment_link(appointment: Appointment, user: User) -> str:
     return f"/doctor/agenda?day={day.isoformat()}"
 
 
-def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancelled: bool, own: bool) -> None:
+def _tell(
+    appointment: Appointment,
+    user: User,
+    kind: str,
+    text: str,
+    *,
+    cancelled: bool,
+    own: bool,
+    channels: Channels | None = None,
+) -> None:
     notify(
         user,
         kind,
@@ -344,12 +360,14 @@ def _tell(appointment: Appointment, user: User, kind: str, text: str, *, cancell
         ics=appointment_ics(appointment, user, cancelled=cancelled),
         hospital_id=appointment.hospital_id,
         in_app=not own,  # a confirmation of one's own action goes by email only
+        channels=channels,
     )
 
 
 def on_appointment_booked(appointment: Appointment, actor: User, **_: object) -> None:
     patient, doctor = appointment.patient.user, appointment.doctor.user
     hospital = appointment.hospital.name
+    channels = channels_for_users([patient, doctor], "appointment_booked")
     with in_language_of(patient):
         text = gettext(
             "Your appointment with Dr %(doctor)s at %(hospital)s on %(when)s is booked.",
@@ -357,7 +375,16 @@ def on_appointment_booked(appointment: Appointment, actor: User, **_: object) ->
             hospital=hospital,
             when=when_text(appointment),
         )
-    _tell(appointment, patient, "appointment_booked", text, cancelled=False, own=actor.id == patient.id)
+    own = actor.id == patient.id
+    _tell(
+        appointment,
+        patient,
+        "appointment_booked",
+        text,
+        cancelled=False,
+        own=own,
+        channels=channels[patient.id],
+    )
     if actor.id != doctor.id:
         with in_language_of(doctor):
             text = gettext(
@@ -366,7 +393,15 @@ def on_appointment_booked(appointment: Appointment, actor: User, **_: object) ->
                 hospital=hospital,
                 when=when_text(appointment),
             )
-        _tell(appointment, doctor, "appointment_booked", text, cancelled=False, own=False)
+        _tell(
+            appointment,
+            doctor,
+            "appointment_booked",
+            text,
+            cancelled=False,
+            own=False,
+            channels=channels[doctor.id],
+        )
 
 
 def on_appointment_rescheduled(appointment: Appointment, old: Appointment, actor: User, **_: object) -> None:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 from sqlalchemy import func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from hms import clock, events
 from hms.database import lock_rows
@@ -113,20 +114,33 @@ def _schedule_slots(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[
     return sorted(slots, key=lambda s: s.start)
 
 
-class _Calendar:
-    """What slot computation needs for one doctor at one hospital over a date range, loaded once."""
+class Calendar:
+    """What slot computation needs for one doctor at one hospital over a date range, loaded once per
+    request: the weekly rules (given when already loaded with the membership), the time off and the
+    booked appointments. Every day of the range is computed from it without another query."""
 
-    def __init__(self, doctor_id: int, hospital: Hospital, first: date, last: date) -> None:
+    def __init__(
+        self,
+        doctor_id: int,
+        hospital: Hospital,
+        first: date,
+        last: date,
+        rules: list[ScheduleRule] | None = None,
+        busy: list[tuple[datetime, datetime]] | None = None,
+    ) -> None:
         self.tz = hospital.tz
-        self.rules = (
-            db.session.scalars(
-                select(ScheduleRule)
-                .where(ScheduleRule.doctor_id == doctor_id, ScheduleRule.hospital_id == hospital.id)
-                .options(joinedload(ScheduleRule.breaks))
+        self.first, self.last = first, last
+        self.rules = rules
+        if self.rules is None:
+            self.rules = (
+                db.session.scalars(
+                    select(ScheduleRule)
+                    .where(ScheduleRule.doctor_id == doctor_id, ScheduleRule.hospital_id == hospital.id)
+                    .options(joinedload(ScheduleRule.breaks))
+                )
+                .unique()
+                .all()
             )
-            .unique()
-            .all()
-        )
         self.time_off = db.session.scalars(
             select(TimeOff).where(
                 TimeOff.doctor_id == doctor_id, TimeOff.start_date <= last, TimeOff.end_date >= first
@@ -134,6 +148,9 @@ class _Calendar:
         ).all()
         range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
         range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
+        if busy is not None:
+            self.busy = busy
+            return
         self.busy = db.session.execute(
             select(Appointment.start_at, Appointment.end_at).where(
                 Appointment.doctor_id == doctor_id,
@@ -155,6 +172,26 @@ class _Calendar:
             result.append(Slot(slot.start, slot.end, slot.tz, free=not taken))
         return result
 
+    def strip(self, now: datetime) -> list[tuple[date, int]]:
+        """(day, number of free slots) for every day of the range."""
+        days = (self.last - self.first).days + 1
+        out = []
+        for offset in range(max(days, 0)):
+            day = self.first + timedelta(days=offset)
+            out.append((day, sum(1 for s in self.slots(day, now) if s.free)))
+        return out
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+def calendar_for(membership: Membership, first: date, last: date) -> Calendar:
+    """The calendar of a doctor at a hospital; the membership's rules are used when already loaded
+    (`bookable_membership` loads them with it), else read once."""
+    loaded = "rules" in sa_inspect(membership).dict
+    rules = list(membership.rules) if loaded else None
+    return Calendar(membership.doctor_id, membership.hospital, first, last, rules=rules)
+
 
 def local_today(hospital: Hospital, now: datetime | None = None) -> date:
     return (now or clock.now()).astimezone(hospital.tz).date()
@@ -162,7 +199,7 @@ def local_today(hospital: Hospital, now: datetime | None = None) -> date:
 
 def day_slots(doctor_id: int, hospital: Hospital, day: date, now: datetime | None = None) -> list[Slot]:
     now = now or clock.now()
-    return _Calendar(doctor_id, hospital, day, day).slots(day, now)
+    return Calendar(doctor_id, hospital, day, day).slots(day, now)
 
 
 def slots_between(
@@ -170,7 +207,7 @@ def slots_between(
 ) -> list[Slot]:
     """Every future schedule slot from `first` to `last` (local dates), each marked free or taken."""
     now = now or clock.now()
-    calendar = _Calendar(doctor_id, hospital, first, last)
+    calendar = Calendar(doctor_id, hospital, first, last)
     days = (last - first).days + 1
     return [slot for n in range(max(days, 0)) for slot in calendar.slots(first + timedelta(days=n), now)]
 
@@ -180,13 +217,7 @@ def day_strip(
 ) -> list[tuple[date, int]]:
     """(day, number of free slots) for `days` days from `first`."""
     now = now or clock.now()
-    last = first + timedelta(days=days - 1)
-    calendar = _Calendar(doctor_id, hospital, first, last)
-    out = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        out.append((day, sum(1 for s in calendar.slots(day, now) if s.free)))
-    return out
+    return Calendar(doctor_id, hospital, first, first + timedelta(days=days - 1)).strip(now)
 
 
 def nearest_free_slots(
@@ -198,7 +229,7 @@ def nearest_free_slots(
     last = local_today(hospital, now) + timedelta(days=PICKER_DAYS)
     if first > last:
         return []
-    calendar = _Calendar(doctor_id, hospital, first, last)
+    calendar = Calendar(doctor_id, hospital, first, last)
     found: list[Slot] = []
     day = first
     while day <= last and len(found) < count:
@@ -267,8 +298,19 @@ def search_doctors(
 
 
 def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
-    return db.session.scalar(
-        bookable_memberships().where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+    """The membership if it takes bookings, with its hospital, doctor and weekly hours: one statement."""
+    return (
+        db.session.scalars(
+            bookable_memberships()
+            .where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+            .options(
+                contains_eager(Membership.hospital),
+                contains_eager(Membership.doctor).contains_eager(Doctor.user),
+                joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
+            )
+        )
+        .unique()
+        .first()
     )
 
 
@@ -292,8 +334,22 @@ def _live_overlapping(column, owner_id: int, start: datetime, end: datetime, exc
 
 
 def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
-    membership = db.session.scalar(
-        select(Membership).where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+    """The membership with its hospital, doctor and weekly hours (one statement), if it takes bookings."""
+    membership = (
+        db.session.scalars(
+            select(Membership)
+            .join(Membership.hospital)
+            .join(Membership.doctor)
+            .join(Doctor.user)
+            .where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
+            .options(
+                contains_eager(Membership.hospital),
+                contains_eager(Membership.doctor).contains_eager(Doctor.user),
+                joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
+            )
+        )
+        .unique()
+        .first()
     )
     if membership is None:
         raise Invalid(N_("This doctor does not work at that hospital."), field="slot")
@@ -302,12 +358,39 @@ def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
     return membership
 
 
-def _schedule_slot(doctor_id: int, hospital: Hospital, start: datetime) -> Slot:
+def _schedule_slot(membership: Membership, start: datetime, busy: list[tuple[datetime, datetime]]) -> Slot:
+    """The schedule's slot starting at `start` (rules, breaks and time off), marked free or taken by
+    `busy`; Invalid when the schedule has no such slot."""
+    hospital = membership.hospital
     day = start.astimezone(hospital.tz).date()
-    for slot in _Calendar(doctor_id, hospital, day, day).slots(day, datetime.min.replace(tzinfo=UTC)):
+    calendar = Calendar(membership.doctor_id, hospital, day, day, rules=list(membership.rules), busy=busy)
+    for slot in calendar.slots(day, datetime.min.replace(tzinfo=UTC)):
         if slot.start == start:
             return slot
     raise Invalid(N_("That time is not on the doctor's schedule. Choose a time from the list."), field="slot")
+
+
+def _around(
+    doctor_id: int, patient_id: int, start: datetime, key: str | None, exclude_id: int | None
+) -> tuple[Appointment | None, list[Appointment], list[Appointment]]:
+    """One statement for what a booking must know about other appointments: the one this form already
+    made (its idempotency key), and the doctor's and the patient's live appointments that day."""
+    window = (start - timedelta(days=1), start + timedelta(days=1))
+    nearby = (
+        Appointment.status.in_(LIVE)
+        & (Appointment.start_at < window[1])
+        & (Appointment.end_at > window[0])
+        & ((Appointment.doctor_id == doctor_id) | (Appointment.patient_id == patient_id))
+    )
+    clause = or_(nearby, Appointment.idempotency_key == key) if key else nearby
+    rows = db.session.scalars(select(Appointment).where(clause)).all()
+    made = next((a for a in rows if key and a.idempotency_key == key), None)
+    others = [a for a in rows if a.id != exclude_id and a.is_live]
+    return (
+        made,
+        [a for a in others if a.doctor_id == doctor_id],
+        [a for a in others if a.patient_id == patient_id],
+    )
 
 
 def book_appointment(
@@ -323,34 +406,28 @@ def book_appointment(
 ) -> Appointment:
     """Book `start` with the doctor at the hospital, re-checking every rule under a lock.
 
-    Raises SlotTaken (with the nearest free slots), Conflict, or Invalid; the caller commits."""
-    if idempotency_key:
-        existing = db.session.scalar(
-            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
-        )
-        if existing is not None and existing.patient_id == patient.id:
-            return existing
+    Raises SlotTaken (with the nearest free slots), Conflict, or Invalid; the caller commits. A form
+    sent twice (its idempotency key) returns the first booking, also when the second waited for the
+    lock. What it reads takes four statements: the lock, the membership with its hospital and hours,
+    the doctor's time off, and the appointments around the time (see `_around`)."""
     now = clock.now()
     lock_rows((Doctor, doctor_id), (Patient, patient.id))
-    if idempotency_key:  # a double click that waited for the lock finds the first booking here
-        existing = db.session.scalar(
-            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            if existing.patient_id != patient.id:
-                raise Invalid(N_("This form was already used. Reload the page."))
-            return existing
+    exclude = rescheduled_from.id if rescheduled_from else None
+    made, doctors, patients = _around(doctor_id, patient.id, start, idempotency_key, exclude)
+    if made is not None:  # a double click (that may have waited for the lock) finds the first booking
+        if made.patient_id != patient.id:
+            raise Invalid(N_("This form was already used. Reload the page."))
+        return made
     membership = _check_bookable(doctor_id, hospital_id)
     hospital = membership.hospital
     if start <= now:
         raise Invalid(N_("That time has already passed. Choose a later time."), field="slot")
     if start.astimezone(hospital.tz).date() > local_today(hospital, now) + timedelta(days=PICKER_DAYS * 13):
         raise Invalid(N_("Bookings open at most six months ahead."), field="slot")
-    slot = _schedule_slot(doctor_id, hospital, start)  # also refuses breaks and time off
-    exclude = rescheduled_from.id if rescheduled_from else None
-    if _live_overlapping(Appointment.doctor_id, doctor_id, slot.start, slot.end, exclude) is not None:
+    slot = _schedule_slot(membership, start, [(a.start_at, a.end_at) for a in doctors])
+    if not slot.free:
         raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now))
-    clash = _live_overlapping(Appointment.patient_id, patient.id, slot.start, slot.end, exclude)
+    clash = next((a for a in patients if _overlaps(a.start_at, a.end_at, slot.start, slot.end)), None)
     if clash is not None:
         raise Conflict(
             gettext(
@@ -373,6 +450,7 @@ def book_appointment(
         rescheduled_from=rescheduled_from,
         status_changed_at=now,
     )
+    appointment.doctor, appointment.hospital = membership.doctor, hospital
     db.session.add(appointment)
     try:
         with db.session.begin_nested():
@@ -388,7 +466,7 @@ def book_appointment(
         user_id=booked_by.id,
     )
     if rescheduled_from is None:
-        events.appointment_booked.send(appointment, actor=booked_by)
+        events.appointment_booked.send(appointment, actor=booked_by, fee_minor=membership.fee_minor)
     return appointment
 
 

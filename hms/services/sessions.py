@@ -8,14 +8,25 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from hms import clock
 from hms.extensions import db
-from hms.models import Hospital, Membership, MembershipStatus, Role, User, UserSession
+from hms.models import (
+    Hospital,
+    HospitalAdmin,
+    Membership,
+    MembershipStatus,
+    Role,
+    Staff,
+    User,
+    UserSession,
+)
 from hms.services.errors import NotFound
 
-# last_seen is written at most this often, so that a burst of requests is one UPDATE.
-TOUCH_SECONDS = 15
+# last_seen is written at most this often (after the answer is made, hms/auth/session.py), so that the
+# requests of a minute cost one UPDATE between them, and a page view otherwise writes nothing.
+TOUCH_SECONDS = 60
 
 
 def _hash(token: str) -> str:
@@ -33,6 +44,7 @@ def start_session(user: User, *, ip: str | None, user_agent: str | None) -> tupl
         last_seen_at=now,
         ip=(ip or "")[:45] or None,
         user_agent=(user_agent or "")[:255] or None,
+        idle_minutes=idle_minutes(user),
     )
     db.session.add(row)
     db.session.flush()
@@ -40,9 +52,22 @@ def start_session(user: User, *, ip: str | None, user_agent: str | None) -> tupl
 
 
 def find_session(token: str | None) -> UserSession | None:
+    """The session of the cookie's token, with its user and his role's profile (and hospital), in one
+    statement: every signed-in request starts with this and reads neither again."""
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
-    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    return db.session.scalar(
+        select(UserSession)
+        .where(UserSession.token_hash == _hash(token))
+        .options(
+            joinedload(UserSession.user).options(
+                joinedload(User.patient),
+                joinedload(User.doctor),
+                joinedload(User.staff).joinedload(Staff.hospital),
+                joinedload(User.hospital_admin).joinedload(HospitalAdmin.hospital),
+            )
+        )
+    )
 
 
 def idle_minutes(user: User) -> int:
@@ -67,32 +92,54 @@ def idle_logout_on() -> bool:
     return bool(current_app.config["IDLE_LOGOUT"])
 
 
-def seconds_left(row: UserSession, user: User) -> int:
-    deadline = row.last_seen_at + timedelta(minutes=idle_minutes(user))
+def _idle_limit(row: UserSession, user: User) -> timedelta:
+    """The session's idle time: kept on the row (set at login, renewed at each touch), so that checking
+    it costs no query; a row from before that column is computed."""
+    return timedelta(minutes=row.idle_minutes or idle_minutes(user))
+
+
+def seconds_left(row: UserSession, user: User, *, last_seen=None) -> int:  # type: ignore[no-untyped-def]
+    deadline = (last_seen or row.last_seen_at) + _idle_limit(row, user)
     return max(0, int((deadline - clock.now()).total_seconds()))
 
 
-def check_session(row: UserSession | None, user: User, *, touch: bool) -> str | None:
-    """None when the session may go on (and is touched unless `touch` is False), else why it ended:
-    "missing", or the reason it ended with. An idle session is ended here. Flushes."""
+def check_session(row: UserSession | None, user: User) -> str | None:
+    """None when the session may go on, else why it ended: "missing", or the reason it ended with. An
+    idle session is ended here (flushed; the caller commits). Reads and writes nothing else."""
     if row is None or row.user_id != user.id:
         return "missing"
     if row.ended_at is not None:
         return row.ended_reason or "ended"
     now = clock.now()
-    if idle_logout_on() and now - row.last_seen_at >= timedelta(minutes=idle_minutes(user)):
+    if idle_logout_on() and now - row.last_seen_at >= _idle_limit(row, user):
         _end(row, "idle", now)
         return "idle"
-    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
-        row.last_seen_at = now
-        db.session.flush()
     return None
 
 
+def touch_due(row: UserSession) -> bool:
+    return (clock.now() - row.last_seen_at).total_seconds() >= TOUCH_SECONDS
+
+
 def touch_session(row: UserSession) -> None:
-    """Count now as activity, whenever the last was. Flushes."""
+    """Count now as activity, whenever the last was, and renew the session's idle time. Flushes."""
     row.last_seen_at = clock.now()
+    row.idle_minutes = idle_minutes(row.user)
     db.session.flush()
+
+
+def touch_later(session_id: int) -> None:
+    """The deferred touch of a request (hms/auth/session.py), in a transaction of its own. Commits."""
+    row = db.session.get(UserSession, session_id)
+    if row is None:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(last_seen_at=clock.now(), idle_minutes=idle_minutes(row.user))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def _end(row: UserSession, reason: str, now=None) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ from hms.api.fhir.common import (
     FhirError,
     ResourceType,
     Search,
+    audit_views,
+    audited_record,
     clean,
     fhir_date,
     instant,
@@ -32,6 +34,7 @@ from hms.models import (
     Encounter,
     HistoryKind,
     MedicalHistoryEntry,
+    Patient,
     Prescription,
     PrescriptionItem,
     PrescriptionStatus,
@@ -156,11 +159,12 @@ ENCOUNTER = table_resource(
     order_by=lambda: (Encounter.created_at, Encounter.id),
     options=(
         joinedload(Encounter.appointment),
+        joinedload(Encounter.patient).joinedload(Patient.user),
         joinedload(Encounter.doctor).joinedload(Doctor.user),
         joinedload(Encounter.hospital),
         selectinload(Encounter.diagnoses),
     ),
-    on_read=lambda e: _audit("encounter", e.id, e.patient_id, e.hospital_id),
+    audited=lambda e: audited_record("encounter", e.id, e.patient_id, e.hospital_id),
     on_miss=_denied(Encounter, "encounter", lambda e: e.patient_id),
 )
 
@@ -274,9 +278,10 @@ def search_conditions(user: User, search: Search) -> tuple[list[dict[str, Any]],
             .limit(search.count)
             .offset(search.offset)
         ).all()
-        for row in rows:
-            _audit("diagnosis", row.id, row.encounter.patient_id, row.encounter.hospital_id)
-            resources.append(diagnosis_resource(row))
+        audit_views(
+            [audited_record("diagnosis", r.id, r.encounter.patient_id, r.encounter.hospital_id) for r in rows]
+        )
+        resources += [diagnosis_resource(row) for row in rows]
     room = search.count - len(resources)
     if room > 0:
         rows = db.session.scalars(
@@ -285,9 +290,8 @@ def search_conditions(user: User, search: Search) -> tuple[list[dict[str, Any]],
             .limit(room)
             .offset(max(search.offset - n_dx, 0))
         ).all()
-        for row in rows:
-            _audit("medical_history", row.id, row.patient_id)
-            resources.append(history_condition_resource(row))
+        audit_views([audited_record("medical_history", r.id, r.patient_id) for r in rows])
+        resources += [history_condition_resource(row) for row in rows]
     return resources, n_dx + n_history
 
 
@@ -352,7 +356,7 @@ ALLERGY = table_resource(
     to_fhir=allergy_resource,
     order_by=lambda: (MedicalHistoryEntry.id,),
     options=(joinedload(MedicalHistoryEntry.recorded_by),),
-    on_read=lambda e: _audit("medical_history", e.id, e.patient_id),
+    audited=lambda e: audited_record("medical_history", e.id, e.patient_id),
     on_miss=_denied(MedicalHistoryEntry, "medical_history", lambda e: e.patient_id),
 )
 
@@ -438,7 +442,7 @@ MEDICATION_REQUEST = table_resource(
     to_fhir=medication_request_resource,
     order_by=lambda: (PrescriptionItem.prescription_id, PrescriptionItem.position, PrescriptionItem.id),
     options=(joinedload(PrescriptionItem.prescription),),
-    on_read=lambda i: _audit(
+    audited=lambda i: audited_record(
         "prescription_item", i.id, i.prescription.patient_id, i.prescription.hospital_id
     ),
     on_miss=_denied(PrescriptionItem, "prescription_item", lambda i: i.prescription.patient_id),

@@ -326,6 +326,22 @@ class ResourceType:
     documentation: str = ""
 
 
+def audit_views(records: list[dict[str, Any]]) -> None:
+    """Every record an API answer shows, in the audit log as a view through FHIR: one statement."""
+    from hms.services.audit import record_events
+
+    record_events("view", [record | {"detail": "FHIR"} for record in records])
+
+
+def audited_record(record_type: str, record_id: int, patient_id: int | None, hospital_id: int | None = None):  # type: ignore[no-untyped-def]
+    return {
+        "record_type": record_type,
+        "record_id": record_id,
+        "patient_id": patient_id,
+        "hospital_id": hospital_id,
+    }
+
+
 def table_resource(
     name: str,
     model: Any,
@@ -336,12 +352,14 @@ def table_resource(
     to_fhir: Callable[[Any], dict[str, Any]],
     order_by: Callable[[], tuple[Any, ...]],
     options: tuple[Any, ...] = (),
-    on_read: Callable[[Any], None] | None = None,
+    audited: Callable[[Any], dict[str, Any]] | None = None,
     on_miss: Callable[[User, int], None] | None = None,
     documentation: str = "",
 ) -> ResourceType:
     """A resource type backed by one table, with read and search restricted by `scope(user)`.
-    `on_read` runs for every row returned (the audit log), `on_miss` for a read that found nothing."""
+    `audited(row)` names the audit record of every row returned (record_type, record_id, patient_id,
+    hospital_id): a search page writes them all in one statement. `on_miss` runs for a read that
+    found nothing."""
     from sqlalchemy import func, select
 
     from hms.extensions import db
@@ -356,8 +374,8 @@ def table_resource(
             if on_miss:
                 on_miss(user, row_id)
             return None
-        if on_read:
-            on_read(row)
+        if audited:
+            audit_views([audited(row)])
         return clean(to_fhir(row))
 
     def search(user: User, query: Search) -> tuple[list[dict[str, Any]], int]:
@@ -366,9 +384,8 @@ def table_resource(
         rows = db.session.scalars(
             statement.options(*options).order_by(*order_by()).limit(query.count).offset(query.offset)
         ).all()
-        for row in rows:
-            if on_read:
-                on_read(row)
+        if audited:
+            audit_views([audited(row) for row in rows])
         return [clean(to_fhir(row)) for row in rows], total
 
     return ResourceType(name, params, read, search, documentation)

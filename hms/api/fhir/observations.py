@@ -16,7 +16,16 @@ from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from hms.api.fhir.clinical import _audit, _clinical_scope, _denied, _tokens
-from hms.api.fhir.common import FhirError, ResourceType, Search, clean, instant, reference
+from hms.api.fhir.common import (
+    FhirError,
+    ResourceType,
+    Search,
+    audit_views,
+    audited_record,
+    clean,
+    instant,
+    reference,
+)
 from hms.extensions import db
 from hms.models import Appointment, Encounter, User
 
@@ -149,8 +158,7 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
             .options(joinedload(Encounter.appointment))
         )
     }
-    for encounter in encounters.values():
-        _audit("encounter", encounter.id, encounter.patient_id, encounter.hospital_id)
+    audit_views([audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in encounters.values()])
     return [observation_resource(encounters[row.encounter_id], VITALS[row.position]) for row in page], total
 
 

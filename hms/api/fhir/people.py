@@ -12,6 +12,7 @@ from hms.api.fhir.common import (
     MRN_SYSTEM,
     FhirError,
     Search,
+    audited_record,
     fhir_date,
     like_pattern,
     reference,
@@ -27,7 +28,6 @@ from hms.models import (
     ScheduleRule,
     User,
 )
-from hms.services.audit import record_event
 
 DAY_CODES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -80,11 +80,6 @@ def _patient_filters(search: Search) -> list[Any]:
     return clauses
 
 
-def _audit_patient(patient: Patient) -> None:
-    # Opening a patient's demographics is written to the audit log, as on the pages.
-    record_event("view", "patient", patient.id, patient_id=patient.id, detail="FHIR")
-
-
 PATIENT = table_resource(
     "Patient",
     Patient,
@@ -94,7 +89,8 @@ PATIENT = table_resource(
     to_fhir=patient_resource,
     order_by=lambda: (Patient.id,),
     options=(joinedload(Patient.user),),
-    on_read=_audit_patient,
+    # Opening a patient's demographics is written to the audit log, as on the pages.
+    audited=lambda patient: audited_record("patient", patient.id, patient.id),
     documentation="A patient sees himself; a doctor his patients; a hospital those who booked there.",
 )
 
@@ -156,16 +152,8 @@ def available_times(rules: list[ScheduleRule]) -> list[dict[str, Any]]:
 
 
 def weekly_rules(membership: Membership) -> list[ScheduleRule]:
-    from hms.extensions import db
-
-    return list(
-        db.session.scalars(
-            select(ScheduleRule).where(
-                ScheduleRule.doctor_id == membership.doctor_id,
-                ScheduleRule.hospital_id == membership.hospital_id,
-            )
-        )
-    )
+    """The membership's weekly hours: loaded for a whole page at once (selectinload of `rules`)."""
+    return list(membership.rules)
 
 
 def practitioner_role_resource(membership: Membership) -> dict[str, Any]:
@@ -218,5 +206,6 @@ PRACTITIONER_ROLE = table_resource(
         joinedload(Membership.doctor).joinedload(Doctor.user),
         joinedload(Membership.hospital),
         selectinload(Membership.department),
+        selectinload(Membership.rules),
     ),
 )

@@ -41,10 +41,10 @@ def authenticate() -> Response | None:
         return operation_outcome(401, "Send a personal API token: Authorization: Bearer <token>.")
     user = user_for_token(secret.strip(), TokenKind.api)
     if user is None:
-        db.session.commit()
         return operation_outcome(401, "The token is unknown, expired or revoked.")
     g._login_user = user
-    db.session.commit()  # the token's last use
+    if db.session.dirty:
+        db.session.commit()  # the token's last use (written at most once a minute)
     refusal = closed_to(user)
     if refusal:
         return operation_outcome(403, refusal)

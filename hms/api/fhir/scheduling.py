@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hms import clock
 from hms.api.fhir import access
@@ -92,7 +92,11 @@ def _schedule_filters(search: Search) -> list[Any]:
     return clauses
 
 
-_MEMBERSHIP_OPTIONS = (joinedload(Membership.doctor).joinedload(Doctor.user), joinedload(Membership.hospital))
+_MEMBERSHIP_OPTIONS = (
+    joinedload(Membership.doctor).joinedload(Doctor.user),
+    joinedload(Membership.hospital),
+    selectinload(Membership.rules),
+)
 
 SCHEDULE = table_resource(
     "Schedule",

@@ -1,0 +1,190 @@
+"""SQL statement budgets per request, counted exactly (a SQLAlchemy event listener, tests/statements.py),
+on a busy hospital. Counts are exact, so these are safe in CI, unlike timings. Also: a page view writes
+nothing but its audit events, and no list grows its statement count with its rows (no N+1)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from hms import clock
+from hms.extensions import db
+from hms.services import api_tokens, scheduling
+from tests import busy_hospital
+from tests.statements import recorded
+
+HX = {"HX-Request": "true"}
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
+
+
+@pytest.fixture
+def busy(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        return busy_hospital.build()
+
+
+def statements(client, path: str, *, method: str = "GET", **kwargs) -> list[str]:  # type: ignore[no-untyped-def]
+    """The statements of one request, after a first one that warms what a first request does once."""
+    client.open(path, method=method, **kwargs) if method == "GET" else None
+    with recorded() as seen:
+        response = client.open(path, method=method, **kwargs)
+    assert response.status_code < 400, (path, response.status_code, response.data[:300])
+    return seen
+
+
+def only_audit_writes(seen: list[str]) -> list[str]:
+    return [s for s in seen if WRITE.match(s) and "audit_events" not in s]
+
+
+def picker_paths(busy) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    page = f"/patient/doctors/{busy.doctor.doctor.id}/at/{busy.hospital.id}"
+    day = scheduling.local_today(busy.hospital) + timedelta(days=2)
+    return page, f"{page}?day={day.isoformat()}"
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "headers", "budget"),
+    [
+        ("patient", "picker-day", HX, 4),  # the slot picker's day fragment
+        ("patient", "picker", {}, 6),  # the doctor's page with the 14-day strip
+        ("patient", "/patient/", {}, 5),
+        ("doctor", "/doctor/agenda", {}, 6),
+        ("doctor", "/doctor/agenda?view=week", {}, 6),
+        ("admin", "/hospital/", {}, 8),
+        ("admin", "/hospital/appointments", {}, 8),
+    ],
+)
+def test_pages_stay_within_their_statement_budget(client, login_as, busy, who, path, headers, budget):
+    login_as({"patient": busy.patient, "doctor": busy.doctor, "admin": busy.admin}[who])
+    page, day = picker_paths(busy)
+    path = {"picker": page, "picker-day": day}.get(path, path)
+    seen = statements(client, path, headers=headers)
+    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    assert len(seen) <= budget, f"{path}: {len(seen)} statements > {budget}\n{listing}"
+    assert only_audit_writes(seen) == [], f"a page view wrote:\n{listing}"
+
+
+def test_the_signed_in_user_and_his_session_are_read_once_and_not_written(client, login_as, busy):
+    login_as(busy.patient)
+    seen = statements(client, "/patient/")
+    assert sum("FROM user_sessions" in s for s in seen) == 1
+    assert sum("FROM users" in s for s in seen) <= 1  # joined into the session's statement
+    assert not any(WRITE.match(s) for s in seen)
+
+
+def test_the_session_is_touched_at_most_once_a_minute_and_never_by_a_poll(client, login_as, busy):
+    from hms.models import UserSession
+
+    login_as(busy.patient)
+    start = clock.now()
+    clock.set_frozen(start + timedelta(seconds=30))
+    with recorded() as seen:
+        client.get("/patient/")
+    assert not any(WRITE.match(s) for s in seen)  # within the minute: no write
+    clock.set_frozen(start + timedelta(minutes=2))
+    with recorded() as seen:
+        client.get("/notifications/bell")  # a background poll
+    assert not any(WRITE.match(s) for s in seen)
+    with recorded() as seen:
+        client.get("/patient/")
+    assert sum(bool(WRITE.match(s)) for s in seen) == 1  # one UPDATE, after the answer
+    db.session.rollback()
+    row = db.session.query(UserSession).filter_by(user_id=busy.patient.id).one()
+    assert abs(row.last_seen_at - (start + timedelta(minutes=2))) < timedelta(seconds=1)  # MariaDB: seconds
+
+
+def test_booking_stays_within_its_budget(client, login_as, busy):
+    login_as(busy.patient)
+    page, _day = picker_paths(busy)
+    html = client.get(page).get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', html).group(1)
+    slot = re.search(r'name="slot" value="([^"]+)"', html).group(1)
+    with recorded() as seen:
+        response = client.post(
+            page + "/book", data={"slot": slot, "reason": "Cough for a week", "key": key}, headers=HX
+        )
+    assert response.status_code == 200, response.data[:300]
+    listing = "\n".join(" ".join(s.split())[:400] for s in seen)
+    print(f"booking: {len(seen)} statements")
+    assert len(seen) <= 15, f"booking: {len(seen)} statements > 15\n{listing}"
+
+
+def test_fhir_search_pages_stay_within_budget_whatever_their_size(app, client, busy, monkeypatch):
+    """≤ 6 statements for a page of 1 and a page of 50 alike (every row's audit event in one INSERT)."""
+    monkeypatch.setitem(app.config, "FHIR_RATE_LIMIT", "10000 per minute")
+    for user in (busy.patient, busy.doctor, busy.admin, busy.super_admin):
+        _token, secret = api_tokens.create_api_token(user, "Budget")
+        db.session.commit()
+        bearer = {"Authorization": f"Bearer {secret}"}
+        for resource in ("Patient", "Appointment", "Encounter", "Condition", "MedicationRequest",
+                         "Invoice", "Practitioner", "PractitionerRole", "Schedule", "Observation",
+                         "Organization"):  # fmt: skip
+            counts = {}
+            for size in (1, 50):
+                path = f"/fhir/{resource}?_count={size}"
+                client.get(path, headers=bearer)
+                with recorded() as seen:
+                    response = client.get(path, headers=bearer)
+                if response.status_code == 403:
+                    break
+                assert response.status_code == 200, (path, response.data[:200])
+                counts[size] = len(seen)
+                listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+                assert len(seen) <= 6, f"{user.role} {path}: {len(seen)} > 6\n{listing}"
+            if counts:
+                assert counts[1] == counts[50], f"{user.role} {resource}: {counts}"
+
+
+def _pages(busy) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
+    page, day = picker_paths(busy)
+    return {
+        "patient": (busy.patient, ["/patient/", "/patient/appointments", "/patient/bills", page, day]),
+        "doctor": (
+            busy.doctor,
+            ["/doctor/", "/doctor/agenda", "/doctor/agenda?view=week", "/doctor/patients"],
+        ),
+        "admin": (
+            busy.admin,
+            [
+                "/hospital/",
+                "/hospital/appointments",
+                "/hospital/patients",
+                "/hospital/doctors",
+                "/hospital/bills",
+            ],
+        ),
+        "staff": (busy.receptionist, ["/staff/", "/staff/bills"]),
+        "super_admin": (
+            busy.super_admin,
+            ["/admin/", "/admin/hospitals", "/admin/doctors", "/admin/patients"],
+        ),
+    }
+
+
+def test_no_list_sends_more_statements_when_it_shows_more_rows(client, login_as, busy, make):
+    """Double what the lists show (visits, patients, bills, doctors): every page's count stays the same."""
+    before = {}
+    for role, (user, paths) in _pages(busy).items():
+        login_as(user)
+        for path in paths:
+            before[(role, path)] = len(statements(client, path))
+    more_doctors = [make.doctor_at(busy.hospital) for _ in range(3)]
+    for n in range(40):
+        patient = make.patient()
+        doctor = [busy.doctor, *more_doctors][n % 4]
+        visit = make.appointment(
+            patient,
+            doctor,
+            busy.hospital,
+            clock.now().replace(second=0, microsecond=0) + timedelta(hours=n + 1),
+        )
+        make.consultation_bill(visit)
+    after = {}
+    for role, (user, paths) in _pages(busy).items():
+        login_as(user)
+        for path in paths:
+            after[(role, path)] = len(statements(client, path))
+    grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
+    assert grew == {}, f"statements grew with the rows (N+1): {grew}"
