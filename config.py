@@ -32,7 +32,9 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_default()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping (a round trip on every checkout): a request's first read retries once on a dead
+    # pooled connection instead (hms.database.first_read), and a later failure is a 503.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # The catalogs live at the top of the repository, beside templates/, not inside the hms package.
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")

@@ -149,8 +149,11 @@ def register_extensions(app: Flask) -> None:
         from flask import request
         from flask_login import current_user
 
+        from hms.i18n import share_wtforms_translations
+
         if request.endpoint != "static":
             current_user._get_current_object()
+            share_wtforms_translations()
 
     @app.after_request
     def idle_time_left(response):  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from config import TestConfig
 from hms import clock, create_app
@@ -152,7 +153,18 @@ def _bind_sessions_to_the_test_connection() -> None:
 
 
 def _empty_every_table() -> None:
-    """After a test that really committed: delete every row, children first."""
+    """After a test that really committed: delete every row, children first (on a fresh connection
+    if a test killed the pooled ones: the pool does not pre-ping)."""
+    try:
+        _delete_every_row()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        db.engine.dispose()
+        _delete_every_row()
+
+
+def _delete_every_row() -> None:
     with db.engine.begin() as conn:
         mysql = conn.dialect.name == "mysql"
         if mysql:  # MariaDB checks self-references row by row, so a plain DELETE of a chain fails

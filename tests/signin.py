@@ -9,7 +9,7 @@ from hms.extensions import db
 
 
 def sign_in(client: FlaskClient, user) -> FlaskClient:  # type: ignore[no-untyped-def]
-    from hms.auth.session import SESSION_KEY
+    from hms.auth.session import ROLE_KEY, SESSION_KEY
     from hms.services import sessions
 
     _row, token = sessions.start_session(user, ip="127.0.0.1", user_agent="pytest")
@@ -19,4 +19,5 @@ def sign_in(client: FlaskClient, user) -> FlaskClient:  # type: ignore[no-untype
         sess["_user_id"] = user.get_id()
         sess["_fresh"] = True
         sess[SESSION_KEY] = token
+        sess[ROLE_KEY] = user.role.value
     return client

@@ -453,3 +453,25 @@ def test_days_are_written_in_the_readers_language(app, language, expected):
 def test_money_is_written_the_readers_way_in_the_bills_currency(app, language, amount, currency, expected):
     with app.test_request_context(), force_locale(language):
         assert money(amount, currency) == expected
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_spoken_slot_times_read_exactly_as_babel_writes_them(app, language):
+    """The slot picker's screen-reader labels are made without one Babel call per time; they must be
+    word for word what Babel's full pattern gives, in every language, on days that change the clock."""
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    from hms.templating import spoken_time
+
+    moments = []
+    for zone in ("Africa/Nairobi", "Europe/Berlin", "America/New_York", "Asia/Kolkata"):
+        for day in (date(2026, 3, 29), date(2026, 10, 25), date(2026, 12, 31), date(2027, 1, 1)):
+            for hour, minute in ((0, 0), (1, 30), (2, 45), (9, 5), (12, 0), (23, 59)):
+                moments.append(datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone)))
+    with app.test_request_context(), force_locale(language):
+        for moment in moments:
+            local = moment.astimezone(moment.tzinfo)
+            expected = format_datetime(local, "EEEE d MMMM y, HH:mm", tzinfo=local.tzinfo, locale=language)
+            assert spoken_time(local) == expected

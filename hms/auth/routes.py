@@ -17,7 +17,7 @@ from hms.auth.forms import (
     ResetPasswordForm,
     SecondFactorForm,
 )
-from hms.auth.session import SESSION_KEY, dashboard_endpoint
+from hms.auth.session import ROLE_KEY, SESSION_KEY, dashboard_endpoint
 from hms.extensions import db, limiter
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import redirect_to, render
@@ -61,6 +61,7 @@ def _complete_login(user: User) -> None:
     _row, token = sessions.start_session(user, ip=request.remote_addr, user_agent=request.user_agent.string)
     db.session.commit()
     session[SESSION_KEY] = token
+    session[ROLE_KEY] = user.role.value
 
 
 def _refused(response, refused: LoginRefused):  # type: ignore[no-untyped-def]

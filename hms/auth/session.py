@@ -8,13 +8,16 @@ from flask import abort, current_app, flash, g, request, session
 from flask_login import current_user
 
 from hms import clock
+from hms.database import first_read
 from hms.extensions import db, login_manager
 from hms.i18n import N_
 from hms.models import Role, User
 from hms.services import sessions
 
-# The key in the signed session cookie that holds the server-side session's token.
+# The key in the signed session cookie that holds the server-side session's token, and the one that
+# holds the user's role (so that the first statement of a request reads only that role's profile).
 SESSION_KEY = "_sid"
+ROLE_KEY = "_role"
 
 # Requests that a page makes by itself (polling) do not count as activity: they must not keep an
 # idle session alive. htmx polls are marked by static/js/app.js with this header; these endpoints
@@ -47,7 +50,8 @@ def load_user(user_id: str) -> User | None:
         uid, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    row = sessions.find_session(session.get(SESSION_KEY))
+    token, role = session.get(SESSION_KEY), session.get(ROLE_KEY)
+    row = first_read(lambda: sessions.find_session(token, role if isinstance(role, str) else None))
     user = row.user if row is not None else None
     if user is None or user.id != uid or not user.active or user.session_version != version:
         return None

@@ -87,14 +87,19 @@ def _picker_day(membership: Membership, strip: list[tuple[date, int]]) -> date:
     return next((d for d, count in strip if count), first)
 
 
-def _picker_context(membership: Membership, day: date | None = None, **extra):  # type: ignore[no-untyped-def]
-    """The strip of days and one day's times, from one calendar read once for the strip's range."""
+def _picker_context(membership: Membership, day: date | None = None, *, fragment: bool = False, **extra):  # type: ignore[no-untyped-def]
+    """The strip of days and one day's times, from one calendar read once for the strip's range. The
+    picker's day `fragment` (one day of the strip, asked by HTMX) gets only that day's times."""
     hospital = membership.hospital
     now = clock.now()
     today = scheduling.local_today(hospital, now)
     calendar = scheduling.calendar_for(membership, today, today + timedelta(days=scheduling.PICKER_DAYS - 1))
-    strip = calendar.strip(now)
-    day = day or _picker_day(membership, strip)
+    asked = query_args.day("day") if day is None else None
+    if fragment and asked is not None and calendar.covers(asked):
+        day, strip = asked, []  # the fragment shows no strip: no need to count every day's times
+    else:
+        strip = calendar.strip(now)
+        day = day or _picker_day(membership, strip)
     slots = (
         calendar.slots(day, now)
         if calendar.covers(day)
@@ -121,7 +126,10 @@ def tz_label(hospital: Hospital, day: date) -> str:
 @bp.get("/doctors/<int:doctor_id>/at/<int:hospital_id>")
 def doctor_page(doctor_id: int, hospital_id: int):
     membership = _bookable_or_404(doctor_id, hospital_id)
-    context = _picker_context(membership, form=BookingForm())
+    fragment = is_htmx()
+    # The day fragment holds only the times (the form's token and key stay in the page): no token made.
+    form = BookingForm(meta={"csrf": False}) if fragment else BookingForm()
+    context = _picker_context(membership, fragment=fragment, form=form)
     return render("patient/doctor.html", "slots", **context)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hms.auth.session import dashboard_endpoint
+from hms.database import first_read
 from hms.extensions import db, limiter
 from hms.htmx import render
 
@@ -27,7 +28,7 @@ def healthz() -> Response:
     """200 "ok" when this process answers and reaches the database, 503 otherwise. No login, no session
     cookie, no rate limit, plain HTTP allowed (the check comes from inside the host, not through TLS)."""
     try:
-        db.session.execute(text("SELECT 1"))
+        first_read(lambda: db.session.execute(text("SELECT 1")))
     except SQLAlchemyError as error:
         db.session.rollback()
         current_app.logger.warning("health check: database unreachable: %s", str(error)[:200])

@@ -9,6 +9,7 @@ autumn), each labelled with its local time and UTC offset."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -148,17 +149,26 @@ class Calendar:
         ).all()
         range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
         range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
-        if busy is not None:
-            self.busy = busy
-            return
-        self.busy = db.session.execute(
-            select(Appointment.start_at, Appointment.end_at).where(
-                Appointment.doctor_id == doctor_id,
-                Appointment.status.in_(LIVE),
-                Appointment.start_at < range_end,
-                Appointment.end_at > range_start,
-            )
-        ).all()
+        if busy is None:
+            busy = db.session.execute(
+                select(Appointment.start_at, Appointment.end_at).where(
+                    Appointment.doctor_id == doctor_id,
+                    Appointment.status.in_(LIVE),
+                    Appointment.start_at < range_end,
+                    Appointment.end_at > range_start,
+                )
+            ).all()
+        # Sorted by start, with the longest length: a slot looks only at the few that can overlap it
+        # (a busy doctor's fortnight has hundreds; comparing each slot with all was most of the cost).
+        self.busy = sorted((b0, b1) for b0, b1 in busy)
+        self._starts = [b0 for b0, _b1 in self.busy]
+        self._longest = max((b1 - b0 for b0, b1 in self.busy), default=timedelta(0))
+
+    def taken(self, start: datetime, end: datetime) -> bool:
+        """Whether a live appointment overlaps [start, end)."""
+        first = bisect_left(self._starts, start - self._longest)
+        last = bisect_left(self._starts, end)
+        return any(b1 > start for _b0, b1 in self.busy[first:last])
 
     def slots(self, day: date, now: datetime) -> list[Slot]:
         """The day's schedule slots in the future, each marked free or taken."""
@@ -168,8 +178,7 @@ class Calendar:
         for slot in _schedule_slots(self.rules, day, self.tz):
             if slot.start <= now:
                 continue
-            taken = any(_overlaps(slot.start, slot.end, b0, b1) for b0, b1 in self.busy)
-            result.append(Slot(slot.start, slot.end, slot.tz, free=not taken))
+            result.append(Slot(slot.start, slot.end, slot.tz, free=not self.taken(slot.start, slot.end)))
         return result
 
     def strip(self, now: datetime) -> list[tuple[date, int]]:
@@ -289,12 +298,20 @@ def search_doctors(
         query = query.where(Membership.hospital_id == hospital_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.options(joinedload(Membership.doctor).joinedload(Doctor.user), joinedload(Membership.hospital))
+        query.options(
+            contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
+            contains_eager(Membership.hospital),
+        )
         .order_by(User.full_name, Hospital.name, Membership.id)
         .limit(per_page)
         .offset(max(page - 1, 0) * per_page)
     ).all()
     return list(rows), total
+
+
+# What pages of bookable doctors show of the doctor's account: his name (not his password hash, his
+# second factor or his settings; fewer columns make a measurably cheaper statement on PostgreSQL).
+DOCTOR_NAME = (User.id, User.full_name, User.active, User.role, User.email)
 
 
 def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
@@ -305,7 +322,7 @@ def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
             .where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
             .options(
                 contains_eager(Membership.hospital),
-                contains_eager(Membership.doctor).contains_eager(Doctor.user),
+                contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
                 joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
             )
         )

@@ -134,7 +134,9 @@ def seed(
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workers: int = 4, env: dict[str, str] | None = None) -> Iterator[str]:
+def gunicorn(
+    database_url: str, workers: int = 4, env: dict[str, str] | None = None, app: str = "wsgi:app"
+) -> Iterator[str]:
     """gunicorn (our gunicorn.conf.py) with `workers` workers on a free loopback port, serving
     `database_url`; yields its base URL once /healthz answers, and stops it afterwards. Rate limits
     are lifted unless `env` sets them."""
@@ -152,7 +154,7 @@ def gunicorn(database_url: str, workers: int = 4, env: dict[str, str] | None = N
     }
     full_env.update(env or {})
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), app],
         cwd=ROOT,
         env=full_env,
         start_new_session=True,

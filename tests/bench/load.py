@@ -126,6 +126,24 @@ def patient(base: str, session: requests.Session, stats: Stats, rng: random.Rand
         stats.timed("book", session, "POST", doctor_url + "/book", data=form, allow_redirects=False)
 
 
+def run_load(
+    base: str, sessions: list[requests.Session], seconds: float, max_requests: int
+) -> tuple[Stats, float]:
+    """Every logged-in patient in a thread of his own for `seconds` (or `max_requests` in all);
+    returns the figures and the wall time."""
+    stats = Stats(max_requests, time.monotonic() + seconds)
+    began = time.perf_counter()
+    threads = [
+        threading.Thread(target=patient, args=(base, s, stats, random.Random(i)))  # noqa: S311
+        for i, s in enumerate(sessions)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    return stats, time.perf_counter() - began
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4)
@@ -140,17 +158,7 @@ def main() -> int:
         seed(database_url, args.doctors, args.patients, hospitals=2)
         with gunicorn(database_url, workers=args.workers) as base:
             sessions = [login(base, f"pat{i}@example.org") for i in range(args.patients)]
-            stats = Stats(args.max_requests, time.monotonic() + args.seconds)
-            began = time.perf_counter()
-            threads = [
-                threading.Thread(target=patient, args=(base, s, stats, random.Random(i)))  # noqa: S311
-                for i, s in enumerate(sessions)
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=args.seconds + 120)
-            wall = time.perf_counter() - began
+            stats, wall = run_load(base, sessions, args.seconds, args.max_requests)
         found = double_bookings(database_url)
     finally:
         drop()

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from hms import clock
 from hms.api.fhir import RESOURCES
 from hms.api.fhir.common import FhirError, fhir_response, operation_outcome, parse_search, searchset
+from hms.database import first_read
 from hms.extensions import csrf, db, limiter, login_manager
 from hms.models import TokenKind
 from hms.services.api_tokens import user_for_token
@@ -39,7 +40,7 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return operation_outcome(401, "Send a personal API token: Authorization: Bearer <token>.")
-    user = user_for_token(secret.strip(), TokenKind.api)
+    user = first_read(lambda: user_for_token(secret.strip(), TokenKind.api))
     if user is None:
         return operation_outcome(401, "The token is unknown, expired or revoked.")
     g._login_user = user

@@ -1,0 +1,218 @@
+"""Limit benchmark: what HMS serves, as shares of what the same server serves doing nothing, in one run.
+
+    .venv/bin/python -m tests.bench.limit [--seconds 10] [--connections 10] [--patients 10]
+                                          [--scale 0] [--workers 2]
+
+It creates a fresh PostgreSQL database (HMS_BENCH_DATABASE_URL's server), seeds two hospitals with
+doctors and patients (and, with --scale N, N past and future appointments over 50 hospitals, written in
+bulk with INSERT … SELECT over generate_series), and starts two gunicorns with the same settings
+(gunicorn.conf.py, --workers sync workers, max_requests off): HMS, and a Flask app that answers 2 KB
+of text and nothing else (tests/bench/trivial.py). Then, alternating between them with the same
+client, it measures requests/s of the trivial app, of /login (anonymous), of the slot picker's day
+fragment and of a doctor's page (signed in), twice each, keeping the better round; with `wrk` when it
+is installed (apt-get install wrk), else with a threaded Python client (which caps the trivial app
+well below its real rate, so the ratios are only meaningful with wrk). Last, the load benchmark's
+patients (tests/bench/load.py) search, open doctors, pick days and book for --seconds.
+
+It prints each figure as a share of /login's requests/s measured in the same run, the load's p95 per
+step, double bookings found by SQL, the load average, and the targets of issue 18; it exits 1 when a
+double booking or an error was found (a target missed is printed, not failed: timings are no tests)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.bench.common import create_database, double_bookings, gunicorn, login, percentile, seed
+from tests.bench.load import EXPECTED, run_load
+
+HX = {"HX-Request": "true"}
+DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
+TARGETS = {"slot picker day (HTMX)": 0.40, "doctor page": 0.30, "load mix (all steps)": 0.30}
+
+# --scale: hospitals with doctors, then appointments spread over them, two years back and half a year
+# ahead; the future ones booked (each doctor's times distinct), the past ones mostly done.
+SCALE_SQL = [
+    """
+    INSERT INTO hospitals (name, address, city, timezone, currency, status, cancel_cutoff_minutes,
+                           refund_percent, receipt_seq, created_at, idle_timeout_minutes)
+    SELECT 'Scale Hospital ' || n, n || ' Road', 'Nairobi', 'Africa/Nairobi', 'KES', 'active', 120, 100, 0,
+           now(), 15
+    FROM generate_series(1, :hospitals) AS n
+    """,
+    """
+    INSERT INTO users (email, password_hash, full_name, role, active, session_version, created_at)
+    SELECT 'scale.doctor' || n || '@example.org', 'x', 'Scale Doctor ' || n, 'doctor', true, 1, now()
+    FROM generate_series(1, :doctors) AS n
+    """,
+    """
+    INSERT INTO doctors (user_id, specialty)
+    SELECT id, 'General practice' FROM users WHERE email LIKE 'scale.doctor%'
+    """,
+    """
+    INSERT INTO memberships (doctor_id, hospital_id, status, fee_minor, since, version)
+    SELECT d.id, h.id, 'active', 100000, now(), 1
+    FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM doctors
+          WHERE user_id IN (SELECT id FROM users WHERE email LIKE 'scale.doctor%')) d
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) AS r FROM hospitals
+          WHERE name LIKE 'Scale Hospital %') h ON h.r = 1 + (d.r - 1) % :hospitals
+    """,
+    """
+    INSERT INTO appointments (patient_id, doctor_id, hospital_id, start_at, end_at, reason, status,
+                              active_slot, created_at, status_changed_at)
+    SELECT p.id, m.doctor_id, m.hospital_id, s.at, s.at + interval '30 minutes', 'Scale',
+           CASE WHEN s.at > now() THEN 'booked'
+                WHEN n % 9 = 0 THEN 'noshow' WHEN n % 7 = 0 THEN 'cancelled' ELSE 'fulfilled' END,
+           CASE WHEN s.at > now() THEN to_char(s.at, 'YYYY-MM-DD"T"HH24:MI"Z"') END,
+           s.at - interval '5 days', s.at
+    FROM generate_series(0, :appointments - 1) AS n
+    JOIN (SELECT doctor_id, hospital_id, row_number() OVER (ORDER BY id) - 1 AS r FROM memberships
+          WHERE hospital_id IN (SELECT id FROM hospitals WHERE name LIKE 'Scale Hospital %')) m
+      ON m.r = n % :doctors
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM patients) p ON p.r = n % :patients
+    CROSS JOIN LATERAL (
+        SELECT date_trunc('day', now()) - interval '730 days'
+               + ((n / :doctors) / 16) * interval '1 day'
+               + ((n / :doctors) % 16) * interval '30 minutes' + interval '8 hours' AS at
+    ) s
+    """,
+]
+
+
+def scale_up(database_url: str, appointments: int) -> None:
+    """Add `appointments` appointments (and 50 hospitals with 10 doctors each) in bulk, then ANALYZE."""
+    hospitals, doctors = 50, 500
+    engine = create_engine(database_url)
+    values = {"hospitals": hospitals, "doctors": doctors, "appointments": appointments}
+    with engine.begin() as conn:
+        values["patients"] = conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
+        for statement in SCALE_SQL:
+            started = time.perf_counter()
+            result = conn.execute(text(statement), values)
+            print(f"  scale: {result.rowcount:>8} rows in {time.perf_counter() - started:5.1f} s", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def with_wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> float:
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} answers were not 2xx:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def with_threads(url: str, seconds: float, connections: int, headers: dict[str, str]) -> float:
+    """requests/s of `connections` keep-alive clients in threads (when wrk is not installed)."""
+    deadline, counts, failures = time.monotonic() + seconds, [0] * connections, []
+
+    def client(i: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            response = session.get(url, headers=headers, timeout=30)
+            if response.status_code != 200:
+                failures.append(response.status_code)
+                return
+            counts[i] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 60)
+    if failures:
+        raise RuntimeError(f"{url}: answered {failures[0]}")
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--patients", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=0, help="also seed this many appointments in bulk")
+    parser.add_argument("--threads-client", action="store_true", help="do not use wrk even if installed")
+    args = parser.parse_args()
+    measure = with_wrk if shutil.which("wrk") and not args.threads_client else with_threads
+
+    database_url, drop = create_database()
+    env = {"GUNICORN_MAX_REQUESTS": "0"}
+    try:
+        world = seed(database_url, doctors=20, patients=max(args.patients, 10), hospitals=2)
+        if args.scale:
+            print(f"seeding {args.scale} appointments over 50 hospitals …", flush=True)
+            scale_up(database_url, args.scale)
+        with (
+            gunicorn(database_url, workers=args.workers, env=env, app="tests.bench.trivial:app") as trivial,
+            gunicorn(database_url, workers=args.workers, env=env) as hms,
+        ):
+            patient = login(hms, "pat0@example.org")
+            cookie = "; ".join(f"{c.name}={c.value}" for c in patient.cookies)
+            doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
+            page = f"{hms}/patient/doctors/{doctor_id}/at/{hospital_id}"
+            day = sorted(DAY_LINK.findall(patient.get(page, timeout=30).text))[2]
+            targets = [
+                ("trivial Flask app", f"{trivial}/", {}),
+                ("/login (anonymous)", f"{hms}/login", {}),
+                ("slot picker day (HTMX)", f"{page}?day={day}", {"Cookie": cookie} | HX),
+                ("doctor page", page, {"Cookie": cookie}),
+            ]
+            rates: dict[str, float] = {}
+            for _round in range(2):  # alternate, keep each one's better round
+                for name, url, headers in targets:
+                    rate = measure(url, args.seconds, args.connections, headers)
+                    rates[name] = max(rates.get(name, 0.0), rate)
+            sessions = [login(hms, f"pat{i}@example.org") for i in range(args.patients)]
+            stats, wall = run_load(hms, sessions, args.seconds, 10**9)
+        found = double_bookings(database_url)
+    finally:
+        drop()
+
+    login_rate = rates["/login (anonymous)"]
+    total = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
+    rates["load mix (all steps)"] = total / wall
+    client = "wrk" if measure is with_wrk else "threads"
+    print(
+        f"\n{time.strftime('%Y-%m-%d')}: gunicorn {args.workers} sync workers (max_requests off), "
+        f"{args.connections} connections × {args.seconds:g} s ({client}), "
+        f"load with {args.patients} patients, scale {args.scale} appointments"
+    )
+    print(f"{'request':<28} {'requests/s':>11} {'of /login':>10} {'target':>8}")
+    for name, rate in rates.items():
+        target = TARGETS.get(name)
+        mark = (
+            ""
+            if target is None
+            else (f"{target:>7.0%}" + (" ok" if rate / login_rate >= target else " MISSED"))
+        )
+        print(f"{name:<28} {rate:>11.1f} {rate / login_rate:>10.0%} {mark:>8}")
+    print(f"{'load step':<28} {'count':>6} {'p50 ms':>8} {'p95 ms':>8}")
+    for action in EXPECTED:
+        times = stats.latency.get(action, [])
+        p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
+        print(f"{action:<28} {len(times):>6} {p50:>8.0f} {p95:>8.0f}")
+    print("bookings: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
+    print("errors: " + (", ".join(f"{k} × {v}" for k, v in sorted(stats.errors.items())) or "0"))
+    print(f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']}")
+    print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    ok = found["doctor"] == 0 and found["patient"] == 0 and not stats.errors
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
