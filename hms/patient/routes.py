@@ -51,9 +51,14 @@ def find_doctors():
         page=page,
         per_page=PER_PAGE,
     )
-    hospitals = db.session.scalars(
-        select(Hospital).where(Hospital.status == HospitalStatus.active).order_by(Hospital.name)
-    ).all()
+    results_only = is_htmx()  # the debounced search swaps the results: no lists for the form's fields
+    hospitals = (
+        []
+        if results_only
+        else db.session.scalars(
+            select(Hospital).where(Hospital.status == HospitalStatus.active).order_by(Hospital.name)
+        ).all()
+    )
     pages = max(1, -(-total // PER_PAGE))
     args = query_args.without("page")
     return render(
@@ -67,7 +72,7 @@ def find_doctors():
         args=args,
         hospitals=hospitals,
         hospital_id=hospital_id,
-        specialties=scheduling.specialties(),
+        specialties=[] if results_only else scheduling.specialties(),
     )
 
 

@@ -270,6 +270,11 @@ def bookable_memberships():  # type: ignore[no-untyped-def]
     )
 
 
+# What pages of bookable doctors show of the doctor's account: his name (not his password hash, his
+# second factor or his settings; fewer columns make a measurably cheaper statement on PostgreSQL).
+DOCTOR_NAME = (User.id, User.full_name, User.active, User.role, User.email)
+
+
 def search_doctors(
     *,
     text: str = "",
@@ -296,9 +301,11 @@ def search_doctors(
         query = query.where(func.lower(Hospital.city).like(_like(city.strip()), escape="\\"))
     if hospital_id:
         query = query.where(Membership.hospital_id == hospital_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.options(
+    # The page and the number of all matches in one statement (a window count on every row); only a
+    # page past the end, which has no row to carry it, counts on its own.
+    found = db.session.execute(
+        query.add_columns(func.count().over().label("total"))
+        .options(
             contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
             contains_eager(Membership.hospital),
         )
@@ -306,12 +313,10 @@ def search_doctors(
         .limit(per_page)
         .offset(max(page - 1, 0) * per_page)
     ).all()
-    return list(rows), total
-
-
-# What pages of bookable doctors show of the doctor's account: his name (not his password hash, his
-# second factor or his settings; fewer columns make a measurably cheaper statement on PostgreSQL).
-DOCTOR_NAME = (User.id, User.full_name, User.active, User.role, User.email)
+    if found:
+        return [row[0] for row in found], found[0].total
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return [], total
 
 
 def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
