@@ -33,6 +33,7 @@ from hms.models import (
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotFound
 from hms.services.notifications import notify
+from hms.services.scheduling import LONGEST_VISIT
 from hms.templating import local_time
 
 SIGNALS_PER_MINUTE = 240
@@ -230,6 +231,8 @@ def conversations(user: User, now: datetime | None = None, limit: int = 100) -> 
         select(Appointment)
         .where(
             mine,
+            # An index range for (patient_id or doctor_id, start_at): no visit ends a day after it starts.
+            Appointment.start_at >= now - max(days, CONVERSATIONS_KEPT) - LONGEST_VISIT,
             or_(
                 (Appointment.status != AppointmentStatus.cancelled)
                 & (Appointment.end_at >= now - days)

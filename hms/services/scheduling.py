@@ -43,6 +43,10 @@ from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
 PICKER_DAYS = 14
+# No visit lasts longer: every "overlaps [start, end)" query also bounds start_at from below by it, so
+# that the (doctor_id, start_at) and (patient_id, start_at) indexes read only the days around, however
+# many years of appointments lie before them.
+LONGEST_VISIT = timedelta(days=1)
 SLOT_LENGTHS = (10, 15, 20, 30, 45, 60)
 LIVE = (AppointmentStatus.booked, AppointmentStatus.arrived)
 _SLOT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
@@ -95,6 +99,16 @@ def _utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
 
 def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
+
+
+def overlapping(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    """Appointments overlapping [start, end), as an index range: start_at within (start - LONGEST_VISIT,
+    end)."""
+    return (
+        (Appointment.start_at < end)
+        & (Appointment.start_at > start - LONGEST_VISIT)
+        & (Appointment.end_at > start)
+    )
 
 
 def _schedule_slots(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[Slot]:
@@ -154,8 +168,7 @@ class Calendar:
                 select(Appointment.start_at, Appointment.end_at).where(
                     Appointment.doctor_id == doctor_id,
                     Appointment.status.in_(LIVE),
-                    Appointment.start_at < range_end,
-                    Appointment.end_at > range_start,
+                    overlapping(range_start, range_end),
                 )
             ).all()
         # Sorted by start, with the longest length: a slot looks only at the few that can overlap it
@@ -343,18 +356,6 @@ def specialties() -> list[str]:
 # ---------------------------------------------------------------- booking
 
 
-def _live_overlapping(column, owner_id: int, start: datetime, end: datetime, exclude_id: int | None = None):  # type: ignore[no-untyped-def]
-    query = select(Appointment).where(
-        column == owner_id,
-        Appointment.status.in_(LIVE),
-        Appointment.start_at < end,
-        Appointment.end_at > start,
-    )
-    if exclude_id is not None:
-        query = query.where(Appointment.id != exclude_id)
-    return db.session.scalars(query).first()
-
-
 def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
     """The membership with its hospital, doctor and weekly hours (one statement), if it takes bookings."""
     membership = (
@@ -400,8 +401,7 @@ def _around(
     window = (start - timedelta(days=1), start + timedelta(days=1))
     nearby = (
         Appointment.status.in_(LIVE)
-        & (Appointment.start_at < window[1])
-        & (Appointment.end_at > window[0])
+        & overlapping(*window)
         & ((Appointment.doctor_id == doctor_id) | (Appointment.patient_id == patient_id))
     )
     clause = or_(nearby, Appointment.idempotency_key == key) if key else nearby
@@ -959,16 +959,26 @@ def agenda(doctor_id: int, first: date, last: date, tz: ZoneInfo | None = None) 
 
 
 def patient_appointments(
-    patient_id: int, now: datetime | None = None
+    patient_id: int, now: datetime | None = None, past_limit: int = 50
 ) -> tuple[list[Appointment], list[Appointment]]:
-    """(upcoming live appointments soonest first, past or ended ones newest first)."""
+    """(upcoming live appointments soonest first, the `past_limit` newest past, cancelled or ended
+    ones). Two bounded statements: whatever a patient's history holds, a page reads what it shows."""
     now = now or clock.now()
-    rows = db.session.scalars(
+    options = (joinedload(Appointment.hospital), joinedload(Appointment.doctor).joinedload(Doctor.user))
+    ahead = db.session.scalars(
         select(Appointment)
-        .where(Appointment.patient_id == patient_id)
-        .options(joinedload(Appointment.hospital), joinedload(Appointment.doctor).joinedload(Doctor.user))
+        .where(Appointment.patient_id == patient_id, Appointment.start_at > now)
+        .options(*options)
         .order_by(Appointment.start_at)
     ).all()
-    upcoming = [a for a in rows if a.is_upcoming(now)]
-    past = [a for a in reversed(rows) if not a.is_upcoming(now)]
-    return upcoming, past
+    behind = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.patient_id == patient_id, Appointment.start_at <= now)
+        .options(*options)
+        .order_by(Appointment.start_at.desc())
+        .limit(past_limit + 10)  # and those still going on (a visit is never longer than a day)
+    ).all()
+    rows = [*ahead, *behind]
+    upcoming = sorted((a for a in rows if a.is_upcoming(now)), key=lambda a: a.start_at)
+    past = sorted((a for a in rows if not a.is_upcoming(now)), key=lambda a: a.start_at, reverse=True)
+    return upcoming, past[:past_limit]

@@ -104,6 +104,47 @@ def scale_up(database_url: str, appointments: int) -> None:
     engine.dispose()
 
 
+def explain_fragment(database_url: str, doctor_id: int, hospital_id: int, day: str) -> None:
+    """Print PostgreSQL's plan of every statement of one slot-picker day fragment (as the README shows):
+    run the request in-process, catch its statements with their parameters, and EXPLAIN ANALYZE each."""
+    import psycopg
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+
+    from config import DevelopmentConfig
+    from hms import create_app
+    from hms.extensions import db
+    from hms.models import User
+    from tests.signin import sign_in
+
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "DEV_MAILBOX": False, "TOTP_REQUIRED_ROLES": ()}
+    app = create_app(type("ExplainConfig", (DevelopmentConfig,), config))
+    seen: list[tuple[str, object]] = []
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, db.session.scalar(db.select(User).where(User.email == "pat0@example.org")))
+        engine = db.engine
+    url = f"/patient/doctors/{doctor_id}/at/{hospital_id}?day={day}"
+    client.get(url, headers=HX)  # each request in an app context of its own, as a server's
+
+    def catch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", catch)
+    client.get(url, headers=HX)
+    event.remove(engine, "before_cursor_execute", catch)
+    engine.dispose()
+    plain = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:
+        for statement, parameters in seen:
+            print("\n" + " ".join(statement.split())[:300] + (" …" if len(statement) > 300 else ""))
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF) " + statement, parameters
+            ).fetchall()
+            print("\n".join("    " + row[0] for row in plan))
+
+
 def with_wrk(url: str, seconds: float, connections: int, headers: dict[str, str]) -> float:
     command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
@@ -147,6 +188,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", type=int, default=0, help="also seed this many appointments in bulk")
     parser.add_argument("--threads-client", action="store_true", help="do not use wrk even if installed")
+    parser.add_argument("--explain", action="store_true", help="print the fragment's query plans first")
     args = parser.parse_args()
     measure = with_wrk if shutil.which("wrk") and not args.threads_client else with_threads
 
@@ -157,6 +199,10 @@ def main() -> int:
         if args.scale:
             print(f"seeding {args.scale} appointments over 50 hospitals …", flush=True)
             scale_up(database_url, args.scale)
+        if args.explain:
+            doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
+            first = min(world["slots"][doctor_id])[:10]
+            explain_fragment(database_url, doctor_id, hospital_id, first)
         with (
             gunicorn(database_url, workers=args.workers, env=env, app="tests.bench.trivial:app") as trivial,
             gunicorn(database_url, workers=args.workers, env=env) as hms,
