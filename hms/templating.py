@@ -12,74 +12,10 @@ from flask import Flask
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
-from hms.i18n import LANGUAGES, N_, text_direction
-from hms.models import Role, StaffKind
+from hms.i18n import LANGUAGES, text_direction
+from hms.models import Role
 from hms.money import format_money
-
-NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.patient: [
-        ("patient.dashboard", N_("Dashboard")),
-        ("patient.find_doctors", N_("Find a doctor")),
-        ("patient.appointments", N_("My appointments")),
-        ("patient.records", N_("Medical history")),
-        ("patient.encounters", N_("My visits")),
-        ("patient.record_access", N_("Record access")),
-        ("patient.bills", N_("My bills")),
-        ("consult.index", N_("Messages")),
-    ],
-    Role.doctor: [
-        ("doctor.dashboard", N_("Dashboard")),
-        ("doctor.agenda", N_("Agenda")),
-        ("doctor.schedule", N_("My schedule")),
-        ("doctor.hospitals", N_("My hospitals")),
-        ("doctor.patients", N_("My patients")),
-        ("consult.index", N_("Messages")),
-    ],
-    Role.hospital_admin: [
-        ("hospital_admin.dashboard", N_("Dashboard")),
-        ("hospital_admin.doctors", N_("Doctors")),
-        ("hospital_admin.appointments", N_("Appointments")),
-        ("hospital_admin.week", N_("Week")),
-        ("hospital_admin.patients", N_("Patients")),
-        ("hospital_admin.desk_bills", N_("Bills")),
-        ("hospital_admin.inventory", N_("Inventory")),
-        ("hospital_admin.departments", N_("Departments")),
-        ("hospital_admin.staff", N_("Staff")),
-        ("hospital_admin.reports", N_("Reports")),
-        ("hospital_admin.profile", N_("Profile")),
-        ("hospital_sms.settings", N_("Text messages")),
-    ],
-    Role.staff: [
-        ("staff.dashboard", N_("Dashboard")),
-        ("staff.desk_bills", N_("Billing desk")),
-        ("staff.inventory", N_("Inventory")),
-    ],
-    Role.super_admin: [
-        ("super_admin.dashboard", N_("Dashboard")),
-        ("super_admin.hospitals", N_("Hospitals")),
-        ("super_admin.doctors", N_("Doctors")),
-        ("super_admin.patients", N_("Patients")),
-        ("super_admin.reports", N_("Reports")),
-        ("super_admin.outbox_status", N_("Mail queue")),
-    ],
-}
-
-
-# Every role's own settings: API tokens and (patients, doctors) the calendar feed.
-ACCOUNT_LINK = ("api_tokens.tokens", N_("API and calendar"))
-
-# Links only some staff may follow (the page itself checks too).
-STAFF_KIND_ONLY = {"staff.desk_bills": StaffKind.receptionist, "staff.inventory": StaffKind.pharmacist}
-
-
-def navigation() -> list[tuple[str, str]]:
-    if not current_user.is_authenticated:
-        return []
-    links = NAVIGATION.get(current_user.role, [])
-    if current_user.role == Role.staff:
-        kind = current_user.staff.kind if current_user.staff else None
-        links = [(e, label) for e, label in links if STAFF_KIND_ONLY.get(e, kind) == kind]
-    return [*links, ACCOUNT_LINK]
+from hms.navigation import shell
 
 
 def locale_code() -> str:
@@ -181,7 +117,7 @@ def register(app: Flask) -> None:
     from hms.services.consultations import call_is_open
 
     app.jinja_env.globals.update(
-        navigation=navigation,
+        shell=shell,
         Role=Role,
         get_locale=get_locale,
         video_call_open=call_is_open,

@@ -174,7 +174,7 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
     from flask import url_for
 
     from hms.models import Role
-    from hms.templating import NAVIGATION, STAFF_KIND_ONLY
+    from hms.navigation import ACCOUNT, links_for
 
     doctor_page = url_for(
         "patient.doctor_page", doctor_id=busy.doctor.doctor.id, hospital_id=busy.hospital.id
@@ -195,9 +195,9 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
     ]
     for role, (user, paths) in extra.items():
         nav = [
-            url_for(endpoint)
-            for endpoint, _label in NAVIGATION[role]
-            if endpoint not in STAFF_KIND_ONLY or user.staff.kind == STAFF_KIND_ONLY[endpoint]
+            url_for(link.endpoint)
+            for link in [*links_for(role), ACCOUNT[1]]
+            if not link.kinds or user.staff.kind in link.kinds
         ]
         pages += [(role.value, user, path) for path in [*nav, *paths]]
     return pages

@@ -24,9 +24,10 @@ from hms.extensions import db
 from hms.i18n import LANGUAGES
 from hms.models import Notification, User
 from hms.models.scheduling import WEEKDAYS
+from hms.navigation import ACCOUNT, NAVIGATION, Group, links_for
 from hms.redirects import local_target
 from hms.services.notifications import KINDS
-from hms.templating import NAVIGATION, local_date, local_time, money
+from hms.templating import local_date, local_time, money
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -237,7 +238,8 @@ def test_catalogs_are_up_to_date_with_the_source(tmp_path):
 def test_texts_shown_from_python_values_are_in_the_catalog():
     """Pages translate these at run time (`_(label)`), so extraction must find them where defined."""
     catalog = _ids(_catalog(TRANSLATIONS / "messages.pot"))
-    shown = {label for links in NAVIGATION.values() for _, label in links}
+    shown = {link.label for role in NAVIGATION for link in links_for(role)} | {a.label for a in ACCOUNT}
+    shown |= {item.label for items in NAVIGATION.values() for item in items if isinstance(item, Group)}
     shown |= {kind.label for kind in KINDS.values()} | set(WEEKDAYS)
     shown |= {text for pair in MESSAGES.values() for text in pair}
     shown |= {models.Role(r).label for r in models.Role} | {k.label for k in models.StaffKind}

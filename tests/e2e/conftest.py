@@ -119,3 +119,34 @@ def confirm_registration(page, live_server: str, email: str) -> None:  # type: i
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     page.goto(live_server + emailed_link(email))
     page.get_by_role("button", name="Create my account").click()
+
+
+# ---------------------------------------------------------------- the app shell
+
+
+def follow(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Click the main navigation's link `name`, opening the menu that holds it first (a group such as
+    "Hospital", the account menu, or on a phone the whole menu), as a person does."""
+    nav = page.locator("header.shell nav")  # by its place: its name is translated
+    link = nav.get_by_role("link", name=name, exact=True)
+    if not link.first.is_visible():
+        holder = nav.locator("details").filter(has=page.locator(f"a:text-is({name!r})"))
+        holder.locator("> summary:visible").first.click()
+    link.first.click()
+
+
+def log_out(page) -> None:  # type: ignore[no-untyped-def]
+    """Open the account menu (or the phone menu) and press "Log out"."""
+    nav = page.locator("header.shell nav")  # by its place: its name is translated
+    for menu in ("details.account > summary", "details.menu > summary"):
+        summary = nav.locator(menu)
+        if summary.is_visible():
+            summary.click()
+            break
+    nav.locator("button[form=logout]:visible").first.click()
+
+
+def expect_logged_in(page) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect(page.locator("#bell")).to_be_visible()

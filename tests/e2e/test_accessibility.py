@@ -13,6 +13,7 @@ from hms.extensions import db
 from hms.models import HospitalStatus, PrescriptionStatus
 from hms.services.notifications import notify
 from tests.e2e import axe
+from tests.e2e.conftest import expect_logged_in, log_out
 from tests.factories import PASSWORD
 
 
@@ -21,7 +22,7 @@ def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyp
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(page)
 
 
 def audit(page, live_server: str, paths: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -183,7 +184,7 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
         live_server,
         ["/staff/", "/staff/bills", "/staff/bills/new", f"/staff/bills/{clinic['paid']}", "/staff/refunds"],
     )
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     log_in(page, live_server, "root@example.org")
     audit(
         page,

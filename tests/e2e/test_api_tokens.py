@@ -7,6 +7,7 @@ import icalendar
 import requests
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import follow
 from tests.factories import PASSWORD
 
 
@@ -17,7 +18,7 @@ def test_a_patient_makes_uses_and_revokes_a_token_and_subscribes_to_his_calendar
     page.get_by_label("Email").fill("amina@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("link", name="API and calendar").click()
+    follow(page, "API and calendar")
     url = page.url
 
     page.get_by_label("Name").fill("My calendar script")

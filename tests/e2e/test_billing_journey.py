@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import Bill, BillStatus, Payment
+from tests.e2e.conftest import expect_logged_in, log_out
 from tests.factories import PASSWORD
 from tests.stripe_fake import WEBHOOK_URL, event, sign
 
@@ -23,11 +24,11 @@ def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyp
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(page)
 
 
-def log_out(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("button", name="Log out").click()
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    log_out(page)
     expect(page.get_by_text("You are logged out.")).to_be_visible()
 
 
@@ -43,7 +44,7 @@ def test_a_bill_paid_at_the_desk_and_the_patients_receipt(page, live_server, mak
     row = page.locator(f"#bill-{bill.id}")
     expect(row).to_contain_text("pending")
     expect(row).to_contain_text("Pay at the desk")
-    log_out(page)
+    sign_out(page)
 
     log_in(page, live_server, "reception@example.org")
     page.get_by_role("link", name="Billing desk").click()
@@ -57,7 +58,7 @@ def test_a_bill_paid_at_the_desk_and_the_patients_receipt(page, live_server, mak
     expect(page.get_by_text("Payment recorded. Receipt")).to_be_visible()
     expect(page.locator("#balance")).to_contain_text("0.00")
     assert page.url == url_before  # swapped in place
-    log_out(page)
+    sign_out(page)
 
     log_in(page, live_server, "amina@example.org")
     page.get_by_role("link", name="My bills").click()

@@ -15,6 +15,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import Notification, Prescription, PrescriptionStatus, ScheduleRule
 from hms.models.scheduling import WEEKDAYS
+from tests.e2e.conftest import follow, log_out
 from tests.factories import PASSWORD
 
 
@@ -51,7 +52,7 @@ def test_doctor_prescribes_inline_and_the_patient_downloads_the_pdf(page, live_s
     # Her first weekly hours (not today's weekday) leave today's booked visit outside them: she is asked
     # first, with the focus on the question, and keeps the visit.
     weekday = (clock.now() + timedelta(days=3)).astimezone(hospital.tz).weekday()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My schedule").click()
+    follow(page, "My schedule")
     section = page.locator(f"#schedule-{hospital.id}")
     expect(section.get_by_text("No working hours here yet")).to_be_visible()
     add = section.locator("form.rule-form")
@@ -126,10 +127,10 @@ def test_doctor_prescribes_inline_and_the_patient_downloads_the_pdf(page, live_s
     assert prescription.status == PrescriptionStatus.active
     assert [i.drug for i in prescription.items] == ["Amoxicillin", "Chlorhexidine", "Paracetamol"]
     assert db.session.scalar(select(Notification.user_id)) == patient.id
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
 
     log_in(page, live_server, "amina@example.org")
-    page.get_by_role("link", name="My visits").first.click()
+    follow(page, "My visits")
     visit = page.locator("article.encounter").first
     expect(visit).to_contain_text("Dr Chinedu Okafor")
     expect(visit).to_contain_text("J02.9")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import Hospital, HospitalStatus
-from tests.e2e.conftest import confirm_registration
+from tests.e2e.conftest import confirm_registration, log_out
 from tests.factories import PASSWORD
 
 
@@ -35,7 +35,7 @@ def test_patient_registers_logs_out_and_logs_back_in(page, live_server):
     expect(page.get_by_role("heading", name="Hello, Amina")).to_be_visible()
     expect(page).to_have_url(f"{live_server}/patient/")
 
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     expect(page.get_by_text("You are logged out.")).to_be_visible()
     page.get_by_role("link", name="Log in").first.click()
     page.get_by_label("Email").fill("amina@example.org")

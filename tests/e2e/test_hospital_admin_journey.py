@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import AuditEvent, Membership, MembershipStatus
+from tests.e2e.conftest import follow
 from tests.factories import PASSWORD
 
 
@@ -43,7 +44,7 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
     assert not patient_sees_the_doctor()
 
     log_in(page, live_server, "grace@example.org")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Doctors").click()
+    follow(page, "Doctors")
     expect(page.get_by_role("heading", name="Doctors", exact=True)).to_be_visible()
     add = page.locator("#add-doctor")
     add.get_by_label("Doctor's email").fill("PRIYA@example.org")
@@ -96,7 +97,7 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
 
     expect(count("Active doctors")).to_have_text("1")
     expect(count("Inactive doctors")).to_have_text("0")
-    main_nav.get_by_role("link", name="Bills").click()
+    follow(page, "Bills")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     with open(download.value.path(), newline="", encoding="utf-8") as f:
@@ -105,7 +106,7 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
     assert [(r[0], r[3]) for r in rows[1:]] == [(bill.number, "Amina Hassan")]
 
     # A report: appointments by status this month, as a table and a chart, swapped in without a page load.
-    main_nav.get_by_role("link", name="Reports").click()
+    follow(page, "Reports")
     reports_url = page.url
     page.get_by_label("Report").select_option(label="Appointments by status")
     page.get_by_role("button", name="Run report").click()

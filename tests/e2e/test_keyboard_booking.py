@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import expect_logged_in
 from tests.factories import PASSWORD
 
 
@@ -33,7 +34,7 @@ def test_patient_books_with_the_keyboard_alone(page, live_server, make):
     page.get_by_label("Email").fill("amina@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(page)
     page.goto(f"{live_server}/patient/doctors/{doctor.doctor.id}/at/{hospital.id}")
     expect(page.get_by_role("heading", name="Dr Chinedu Okafor")).to_be_visible()
 

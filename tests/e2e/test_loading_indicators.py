@@ -11,6 +11,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import expect_logged_in
 from tests.factories import PASSWORD
 
 IN_FLIGHT_MS = 1500  # each request waits this long; the indicator must show well within it
@@ -21,7 +22,7 @@ def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyp
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(page)
 
 
 def throttle(page) -> None:  # type: ignore[no-untyped-def]

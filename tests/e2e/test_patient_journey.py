@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import Appointment, Bill, PrescriptionStatus, User
-from tests.e2e.conftest import confirm_registration
+from tests.e2e.conftest import confirm_registration, follow
 from tests.factories import PASSWORD
 
 
@@ -94,7 +94,7 @@ def test_patient_registers_books_pays_at_the_desk_and_gets_her_prescription(page
     db.session.rollback()  # a fresh snapshot: the server has written since
     appointment = db.session.get(Appointment, appointment_id)
     prescription = make.prescription(make.encounter(appointment), status=PrescriptionStatus.active)
-    page.get_by_role("link", name="My visits").first.click()
+    follow(page, "My visits")
     visit = page.locator("article.encounter").first
     expect(visit).to_contain_text("Dr Chinedu Okafor")
     with page.expect_download() as download:

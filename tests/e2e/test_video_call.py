@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from hms import clock
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, expect_logged_in
 from tests.factories import PASSWORD
 
 MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
@@ -45,7 +45,7 @@ def log_in(context, live_server: str, email: str):  # type: ignore[no-untyped-de
     tab.get_by_label("Email").fill(email)
     tab.get_by_label("Password").fill(PASSWORD)
     tab.get_by_role("button", name="Log in").click()
-    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(tab)
     return tab
 
 

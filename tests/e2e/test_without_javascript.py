@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from hms import clock
 from hms.models import HospitalStatus
+from tests.e2e.conftest import expect_logged_in
 from tests.factories import PASSWORD
 
 
@@ -30,7 +31,7 @@ def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyp
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect_logged_in(page)
 
 
 def test_scripts_really_are_off(page, live_server):
