@@ -21,12 +21,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin hms
 WORKDIR /app
-# Only the runtime part of requirements.txt (the tests' tools stay out of the image).
+# requirements.txt holds what HMS needs to run; the tests' tools are in requirements-dev.txt, not here.
 COPY requirements.txt ./
-RUN sed '/^# Tests and tooling/,$d' requirements.txt > /tmp/runtime.txt \
-    && python3 -m venv /opt/venv \
-    && pip install -r /tmp/runtime.txt \
-    && rm /tmp/runtime.txt
+RUN python3 -m venv /opt/venv \
+    && pip install -r requirements.txt
 COPY config.py wsgi.py gunicorn.conf.py babel.cfg ./
 COPY hms ./hms
 COPY migrations ./migrations

@@ -9,7 +9,7 @@ BUNDLE := static/bundle
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast setup db browser lint format clean translations
+.PHONY: run test test-fast setup dev db browser lint format clean translations
 
 run: db
 	@echo "HMS is at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
@@ -19,18 +19,18 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) hms seed-demo
 
-test: setup browser
+test: setup dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: SQLite, no browser, stop at the first failure (PYTEST_ARGS narrows it to a file or test).
-test-fast: setup
+test-fast: setup dev
 	$(BIN)/python -m pytest -x -m "not e2e" $(PYTEST_ARGS)
 
-lint: setup
+lint: setup dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: setup
+format: setup dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -39,6 +39,12 @@ setup: $(VENV)/.installed $(VENDOR)/.installed $(BUNDLE)/.built catalogs
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The tests' tools (pytest, Playwright, ruff, …): only `make test`, `make lint` and friends need them.
+dev: $(VENV)/.dev-installed
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
