@@ -132,6 +132,8 @@ def test_nul_bytes_in_input_are_a_400_not_a_500(client, where):
 
 def test_every_page_has_a_description_for_search_engines_and_link_previews(client, make, login_as):
     for path in ("/", "/login", "/register"):
-        assert b'<meta name="description" content="HMS, open-source hospital management' in client.get(path).data
+        assert (
+            b'<meta name="description" content="HMS, open-source hospital management' in client.get(path).data
+        )
     login_as(make.patient())
     assert b'<meta name="description"' in client.get("/patient/").data

@@ -238,7 +238,12 @@ def test_the_image_installs_every_package_the_app_imports():
         if not {canonical(d) for d in distributions[module]} & installed
     }
     assert not missing, f"imported by the app but not in requirements.txt: {missing}"
-    assert not runtime & {"pytest", "playwright", "ruff", "hypothesis"}  # the tests' tools: requirements-dev.txt
+    assert not runtime & {
+        "pytest",
+        "playwright",
+        "ruff",
+        "hypothesis",
+    }  # the tests' tools: requirements-dev.txt
     assert {"gunicorn", "redis", "psycopg", "requests"} <= runtime  # serving, rate limits, database, SMS
 
 

@@ -185,3 +185,40 @@ def test_security_page_shows_the_state(client, make, login_as):
     assert page.status_code == 200
     assert b"Set up two-factor login" in page.data
     assert b"Your sessions" in page.data
+
+
+def test_the_set_up_page_shows_a_qr_code_of_the_same_key_drawn_on_the_server(client, make, login_as):
+    import html
+    import re
+
+    import segno
+
+    login_as(make.patient(email="p@example.org"))
+    client.post("/account/two-factor/setup")
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    link = html.unescape(re.search(r'<a href="(otpauth://[^"]+)"', page).group(1))
+    svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S).group(0)
+    assert 'role="img"' in svg and "QR code of the key" in svg and "<script" not in svg
+    # The code on the page encodes exactly the link's key: drawn again from the link, it is the same.
+    modules = re.compile(r'class="qrline"[^>]* d="([^"]+)"')
+    again = segno.make(link, error="m").svg_inline(scale=4, border=2)
+    assert modules.search(svg).group(1) == modules.search(again).group(1)
+
+
+def test_recovery_codes_can_be_downloaded_as_text_and_printed(client, make, login_as):
+    import urllib.parse
+
+    user = make.patient(email="p@example.org")
+    login_as(user)
+    codes = turn_on(client, user)
+    client.post("/logout")
+    login_as(user)
+    page = client.post(
+        "/account/two-factor/recovery-codes", data={"password": PASSWORD, "code": current_code(user, 1)}
+    )
+    text = page.get_data(as_text=True)
+    link = text.split('href="data:text/plain;charset=utf-8,')[1].split('"')[0]
+    downloaded = urllib.parse.unquote(link.replace("&amp;", "&"))
+    shown = [c for c in __import__("re").findall(r"<code>([0-9A-Z]{5}-[0-9A-Z]{5})</code>", text)]
+    assert len(shown) == 10 and all(c in downloaded for c in shown) and codes != shown
+    assert 'download="hms-recovery-codes.txt"' in text and "data-print" in text

@@ -107,3 +107,8 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 })();
+
+// 6. A "Print" button (the recovery codes): the browser's print dialog; the page's print CSS hides the rest.
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) window.print();
+});

@@ -23,8 +23,11 @@ def test_admin_sets_up_two_factor_and_is_warned_before_idle_logoff(page, live_se
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/login/two-factor$"))
+    qr = page.get_by_role("img", name="QR code of the key for your authenticator app")
+    expect(qr).to_be_visible()  # drawn on the server, no script and no outside service
+    assert 150 <= qr.bounding_box()["width"] <= 260
     secret = page.locator("code.totp-secret").inner_text()
-    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
     expect(page.locator(".recovery-codes li")).to_have_count(10)
