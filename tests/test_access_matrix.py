@@ -278,6 +278,8 @@ MATRIX = [
     ("GET", "/patient/appointments", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/appointments/{own_appointment}", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/appointments/{other_appointment}", {"anonymous": 302, "patient": 404, "*": 403}),
+    ("GET", "/patient/appointments/{own_appointment}/cancel", {"anonymous": 302, "patient": 200, "*": 403}),
+    ("GET", "/patient/appointments/{other_appointment}/cancel", {"anonymous": 302, "patient": 404, "*": 403}),
     ("POST", "/patient/appointments/{own_appointment}/cancel", {"anonymous": 302, "patient": 303, "*": 403}),
     # Feedback: only the patient's own visit, and only once it took place (this one is still booked).
     (

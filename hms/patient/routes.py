@@ -18,8 +18,8 @@ from hms.htmx import is_htmx, redirect_to, render, show_page, trigger
 from hms.i18n import N_
 from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
 from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, FeedbackForm, RescheduleForm
+from hms.services import billing, scheduling
 from hms.services import feedback as feedback_service
-from hms.services import scheduling
 from hms.services.errors import DomainError
 
 bp = Blueprint("patient", __name__)
@@ -258,42 +258,71 @@ def leave_feedback(appointment_id: int):
     return _appointment_page(item, block, message=N_("Thank you for your feedback."))
 
 
+@bp.get("/appointments/<int:appointment_id>/cancel")
+def confirm_cancel(appointment_id: int):
+    """The small step before cancelling: what happens to the bill (the hospital's policy), an optional
+    reason, and a clear choice. With HTMX it replaces the visit's buttons in place (`?keep=1` puts them
+    back); without JavaScript it is a page."""
+    item = _own_appointment(appointment_id)
+    now = clock.now()
+    where = query_args.choice("where", ("page", "list"), default="list")
+    if query_args.flag("keep", "1"):
+        return render("patient/_appointment_actions.html", a=item, now=now, where=where)
+    if not item.can_patient_change(now):
+        flash(N_("This appointment can no longer be cancelled online. Please call the hospital."), "error")
+        return redirect_to(url_for("patient.appointment", appointment_id=item.id))
+    return render(
+        "patient/cancel.html",
+        "panel",
+        a=item,
+        where=where,
+        form=CancelForm(),
+        terms=billing.cancellation_terms(item, current_user),
+    )
+
+
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @limiter.limit(lambda: current_app.config["BOOKING_RATE_LIMIT"])
 def cancel(appointment_id: int):
+    """Cancel; HTMX gets the updated row of the list, or the appointment's own page updated, whichever
+    the patient cancelled from."""
     item = _own_appointment(appointment_id)
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
+    from_page = request.form.get("where") == "page"
     try:
         scheduling.cancel_appointment(item, current_user, form.reason.data or "")
     except DomainError as error:
         db.session.rollback()
-        if is_htmx():
+        if is_htmx() and not from_page:
             return render(
                 "patient/appointments.html",
                 "row",
                 status=409,
                 a=item,
                 now=clock.now(),
-                form=form,
                 row_message=error.message,
             )
         flash(error.message, "error")
         return redirect_to(url_for("patient.appointment", appointment_id=item.id))
     db.session.commit()
+    if is_htmx() and from_page:
+        flash(N_("Your appointment is cancelled."), "success")
+        return trigger(_appointment_page(item, "card", inline_messages=True), "slotsChanged")
     if is_htmx():
         response = render(
             "patient/appointments.html",
             "row",
             a=item,
             now=clock.now(),
-            form=form,
             row_message=N_("Cancelled. The time is free for others again."),
         )
         return trigger(response, "slotsChanged")
     flash(N_("Your appointment is cancelled."), "success")
-    return redirect_to(url_for("patient.appointments"))
+    return redirect_to(
+        url_for("patient.appointment" if from_page else "patient.appointments", appointment_id=item.id)
+    )
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])

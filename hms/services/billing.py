@@ -244,6 +244,31 @@ def on_appointment_cancelled(appointment: Appointment, actor: User, reason: str 
     settle_cancelled_bill(bill, actor, percent, "Appointment cancelled" + (f": {reason}" if reason else ""))
 
 
+@dataclass(frozen=True)
+class CancellationTerms:
+    """What cancelling a visit does to its bill, told before the patient confirms."""
+
+    currency: str | None = None
+    owed_minor: int = 0  # still to pay: it is cancelled
+    paid_minor: int = 0
+    refund_minor: int = 0  # of what was paid, given back (the rest is the hospital's fee)
+
+    @property
+    def fee_minor(self) -> int:
+        return self.paid_minor - self.refund_minor
+
+
+def cancellation_terms(appointment: Appointment, actor: User) -> CancellationTerms:
+    """The terms `on_appointment_cancelled` will apply if `actor` cancels now (the same rule)."""
+    bill = db.session.scalar(select(Bill).where(Bill.appointment_id == appointment.id))
+    if bill is None or bill.status in (BillStatus.cancelled, BillStatus.refunded):
+        return CancellationTerms()
+    percent = bill.hospital.refund_percent if actor.role == Role.patient else 100
+    refund = bill.paid_minor * max(0, min(percent, 100)) // 100
+    owed = max(bill.total_minor - bill.paid_minor, 0) if bill.status != BillStatus.draft else 0
+    return CancellationTerms(bill.currency, owed, bill.paid_minor, refund)
+
+
 def connect_subscribers() -> None:
     """Create bills on booking and apply the refund policy on cancellation (called by create_app)."""
     events.appointment_booked.connect(on_appointment_booked)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
@@ -48,8 +49,18 @@ def test_patient_books_and_cancels_a_visit(page, live_server, make):
     page.get_by_role("link", name="My appointments", exact=True).click()
     row = page.locator("table.appointments tbody tr").first
     expect(row).to_contain_text("Dr Chinedu Okafor")
-    page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("button", name="Cancel").click()
+    # Cancelling first asks, in place (no browser dialog): what happens to the bill, a reason, and a
+    # choice; keeping it puts the buttons back.
+    page.on("dialog", lambda dialog: pytest.fail(f"a browser dialog opened: {dialog.message}"))
+    row.get_by_role("button", name="Cancel…").click()
+    panel = row.locator(".confirm-panel")
+    expect(panel).to_contain_text("Cancel your visit with Dr Chinedu Okafor")
+    expect(panel).to_contain_text("still to pay on its bill is cancelled")
+    panel.get_by_role("button", name="Keep the appointment").click()
+    expect(row.get_by_role("button", name="Cancel…")).to_be_visible()
+    row.get_by_role("button", name="Cancel…").click()
+    row.get_by_label("Reason (optional)").fill("Feeling better")
+    row.get_by_role("button", name="Cancel the appointment").click()
     expect(row).to_contain_text("The time is free for others again.")
     expect(row).to_contain_text("cancelled")
 
