@@ -58,9 +58,12 @@ def test_platform_admin_approves_a_hospital_inline(page, live_server, make):
 
     url_before = page.url
     row = page.locator(f"#hospital-{hospital.id}")
-    row.get_by_role("button", name="Approve").click()
+    row.get_by_role("button", name="Approve").dblclick()  # a double click approves, and only approves
     expect(row.get_by_text("Lakeside Hospital is now active.")).to_be_visible()
-    expect(row.get_by_role("button", name="Suspend")).to_be_visible()
+    suspend = row.get_by_role("button", name="Suspend Lakeside Hospital")
+    expect(suspend).to_be_hidden()  # behind a second, deliberate step
+    row.get_by_text("Suspend…").click()
+    expect(suspend).to_be_visible()
     expect(pending).to_have_text("0")  # the counts refreshed on the hospitalsChanged event
     assert page.url == url_before  # no page load: HTMX swapped the row
     db.session.rollback()  # end the test's read snapshot to see what the server committed
