@@ -189,7 +189,13 @@ def _register(form, template: str, role: Role, fields):  # type: ignore[no-untyp
     answer is the same whether the address has an account or not. 422 with the errors otherwise."""
     if form.validate_on_submit():
         try:
-            registration.start_registration(role, form.email.data, form.password.data, fields(form))
+            registration.start_registration(
+                role,
+                form.email.data,
+                form.password.data,
+                fields(form),
+                next_url=local_target(request.args.get("next")),  # e.g. the time chosen in the public picker
+            )
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
@@ -279,7 +285,7 @@ def confirm_registration(token: str):
             return render("auth/registration_confirm.html", status=410, problem=error.message, pending=None)
         db.session.commit()
         session.pop(REGISTERED_KEY, None)
-        response = _begin_login(user)
+        response = _begin_login(user, local_target(registration.next_url(row)))
         flash(N_("Welcome! Your account is ready."), "success")
         return response
     return render("auth/registration_confirm.html", pending=row, form=form, problem=None)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from hms import clock
+from hms import clock, directory
 from hms import query as query_args
 from hms.auth.session import role_required
 from hms.database import retry_on_deadlock
@@ -16,8 +14,8 @@ from hms.extensions import db, limiter
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, show_page, trigger
 from hms.i18n import N_
-from hms.models import Appointment, Hospital, HospitalStatus, Membership, Role
-from hms.patient.forms import BookingForm, CancelForm, DoctorSearchForm, FeedbackForm, RescheduleForm
+from hms.models import Appointment, Membership, Role
+from hms.patient.forms import BookingForm, CancelForm, FeedbackForm, RescheduleForm
 from hms.services import billing, scheduling
 from hms.services import feedback as feedback_service
 from hms.services.errors import DomainError
@@ -39,102 +37,22 @@ def dashboard():
 
 @bp.get("/doctors")
 def find_doctors():
-    form = DoctorSearchForm(query_args.cleaned())
-    form.validate()
-    hospital_id = query_args.record_id("hospital")
-    page = form.page.data if not form.page.errors and form.page.data else 1
-    memberships, total = scheduling.search_doctors(
-        text=form.q.data or "" if not form.q.errors else "",
-        specialty=form.specialty.data or "" if not form.specialty.errors else "",
-        city=form.city.data or "" if not form.city.errors else "",
-        hospital_id=hospital_id,
-        page=page,
-        per_page=PER_PAGE,
-    )
-    results_only = is_htmx()  # the debounced search swaps the results: no lists for the form's fields
-    hospitals = (
-        []
-        if results_only
-        else db.session.scalars(
-            select(Hospital).where(Hospital.status == HospitalStatus.active).order_by(Hospital.name)
-        ).all()
-    )
-    pages = max(1, -(-total // PER_PAGE))
-    args = query_args.without("page")
-    return render(
-        "patient/find_doctors.html",
-        "results",
-        form=form,
-        memberships=memberships,
-        total=total,
-        page=page,
-        pages=pages,
-        args=args,
-        hospitals=hospitals,
-        hospital_id=hospital_id,
-        specialties=[] if results_only else scheduling.specialties(),
-    )
-
-
-def _bookable_or_404(doctor_id: int, hospital_id: int) -> Membership:
-    membership = scheduling.bookable_membership(doctor_id, hospital_id)
-    if membership is None:
-        abort(404)
-    return membership
-
-
-def _picker_day(membership: Membership, strip: list[tuple[date, int]]) -> date:
-    """The day asked for in ?day=, else the first day with a free slot, else today."""
-    first, last = strip[0][0], strip[-1][0]
-    day = query_args.day("day")
-    if day is not None and first <= day <= last:
-        return day
-    return next((d for d, count in strip if count), first)
-
-
-def _picker_context(membership: Membership, day: date | None = None, *, fragment: bool = False, **extra):  # type: ignore[no-untyped-def]
-    """The strip of days and one day's times, from one calendar read once for the strip's range. The
-    picker's day `fragment` (one day of the strip, asked by HTMX) gets only that day's times."""
-    hospital = membership.hospital
-    now = clock.now()
-    today = scheduling.local_today(hospital, now)
-    calendar = scheduling.calendar_for(membership, today, today + timedelta(days=scheduling.PICKER_DAYS - 1))
-    asked = query_args.day("day") if day is None else None
-    if fragment and asked is not None and calendar.covers(asked):
-        day, strip = asked, []  # the fragment shows no strip: no need to count every day's times
-    else:
-        strip = calendar.strip(now)
-        day = day or _picker_day(membership, strip)
-    slots = (
-        calendar.slots(day, now)
-        if calendar.covers(day)
-        else scheduling.day_slots(membership.doctor_id, hospital, day, now)
-    )
-    return {
-        "membership": membership,
-        "doctor": membership.doctor,
-        "hospital": hospital,
-        "strip": strip,
-        "day": day,
-        "slots": [s for s in slots if s.free or s.key == extra.get("taken_key")],
-        "tz_label": tz_label(hospital, day),
-    } | extra
-
-
-def tz_label(hospital: Hospital, day: date) -> str:
-    """How the picker names its time zone, e.g. "Africa/Nairobi (EAT, UTC+03:00)"."""
-    moment = datetime.combine(day, time(12), tzinfo=hospital.tz)
-    offset = moment.strftime("%z")
-    return f"{hospital.timezone.replace('_', ' ')} ({moment.tzname()}, UTC{offset[:3]}:{offset[3:]})"
+    return directory.search_page("patient")
 
 
 @bp.get("/doctors/<int:doctor_id>/at/<int:hospital_id>")
 def doctor_page(doctor_id: int, hospital_id: int):
-    membership = _bookable_or_404(doctor_id, hospital_id)
+    membership = directory.bookable_or_404(doctor_id, hospital_id)
     fragment = is_htmx()
     # The day fragment holds only the times (the form's token and key stay in the page): no token made.
     form = BookingForm(meta={"csrf": False}) if fragment else BookingForm()
-    context = _picker_context(membership, fragment=fragment, form=form)
+    context = directory.picker_context(membership, fragment=fragment, form=form)
+    chosen = query_args.text("slot", 20)  # the time chosen before logging in (the public picker's "Book")
+    if chosen and not fragment:
+        if any(s.key == chosen for s in context["slots"]):
+            form.slot.data = chosen
+        else:
+            context["chosen_gone"] = True
     return render("patient/doctor.html", "slots", **context)
 
 
@@ -147,7 +65,7 @@ def book(doctor_id: int, hospital_id: int):
     form = BookingForm()
 
     def again(status: int, **extra):  # type: ignore[no-untyped-def]
-        return _picker_again(_bookable_or_404(doctor_id, hospital_id), form, status, **extra)
+        return _picker_again(directory.bookable_or_404(doctor_id, hospital_id), form, status, **extra)
 
     if not form.validate_on_submit():
         return again(422)
@@ -192,9 +110,9 @@ def _picker_again(membership: Membership, form: BookingForm, status: int, **extr
         day = start.astimezone(membership.hospital.tz).date()
     except DomainError:
         pass
-    context = _picker_context(membership, day, form=form, **extra)
+    context = directory.picker_context(membership, day, form=form, **extra)
     if day is not None and not (context["strip"][0][0] <= day <= context["strip"][-1][0]):
-        context = _picker_context(membership, None, form=form, **extra)
+        context = directory.picker_context(membership, None, form=form, **extra)
     response = render("patient/doctor.html", "booking_form", status=status, **context)
     return trigger(response, "slotsChanged") if status == 409 else response
 
@@ -360,7 +278,15 @@ def reschedule(appointment_id: int):
             return redirect_to(url_for("patient.appointment", appointment_id=new.id))
     elif form.is_submitted():
         status = 422
-    context = _picker_context(membership, form=form, rescheduling=item, **extra)
+    context = directory.picker_context(
+        membership,
+        form=form,
+        rescheduling=item,
+        preferred=item.start_at.astimezone(membership.hospital.tz).date(),  # opens on the visit's day
+        keep_key=item.slot_key(item.start_at),
+        fragment=request.method == "GET" and is_htmx(),
+        **extra,
+    )
     block = "booking_form" if request.method == "POST" else "slots"
     return render("patient/reschedule.html", block, status=status, **context)
 

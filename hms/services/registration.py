@@ -31,6 +31,7 @@ from hms.services.outbox import enqueue_email
 
 MAIL_KINDS = ("registration", "registration_taken")
 ROLES = (Role.patient, Role.doctor, Role.hospital_admin)
+NEXT_KEY = "_next"
 
 
 class RegistrationLinkInvalid(Invalid):
@@ -48,9 +49,12 @@ def _check(role: Role, fields: dict) -> None:
         raise Invalid(N_("The date of birth cannot be in the future."), field="date_of_birth")
 
 
-def start_registration(role: Role, email: str, password: str, fields: dict) -> None:
+def start_registration(
+    role: Role, email: str, password: str, fields: dict, next_url: str | None = None
+) -> None:
     """Check the form's values and email the address: the link to finish, or a note to the owner when
-    it already has an account. Raises Invalid for a bad value (the same for every address). Flushes."""
+    it already has an account. Raises Invalid for a bad value (the same for every address). Flushes.
+    `next_url` (a path on this site, already checked) is where the new account starts once confirmed."""
     if role not in ROLES:
         raise ValueError(role)
     email = normalize_email(email)
@@ -79,6 +83,8 @@ def start_registration(role: Role, email: str, password: str, fields: dict) -> N
         k: (v.isoformat() if isinstance(v, date) else getattr(v, "value", v)) for k, v in fields.items()
     }
     payload["password_hash"] = password_hash
+    if next_url:
+        payload[NEXT_KEY] = next_url
     db.session.add(
         PendingRegistration(
             token_hash=_token_hash(token),
@@ -135,6 +141,11 @@ def pending(token: str) -> PendingRegistration:
     return row
 
 
+def next_url(row: PendingRegistration) -> str | None:
+    """Where the registration started from, e.g. the doctor's page with the time chosen before."""
+    return json.loads(row.payload).get(NEXT_KEY)
+
+
 def confirm_registration(token: str) -> User:
     """Make the account of a pending registration (once, even when the link is opened twice at once).
     EmailTaken when the address got an account meanwhile. Flushes."""
@@ -148,6 +159,7 @@ def confirm_registration(token: str) -> User:
     if claimed.rowcount != 1:
         raise RegistrationLinkInvalid()
     data = json.loads(row.payload)
+    data.pop(NEXT_KEY, None)
     password = passwords.Hashed(data.pop("password_hash"))
     role = Role(row.role)
     if role == Role.patient:

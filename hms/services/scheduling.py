@@ -142,6 +142,7 @@ class Calendar:
         last: date,
         rules: list[ScheduleRule] | None = None,
         busy: list[tuple[datetime, datetime]] | None = None,
+        time_off: list[TimeOff] | None = None,
     ) -> None:
         self.tz = hospital.tz
         self.first, self.last = first, last
@@ -156,11 +157,13 @@ class Calendar:
                 .unique()
                 .all()
             )
-        self.time_off = db.session.scalars(
-            select(TimeOff).where(
-                TimeOff.doctor_id == doctor_id, TimeOff.start_date <= last, TimeOff.end_date >= first
-            )
-        ).all()
+        if time_off is None:
+            time_off = db.session.scalars(
+                select(TimeOff).where(
+                    TimeOff.doctor_id == doctor_id, TimeOff.start_date <= last, TimeOff.end_date >= first
+                )
+            ).all()
+        self.time_off = time_off
         range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
         range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
         if busy is None:
@@ -257,6 +260,65 @@ def nearest_free_slots(
     while day <= last and len(found) < count:
         found += [s for s in calendar.slots(day, now) if s.free and s.start >= around][: count - len(found)]
         day += timedelta(days=1)
+    return found
+
+
+def next_free_slots(memberships: list[Membership], now: datetime | None = None) -> dict[int, Slot | None]:
+    """The first free slot within the picker's horizon of each doctor-at-hospital (by membership id),
+    for a page of search results: three statements whatever the page's length (the rules with their
+    breaks, the time off and the live appointments of all its doctors), then computed here."""
+    now = now or clock.now()
+    if not memberships:
+        return {}
+    doctor_ids = {m.doctor_id for m in memberships}
+    firsts = {m.id: local_today(m.hospital, now) for m in memberships}
+    first, last = min(firsts.values()), max(firsts.values()) + timedelta(days=PICKER_DAYS - 1)
+    rules = (
+        db.session.scalars(
+            select(ScheduleRule)
+            .where(
+                ScheduleRule.doctor_id.in_(doctor_ids),
+                ScheduleRule.hospital_id.in_({m.hospital_id for m in memberships}),
+            )
+            .options(joinedload(ScheduleRule.breaks))
+        )
+        .unique()
+        .all()
+    )
+    time_off = db.session.scalars(
+        select(TimeOff).where(
+            TimeOff.doctor_id.in_(doctor_ids), TimeOff.start_date <= last, TimeOff.end_date >= first
+        )
+    ).all()
+    busy = db.session.execute(
+        select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
+            Appointment.doctor_id.in_(doctor_ids),
+            Appointment.status.in_(LIVE),
+            overlapping(
+                _utc(first, time(0), UTC) - timedelta(days=1), _utc(last, time(0), UTC) + timedelta(days=2)
+            ),
+        )
+    ).all()
+    found: dict[int, Slot | None] = {}
+    for m in memberships:
+        calendar = Calendar(
+            m.doctor_id,
+            m.hospital,
+            firsts[m.id],
+            firsts[m.id] + timedelta(days=PICKER_DAYS - 1),
+            rules=[r for r in rules if r.doctor_id == m.doctor_id and r.hospital_id == m.hospital_id],
+            busy=[(b0, b1) for d, b0, b1 in busy if d == m.doctor_id],
+            time_off=[off for off in time_off if off.doctor_id == m.doctor_id],
+        )
+        found[m.id] = next(
+            (
+                slot
+                for n in range(PICKER_DAYS)
+                for slot in calendar.slots(calendar.first + timedelta(days=n), now)
+                if slot.free
+            ),
+            None,
+        )
     return found
 
 
