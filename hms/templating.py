@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -60,6 +60,18 @@ def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b 
     local = value.astimezone(zone)
     pattern = cldr_pattern(fmt, local.tzname() or "")
     return format_datetime(local, pattern, tzinfo=zone, locale=locale_code())
+
+
+def zoned_time(value: datetime | None, tz: str | ZoneInfo, day_format: str = "%a %d %b %Y") -> str:
+    """A moment as a notice, an email or a PDF writes it, where no page around it says which clock: the
+    day and the time on the hospital's wall (the visit's hospital, for a patient of several) with that
+    zone's own abbreviation, in the language of the moment, e.g. "Tue 03 Mar 2026 at 10:00 EST".
+    Callers writing to someone else pick his language with `hms.i18n.in_language_of`."""
+    if value is None:
+        return ""
+    return gettext(
+        "%(day)s at %(time)s", day=local_time(value, tz, day_format), time=local_time(value, tz, "%H:%M %Z")
+    )
 
 
 def local_date(value: date | None, fmt: str = "%a %d %b %Y") -> str:
@@ -139,6 +151,7 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         local_time=local_time,
+        zoned_time=zoned_time,
         local_date=local_date,
         clock_time=clock_time,
         money=money,

@@ -132,7 +132,7 @@ def test_a_receipt_pdf_carries_its_number_the_amount_and_the_patient(client, mak
         assert f"Receipt {payment.receipt_number}" in text
         assert "Riverside General" in text and "Sofía García" in text and patient.patient.mrn in text
         assert re.search(r"Amount paid KES\s?500\.00", text), text
-        assert "02 Mar 2026, 10:30" in text  # the hospital's time (Nairobi, UTC+3)
+        assert "02 Mar 2026 at 10:30 EAT" in text  # the hospital's time (Nairobi, UTC+3), labelled
         assert bill.number in text
 
 

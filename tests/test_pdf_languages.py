@@ -92,7 +92,7 @@ def test_a_spanish_reader_gets_a_spanish_receipt(client, make, login_as):
     login_as(patient)
     text = pdf_text(client.get(f"/patient/payments/{payment.id}/receipt.pdf").data)
     assert f"Recibo {payment.receipt_number}" in text and "Importe pagado" in text
-    assert "500,00" in text and "03 nov 2026, 10:30" in text
+    assert "500,00" in text and "03 nov 2026 a las 10:30 EAT" in text  # the hospital's clock, labelled
     assert "Amount paid" not in text
 
 

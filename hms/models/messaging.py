@@ -29,6 +29,9 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(String(500))
     link: Mapped[str | None] = mapped_column(String(255))
+    # The IANA zone of the hospital the notice is about, to date it on that hospital's clock (none for
+    # the platform's own notices, dated in DEFAULT_TIMEZONE).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -400,7 +400,9 @@ def issue_bill(bill: Bill, actor: User) -> Bill:
             number=bill.number,
             amount=money(bill.total_minor, bill.currency),
         )
-    notify(bill.patient.user, "bill_issued", text, link=f"/patient/bills/{bill.id}")
+    notify(
+        bill.patient.user, "bill_issued", text, link=f"/patient/bills/{bill.id}", hospital_id=bill.hospital_id
+    )
     return bill
 
 
@@ -458,7 +460,13 @@ def settle_cancelled_bill(bill: Bill, actor: User, percent: int, reason: str) ->
                 )
             else:
                 text = gettext("Bill %(number)s from %(hospital)s was cancelled.", **names)
-        notify(bill.patient.user, "bill_cancelled", text, link=f"/patient/bills/{bill.id}")
+        notify(
+            bill.patient.user,
+            "bill_cancelled",
+            text,
+            link=f"/patient/bills/{bill.id}",
+            hospital_id=bill.hospital_id,
+        )
 
 
 def _refund_payments(bill: Bill, amount: int, reason: str) -> list[Refund]:
@@ -548,7 +556,13 @@ def refund_part(bill: Bill, *, amount_minor: int, reason: str, actor: User, key:
             hospital=bill.hospital.name,
             reason=reason,
         )
-    notify(bill.patient.user, "refund_issued", text, link=f"/patient/bills/{bill.id}")
+    notify(
+        bill.patient.user,
+        "refund_issued",
+        text,
+        link=f"/patient/bills/{bill.id}",
+        hospital_id=bill.hospital_id,
+    )
     return refunds
 
 
@@ -599,7 +613,13 @@ def _receive(bill: Bill, payment: Payment, now: datetime) -> None:
             number=bill.number,
             receipt=payment.receipt_number,
         )
-    notify(bill.patient.user, "payment_received", text, link=f"/patient/bills/{bill.id}")
+    notify(
+        bill.patient.user,
+        "payment_received",
+        text,
+        link=f"/patient/bills/{bill.id}",
+        hospital_id=bill.hospital_id,
+    )
 
 
 def _check_payable(bill: Bill) -> None:

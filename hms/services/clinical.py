@@ -838,7 +838,13 @@ def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescripti
             text = gettext(
                 "Dr %(name)s issued prescription %(number)s.", name=doctor.name, number=prescription.number
             )
-    notify(patient_user, "prescription_issued", text, link="/patient/encounters")
+    notify(
+        patient_user,
+        "prescription_issued",
+        text,
+        link="/patient/encounters",
+        hospital_id=prescription.hospital_id,
+    )
     return prescription
 
 
@@ -875,7 +881,13 @@ def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str)
             number=prescription.number,
             reason=reason,
         )
-    notify(patient_user, "prescription_cancelled", text, link="/patient/encounters")
+    notify(
+        patient_user,
+        "prescription_cancelled",
+        text,
+        link="/patient/encounters",
+        hospital_id=prescription.hospital_id,
+    )
     return prescription
 
 

@@ -34,7 +34,7 @@ from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotFound
 from hms.services.notifications import notify
 from hms.services.scheduling import LONGEST_VISIT
-from hms.templating import local_time
+from hms.templating import zoned_time
 
 SIGNALS_PER_MINUTE = 240
 DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)  # per participant and call; a negotiation takes a few dozen
@@ -143,7 +143,7 @@ def post_message(appointment: Appointment, sender: User, body: str) -> Message:
             text = gettext(
                 "New message from %(who)s about the appointment on %(when)s.",
                 who=who,
-                when=local_time(appointment.start_at, appointment.hospital.tz, "%a %d %b %Y %H:%M"),
+                when=zoned_time(appointment.start_at, appointment.hospital.tz),
             )
         notify(
             recipient,

@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, url_for
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +32,7 @@ from hms.models.users import normalize_email
 from hms.services import accounts, notifications, outbox
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, EmailTaken, Invalid, NotFound
+from hms.templating import zoned_time
 
 INVITABLE = (Role.doctor, Role.staff, Role.hospital_admin)
 
@@ -141,13 +143,14 @@ def _email_invitation(invitation: Invitation, token: str, actor: User) -> None:
     admin also sees it once, to pass on by other means if the email does not arrive."""
     hospital = invitation.hospital
     link = notifications.public_url(url_for("auth.accept_invitation", token=token))
-    until = invitation.expires_at.astimezone(hospital.tz).strftime("%d %b %Y %H:%M")
+    with force_locale("en"):  # the invited person has no language yet; the email is in English
+        until = zoned_time(invitation.expires_at, hospital.tz)
     body = "\n".join(
         [
             f"Hello {invitation.full_name},",
             "",
             f"{actor.full_name} invites you to join {hospital.name} on HMS as {_role_words(invitation)}.",
-            f"Open this link to set your password; it works once, until {until} ({hospital.timezone}):",
+            f"Open this link to set your password; it works once, until {until}:",
             "",
             link,
             "",

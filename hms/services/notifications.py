@@ -28,7 +28,7 @@ from hms.models import (
 )
 from hms.services import outbox, sms
 from hms.services.errors import NotFound
-from hms.templating import local_time
+from hms.templating import zoned_time
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,18 @@ def notify(
 ) -> Notification | None:
     """Tell `user` about something, in the caller's transaction: the in-app notice and, as the user
     chose for this kind, an email (with `ics` attached) and a text message (sent through the
-    hospital's SMS account, or the platform's). `link` is a path inside HMS."""
+    hospital's SMS account, or the platform's). `link` is a path inside HMS; the notice is dated on
+    the clock of `hospital_id`, the hospital it is about."""
     notice = None
     if in_app:
-        notice = Notification(user_id=user.id, kind=kind, text=text[:500], link=link)
+        hospital = db.session.get(Hospital, hospital_id) if hospital_id else None
+        notice = Notification(
+            user_id=user.id,
+            kind=kind,
+            text=text[:500],
+            link=link,
+            timezone=hospital.timezone if hospital else None,
+        )
         db.session.add(notice)
     if not user.active:
         return notice
@@ -256,12 +264,7 @@ def mark_all_read(user: User) -> int:
 def when_text(appointment: Appointment) -> str:
     """The appointment's start in its hospital's time zone, e.g. "Tue 03 Mar 2026 at 10:00 EAT", in
     the language of the moment (callers pick the recipient's with `in_language_of`)."""
-    hospital = appointment.hospital
-    return gettext(
-        "%(day)s at %(time)s",
-        day=local_time(appointment.start_at, hospital.tz, "%a %d %b %Y"),
-        time=local_time(appointment.start_at, hospital.tz, "%H:%M %Z"),
-    )
+    return zoned_time(appointment.start_at, appointment.hospital.tz)
 
 
 def calendar_identity(appointment: Appointment, *, cancelled: bool) -> tuple[str, int]:

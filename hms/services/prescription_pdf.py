@@ -7,7 +7,7 @@ from fpdf.fonts import FontFace
 
 from hms.models import Prescription, PrescriptionStatus
 from hms.pdf import Document
-from hms.templating import local_date, local_time
+from hms.templating import local_date, zoned_time
 
 
 def prescription_pdf(prescription: Prescription) -> bytes:
@@ -36,8 +36,8 @@ def _draw(doc: Document, prescription: Prescription) -> None:
     number = prescription.number or gettext("draft (not valid)")
     doc.write_line(gettext("Number: %(number)s", number=number), bold=True)
     if prescription.issued_at:
-        when = local_time(prescription.issued_at, hospital.tz, "%d %B %Y, %H:%M")
-        doc.write_line(gettext("Date: %(when)s (%(zone)s)", when=when, zone=hospital.timezone))
+        when = zoned_time(prescription.issued_at, hospital.tz, "%d %B %Y")
+        doc.write_line(gettext("Date: %(when)s", when=when))
     else:
         doc.write_line(gettext("Date: not issued"))
     if prescription.status == PrescriptionStatus.cancelled:

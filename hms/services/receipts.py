@@ -8,7 +8,7 @@ from flask_babel import gettext
 from hms.models import Payment
 from hms.money import format_money
 from hms.pdf import Document
-from hms.templating import local_time, locale_code
+from hms.templating import locale_code, zoned_time
 
 
 def receipt_pdf(payment: Payment) -> bytes:
@@ -38,9 +38,9 @@ def _draw(doc: Document, payment: Payment) -> None:
     doc.ln(4)
     doc.write_line(gettext("Receipt %(number)s", number=payment.receipt_number), size=13, height=8)
     doc.ln(2)
-    when = local_time(payment.settled_at or payment.created_at, hospital.tz, "%d %b %Y, %H:%M")
+    when = zoned_time(payment.settled_at or payment.created_at, hospital.tz, "%d %b %Y")
     details = [
-        (gettext("Date"), f"{when} ({hospital.timezone})"),
+        (gettext("Date"), when),
         (gettext("Patient"), gettext("%(name)s (MRN %(mrn)s)", name=bill.patient.name, mrn=bill.patient.mrn)),
         (gettext("Bill"), bill.number),
         (gettext("Paid by"), gettext(payment.method.label)),
