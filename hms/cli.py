@@ -8,227 +8,40 @@ import os
 import signal
 import socket
 import threading
-from datetime import date, time, timedelta
+from datetime import timedelta
 from time import monotonic
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
-from hms import clock
+from hms import demo
 from hms.extensions import db
-from hms.models import (
-    Department,
-    Hospital,
-    HospitalStatus,
-    Membership,
-    ScheduleBreak,
-    ScheduleRule,
-    Sex,
-    StaffKind,
-    StockKind,
-    User,
-)
-from hms.services import (
-    accounts,
-    audit,
-    consultations,
-    inventory,
-    outbox,
-    password_reset,
-    reminders,
-    scheduling,
-)
+from hms.services import accounts, audit, consultations, outbox, password_reset, reminders
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
 
-DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
-DEMO_HOSPITAL = "Riverside General Hospital"
-
-DEMO_ACCOUNTS = [
-    # (role, email, name)
-    ("super_admin", "admin@example.org", "Platform Admin"),
-    ("hospital_admin", "hospital.admin@example.org", "Grace Wanjiru"),
-    ("doctor", "dr.okafor@example.org", "Chinedu Okafor"),
-    ("doctor", "dr.mehta@example.org", "Priya Mehta"),
-    ("doctor", "dr.santos@example.org", "Lucas Santos"),
-    ("patient", "amina@example.org", "Amina Hassan"),
-    ("patient", "john@example.org", "John Mwangi"),
-    ("patient", "sofia@example.org", "Sofia García"),
-    ("staff", "reception@example.org", "Rose Achieng"),
-    ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
-]
-
 
 def _seed_demo() -> list[tuple[str, str, str]]:
-    if db.session.scalar(select(Hospital.id).where(Hospital.name == DEMO_HOSPITAL)):
-        return []
-    hospital = accounts.register_hospital(
-        name=DEMO_HOSPITAL,
-        address="12 River Road",
-        city="Nairobi",
-        phone="+254 20 555 0100",
-        timezone="Africa/Nairobi",
-        currency="KES",
-        admin_name="Grace Wanjiru",
-        admin_email="hospital.admin@example.org",
-        admin_password=DEMO_PASSWORD,
-    )
-    hospital.status = HospitalStatus.active
-    hospital.status_changed_at = clock.now()
-    medicine = Department(hospital=hospital, name="General Medicine")
-    paediatrics = Department(hospital=hospital, name="Paediatrics")
-    db.session.add_all([medicine, paediatrics])
-
-    doctors = [
-        ("dr.okafor@example.org", "Chinedu Okafor", "General practice", medicine, 150000),
-        ("dr.mehta@example.org", "Priya Mehta", "Paediatrics", paediatrics, 200000),
-        ("dr.santos@example.org", "Lucas Santos", "Cardiology", medicine, 350000),
-    ]
-    doctor_users = []
-    for email, name, specialty, department, fee in doctors:
-        user = accounts.register_doctor(
-            full_name=name,
-            email=email,
-            password=DEMO_PASSWORD,
-            specialty=specialty,
-            qualifications="MBChB",
-        )
-        db.session.add(
-            Membership(doctor=user.doctor, hospital=hospital, department=department, fee_minor=fee)
-        )
-        # Monday to Friday 09:00–17:00 with lunch 13:00–14:00, Saturday mornings.
-        for weekday in range(6):
-            rule = ScheduleRule(
-                doctor=user.doctor,
-                hospital=hospital,
-                weekday=weekday,
-                start_time=time(9),
-                end_time=time(17) if weekday < 5 else time(12),
-            )
-            if weekday < 5:
-                rule.breaks.append(ScheduleBreak(start_time=time(13), end_time=time(14)))
-            db.session.add(rule)
-        doctor_users.append(user)
-    patients = [
-        ("amina@example.org", "Amina Hassan", date(1988, 4, 12), Sex.female, "+254 700 000 001"),
-        ("john@example.org", "John Mwangi", date(1975, 11, 3), Sex.male, "+254 700 000 002"),
-        ("sofia@example.org", "Sofia García", date(2001, 7, 25), Sex.female, "+254 700 000 003"),
-    ]
-    patient_users = [
-        accounts.register_patient(
-            full_name=name, email=email, password=DEMO_PASSWORD, date_of_birth=dob, sex=sex, phone=phone
-        )
-        for email, name, dob, sex, phone in patients
-    ]
-    db.session.flush()
-    # Amina and John each have a visit booked in the next days.
-    for patient_user, doctor_user, reason in [
-        (patient_users[0], doctor_users[0], "Persistent cough"),
-        (patient_users[1], doctor_users[2], "Follow-up on blood pressure"),
-    ]:
-        slot = scheduling.nearest_free_slots(
-            doctor_user.doctor.id, hospital, clock.now() + timedelta(days=1), count=1
-        )
-        if slot:
-            scheduling.book_appointment(
-                patient=patient_user.patient,
-                doctor_id=doctor_user.doctor.id,
-                hospital_id=hospital.id,
-                start=slot[0].start,
-                reason=reason,
-                booked_by=patient_user,
-            )
-    accounts.create_staff(
-        hospital=hospital,
-        kind=StaffKind.receptionist,
-        full_name="Rose Achieng",
-        email="reception@example.org",
-        password=DEMO_PASSWORD,
-    )
-    pharmacist = accounts.create_staff(
-        hospital=hospital,
-        kind=StaffKind.pharmacist,
-        full_name="Daniel Kiprono",
-        email="pharmacy@example.org",
-        password=DEMO_PASSWORD,
-    )
-    db.session.flush()
-    _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
-    accounts.register_hospital(
-        name="Hillside Community Clinic",
-        address="4 Hill Street",
-        city="Mombasa",
-        phone=None,
-        timezone="Africa/Nairobi",
-        currency="KES",
-        admin_name="Peter Otieno",
-        admin_email="clinic.admin@example.org",
-        admin_password=DEMO_PASSWORD,
-    )
-    accounts.create_super_admin(email="admin@example.org", password=DEMO_PASSWORD, full_name="Platform Admin")
-    db.session.flush()
-    return [*DEMO_ACCOUNTS, ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno")]
-
-
-def _seed_inventory(hospital: Hospital, admin: User, pharmacist: User) -> None:
-    """A few medicines (in batches, one expiring soon) and supplies (one low on stock), with movements."""
-    today = clock.now().astimezone(hospital.tz).date()
-    medicines = [
-        # name, unit, reorder level, [(batch, days to expiry, units)], dispensed
-        ("Amoxicillin 500 mg", "capsule", 100, [("AMX-2401", 20, 60), ("AMX-2409", 400, 300)], 45),
-        ("Paracetamol 500 mg", "tablet", 200, [("PCM-1187", 540, 1000)], 120),
-        ("Artemether/lumefantrine 20/120 mg", "tablet", 48, [("ALU-0932", 250, 40)], 0),
-        ("Oral rehydration salts", "sachet", 50, [("ORS-5521", 700, 200)], 30),
-    ]
-    supplies = [
-        ("Examination gloves (M)", "box", 10, 8, 2),
-        ("Gauze swabs 10 × 10 cm", "pack", 20, 150, 25),
-        ("Syringe 5 ml", "piece", 100, 500, 60),
-    ]
-    for name, unit, reorder, batches, dispensed in medicines:
-        item = inventory.create_item(
-            hospital, name=name, kind=StockKind.medicine, unit=unit, reorder_level=reorder, actor=admin
-        )
-        for number, days, units in batches:
-            inventory.receive_stock(
-                item,
-                quantity=units,
-                supplier="Kenya Medical Supplies Authority",
-                batch_number=number,
-                expiry_date=today + timedelta(days=days),
-                actor=pharmacist,
-            )
-        if dispensed:
-            inventory.dispense_stock(item, quantity=dispensed, actor=pharmacist)
-    items = []
-    for name, unit, reorder, received, used in supplies:
-        item = inventory.create_item(
-            hospital, name=name, kind=StockKind.supply, unit=unit, reorder_level=reorder, actor=admin
-        )
-        inventory.receive_stock(item, quantity=received, supplier="Medisel Kenya", actor=admin)
-        inventory.dispense_stock(item, quantity=used, actor=admin)
-        items.append(item)
-    gauze = items[1]
-    inventory.adjust_stock(gauze, change=-5, reason="Stock-take: water-damaged packs", actor=admin)
-    inventory.transfer_out_stock(gauze, quantity=20, destination="Hillside Community Clinic", actor=admin)
+    """Load the demo data (hms/demo.py) and return its accounts; [] when it was loaded before."""
+    return demo.seed()
 
 
 @hms_cli.command("seed-demo")
 def seed_demo() -> None:
-    """Load demo data (once; running it again changes nothing)."""
+    """Load demo data (once; run again on a later day, it only books the demo doctor's visits for today
+    and tomorrow, when he has none then)."""
     created = _seed_demo()
+    booked = 0 if created else demo.top_up()
     db.session.commit()
     if not created:
         click.echo("Demo data is already loaded.")
+        if booked:
+            click.echo(f"Booked {booked} demo visits for today and tomorrow.")
     else:
         click.echo("Demo data loaded.")
-    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    for role, email, name in [
-        *DEMO_ACCOUNTS,
-        ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno"),
-    ]:
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for role, email, name in demo.DEMO_ACCOUNTS:
         click.echo(f"  {role:32} {email:30} {name}")
 
 

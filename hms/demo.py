@@ -1,0 +1,525 @@
+"""The demo hospital that `flask hms seed-demo` (run by `make run`) loads: something to do today for all.
+
+Visits go through the real services (booking, check-in, the visit record, prescriptions, desk payments)
+with the clock set to when each step would have happened, so that they sit on free slots of the doctors'
+schedules, carry their bills and notices, and obey every rule a user's clicks would. Times are relative
+to the real current date in the hospital's time zone: the demo doctor has visits today and tomorrow, and
+`top_up()` books them again on a later day (`make run` runs the seeding every time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from hms import clock
+from hms.extensions import db
+from hms.models import (
+    Appointment,
+    AppointmentStatus,
+    Bill,
+    Department,
+    HistoryKind,
+    Hospital,
+    HospitalStatus,
+    Membership,
+    PaymentMethod,
+    ScheduleBreak,
+    ScheduleRule,
+    Sex,
+    StaffKind,
+    StockKind,
+    User,
+)
+from hms.services import accounts, audit, billing, clinical, inventory, scheduling
+from hms.services.errors import DomainError
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
+DEMO_HOSPITAL = "Riverside General Hospital"
+DEMO_DOCTOR = "dr.okafor@example.org"  # the doctor with visits today and tomorrow, every day of the week
+DESK = "reception@example.org"
+
+DEMO_ACCOUNTS = [
+    # (role, email, name)
+    ("super_admin", "admin@example.org", "Platform Admin"),
+    ("hospital_admin", "hospital.admin@example.org", "Grace Wanjiru"),
+    ("hospital_admin (pending clinic)", "clinic.admin@example.org", "Peter Otieno"),
+    ("doctor", DEMO_DOCTOR, "Chinedu Okafor"),
+    ("doctor", "dr.mehta@example.org", "Priya Mehta"),
+    ("doctor", "dr.santos@example.org", "Lucas Santos"),
+    ("patient", "amina@example.org", "Amina Hassan"),
+    ("patient", "john@example.org", "John Mwangi"),
+    ("patient", "sofia@example.org", "Sofia García"),
+    ("patient", "david@example.org", "David Kamau"),
+    ("patient", "halima@example.org", "Halima Mohamed"),
+    ("patient", "brian@example.org", "Brian Ochieng"),
+    ("staff (receptionist)", DESK, "Rose Achieng"),
+    ("staff (nurse)", "nurse@example.org", "Faith Nyambura"),
+    ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
+]
+
+# (email, name, specialty, department, fee in minor units, works on Sundays)
+DOCTORS = [
+    (DEMO_DOCTOR, "Chinedu Okafor", "General practice", "General Medicine", 150000, True),
+    ("dr.mehta@example.org", "Priya Mehta", "Paediatrics", "Paediatrics", 200000, False),
+    ("dr.santos@example.org", "Lucas Santos", "Cardiology", "Cardiology", 350000, False),
+]
+PATIENTS = [
+    ("amina@example.org", "Amina Hassan", date(1988, 4, 12), Sex.female, "+254 700 000 001"),
+    ("john@example.org", "John Mwangi", date(1975, 11, 3), Sex.male, "+254 700 000 002"),
+    ("sofia@example.org", "Sofia García", date(2001, 7, 25), Sex.female, "+254 700 000 003"),
+    ("david@example.org", "David Kamau", date(1962, 2, 18), Sex.male, "+254 700 000 004"),
+    ("halima@example.org", "Halima Mohamed", date(1994, 9, 30), Sex.female, "+254 700 000 005"),
+    ("brian@example.org", "Brian Ochieng", date(1983, 1, 7), Sex.male, "+254 700 000 006"),
+]
+HISTORY = {
+    "amina@example.org": [
+        {"kind": HistoryKind.condition, "title": "Asthma", "since": date(2009, 3, 1)},
+        {"kind": HistoryKind.allergy, "title": "Sulfonamides", "reaction": "Rash", "severity": "mild"},
+    ],
+    "john@example.org": [
+        {"kind": HistoryKind.family_history, "title": "Heart attack at 58", "relation": "Father"},
+    ],
+    "david@example.org": [
+        {"kind": HistoryKind.condition, "title": "Type 2 diabetes", "since": date(2015, 6, 1)},
+        {"kind": HistoryKind.medication, "title": "Metformin 500 mg twice a day"},
+    ],
+}
+
+
+@dataclass
+class Record:
+    """What the doctor writes in a visit: complaint, vitals, one diagnosis, medicines (drug, strength,
+    form, dose, frequency, duration, quantity)."""
+
+    complaint: str
+    code: str
+    vitals: dict[str, object] = field(default_factory=dict)
+    notes: str = ""
+    medicines: list[tuple[str, str, str, str, str, str, int]] = field(default_factory=list)
+
+
+def _vitals(systolic: int, diastolic: int, pulse: int, temperature: str, weight: str) -> dict[str, object]:
+    return {
+        "bp_systolic": systolic,
+        "bp_diastolic": diastolic,
+        "pulse": pulse,
+        "temperature_c": temperature,
+        "weight_kg": weight,
+    }
+
+
+# Past visits, done and recorded: (patient, doctor, days ago, time, reason, record, paid with).
+PAST = [
+    (
+        "amina@example.org",
+        DEMO_DOCTOR,
+        42,
+        time(10),
+        "Persistent cough",
+        Record(
+            "Dry cough for three weeks, worse at night",
+            "J20.9",
+            _vitals(118, 76, 84, "37.6", "64"),
+            "Chest clear apart from scattered wheeze. Review in two weeks.",
+            [("Amoxicillin", "500 mg", "capsule", "1 capsule", "three times a day", "7 days", 21)],
+        ),
+        PaymentMethod.cash,
+    ),
+    (
+        "david@example.org",
+        "dr.santos@example.org",
+        28,
+        time(10, 30),
+        "Chest tightness when climbing stairs",
+        Record(
+            "Tightness in the chest after two flights of stairs, settles with rest",
+            "I20.9",
+            _vitals(146, 92, 78, "36.8", "88"),
+            "Resting ECG normal. Exercise test booked.",
+            [
+                ("Aspirin", "75 mg", "tablet", "1 tablet", "once a day", "30 days", 30),
+                ("Glyceryl trinitrate", "400 micrograms", "spray", "1 spray", "when needed", "30 days", 1),
+            ],
+        ),
+        PaymentMethod.card,
+    ),
+    (
+        "john@example.org",
+        "dr.santos@example.org",
+        21,
+        time(9, 30),
+        "High blood pressure readings at home",
+        Record(
+            "Home readings around 150/95 for a month",
+            "I10",
+            _vitals(152, 96, 72, "36.6", "91"),
+            "Start amlodipine; recheck in three weeks.",
+            [("Amlodipine", "5 mg", "tablet", "1 tablet", "once a day", "30 days", 30)],
+        ),
+        PaymentMethod.card,
+    ),
+    (
+        "amina@example.org",
+        DEMO_DOCTOR,
+        14,
+        time(11),
+        "Follow-up on cough",
+        Record("Cough much better", "Z09.9", _vitals(116, 74, 76, "36.7", "64")),
+        PaymentMethod.cash,
+    ),
+    (
+        "sofia@example.org",
+        DEMO_DOCTOR,
+        6,
+        time(15),
+        "Sore throat and fever",
+        Record(
+            "Sore throat and fever for two days",
+            "J02.9",
+            _vitals(112, 70, 92, "38.4", "58"),
+            "Red throat, no exudate. Fluids and rest.",
+            [("Paracetamol", "500 mg", "tablet", "2 tablets", "every 6 hours when needed", "5 days", 20)],
+        ),
+        None,  # not paid yet: the bill the patient and the desk can settle
+    ),
+    (
+        "halima@example.org",
+        DEMO_DOCTOR,
+        3,
+        time(9),
+        "Headaches for a week",
+        Record(
+            "Headaches in the afternoon for a week, no visual symptoms",
+            "R51",
+            _vitals(124, 80, 70, "36.5", "61"),
+        ),
+        PaymentMethod.cash,
+    ),
+]
+# The demo doctor's day: (time, patient, reason, record once done). A weekend clinic ends at noon.
+TODAY = [
+    (time(9), "david@example.org", "Blood sugar review", Record("Sugars high in the mornings", "E11.9")),
+    (time(10), "halima@example.org", "Headaches: follow-up", Record("Headaches less frequent", "R51")),
+    (
+        time(11),
+        "brian@example.org",
+        "Low back pain after lifting",
+        Record("Low back pain for four days", "M54.5"),
+    ),
+    (time(14), "amina@example.org", "Wheezing at night", Record("Wheeze at night for a week", "J20.9")),
+    (
+        time(15, 30),
+        "sofia@example.org",
+        "Sore throat: check after treatment",
+        Record("Throat better", "Z09.9"),
+    ),
+]
+TOMORROW = [
+    (time(9, 30), "john@example.org", "Persistent cough"),
+    (time(11), "brian@example.org", "Back pain: review"),
+    (time(15), "halima@example.org", "Blood test results"),
+]
+# Other upcoming visits: (patient, doctor, days ahead, time, reason).
+UPCOMING = [
+    ("john@example.org", "dr.santos@example.org", 1, time(12), "Follow-up on blood pressure"),
+    ("david@example.org", "dr.santos@example.org", 5, time(10), "Exercise test results"),
+    ("amina@example.org", "dr.santos@example.org", 8, time(10, 30), "Heart check before starting sport"),
+]
+
+
+def seed() -> list[tuple[str, str, str]]:
+    """Load the demo data and return its accounts; [] when it was loaded before (nothing changes)."""
+    if db.session.scalar(select(Hospital.id).where(Hospital.name == DEMO_HOSPITAL)):
+        return []
+    hospital = accounts.register_hospital(
+        name=DEMO_HOSPITAL,
+        address="12 River Road",
+        city="Nairobi",
+        phone="+254 20 555 0100",
+        timezone="Africa/Nairobi",
+        currency="KES",
+        admin_name="Grace Wanjiru",
+        admin_email="hospital.admin@example.org",
+        admin_password=DEMO_PASSWORD,
+    )
+    hospital.status = HospitalStatus.active
+    hospital.status_changed_at = clock.now()
+    departments = {
+        name: Department(hospital=hospital, name=name)
+        for name in ("General Medicine", "Paediatrics", "Cardiology")
+    }
+    db.session.add_all(departments.values())
+    for email, name, specialty, department, fee, sundays in DOCTORS:
+        _add_doctor(hospital, email, name, specialty, departments[department], fee, sundays)
+    for email, name, dob, sex, phone in PATIENTS:
+        user = accounts.register_patient(
+            full_name=name, email=email, password=DEMO_PASSWORD, date_of_birth=dob, sex=sex, phone=phone
+        )
+        for values in HISTORY.get(email, []):
+            clinical.add_history_entry(user.patient, user, values)
+    desk = accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.receptionist,
+        full_name="Rose Achieng",
+        email=DESK,
+        password=DEMO_PASSWORD,
+    )
+    accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.nurse,
+        full_name="Faith Nyambura",
+        email="nurse@example.org",
+        password=DEMO_PASSWORD,
+    )
+    pharmacist = accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.pharmacist,
+        full_name="Daniel Kiprono",
+        email="pharmacy@example.org",
+        password=DEMO_PASSWORD,
+    )
+    db.session.flush()
+    _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
+    today = scheduling.local_today(hospital)
+    for patient, doctor, days_ago, at, reason, record, paid in PAST:
+        visit = _book(hospital, patient, doctor, today - timedelta(days=days_ago), at, reason, search_days=-7)
+        if visit is not None:
+            _see(visit, desk, record, paid)
+    _book_demo_days(hospital, desk)
+    for patient, doctor, days, at, reason in UPCOMING:
+        _book(hospital, patient, doctor, today + timedelta(days=days), at, reason, search_days=7)
+    accounts.register_hospital(
+        name="Hillside Community Clinic",
+        address="4 Hill Street",
+        city="Mombasa",
+        phone=None,
+        timezone="Africa/Nairobi",
+        currency="KES",
+        admin_name="Peter Otieno",
+        admin_email="clinic.admin@example.org",
+        admin_password=DEMO_PASSWORD,
+    )
+    accounts.create_super_admin(email="admin@example.org", password=DEMO_PASSWORD, full_name="Platform Admin")
+    db.session.flush()
+    audit.seal_all()  # what the worker does: the back-dated events are in the chain at once
+    return list(DEMO_ACCOUNTS)
+
+
+def top_up() -> int:
+    """On a later day, book the demo doctor's visits for today and tomorrow again (each day only when he
+    has none on it); returns how many were booked. Nothing happens when the demo data is missing."""
+    hospital = db.session.scalar(select(Hospital).where(Hospital.name == DEMO_HOSPITAL))
+    desk = _user(DESK)
+    if hospital is None or desk is None or _user(DEMO_DOCTOR) is None:
+        return 0
+    booked = _book_demo_days(hospital, desk)
+    if booked:
+        audit.seal_all()
+    return booked
+
+
+def _add_doctor(
+    hospital: Hospital, email: str, name: str, specialty: str, department: Department, fee: int, sundays: bool
+) -> User:
+    user = accounts.register_doctor(
+        full_name=name, email=email, password=DEMO_PASSWORD, specialty=specialty, qualifications="MBChB"
+    )
+    db.session.add(Membership(doctor=user.doctor, hospital=hospital, department=department, fee_minor=fee))
+    # Monday to Friday 09:00–17:00 with lunch 13:00–14:00, Saturday mornings (and Sunday mornings for
+    # the demo doctor, so that a newcomer finds a day of visits whatever the day).
+    for weekday in range(7 if sundays else 6):
+        rule = ScheduleRule(
+            doctor=user.doctor,
+            hospital=hospital,
+            weekday=weekday,
+            start_time=time(9),
+            end_time=time(17) if weekday < 5 else time(12),
+        )
+        if weekday < 5:
+            rule.breaks.append(ScheduleBreak(start_time=time(13), end_time=time(14)))
+        db.session.add(rule)
+    return user
+
+
+def _user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _day_visits(doctor: User, hospital: Hospital, day: date) -> int:
+    start = datetime.combine(day, time(0), tzinfo=hospital.tz)
+    return len(
+        db.session.scalars(
+            select(Appointment.id).where(
+                Appointment.doctor_id == doctor.doctor.id,
+                Appointment.status != AppointmentStatus.cancelled,
+                Appointment.start_at >= start,
+                Appointment.start_at < start + timedelta(days=1),
+            )
+        ).all()
+    )
+
+
+def _book_demo_days(hospital: Hospital, desk: User) -> int:
+    """The demo doctor's visits today (those already over seen and recorded, the latest one checked in
+    and waiting) and tomorrow, for each day he has none on yet."""
+    doctor = _user(DEMO_DOCTOR)
+    today = scheduling.local_today(hospital)
+    booked = 0
+    if not _day_visits(doctor, hospital, today):
+        visits = [
+            (visit, record)
+            for at, patient, reason, record in TODAY
+            if (visit := _book(hospital, patient, DEMO_DOCTOR, today, at, reason, exact=True)) is not None
+        ]
+        booked += len(visits)
+        now = clock.now()
+        started = [(visit, record) for visit, record in visits if visit.start_at <= now]
+        for n, (visit, record) in enumerate(started):
+            waiting = n == len(started) - 1  # the patient the doctor sees next (or is seeing)
+            _see(visit, desk, None if waiting else record, PaymentMethod.cash, finish=not waiting)
+    tomorrow = today + timedelta(days=1)
+    if not _day_visits(doctor, hospital, tomorrow):
+        for at, patient, reason in TOMORROW:
+            booked += _book(hospital, patient, DEMO_DOCTOR, tomorrow, at, reason, exact=True) is not None
+    return booked
+
+
+def _book(
+    hospital: Hospital,
+    patient_email: str,
+    doctor_email: str,
+    day: date,
+    at: time,
+    reason: str,
+    *,
+    exact: bool = False,
+    search_days: int = 0,
+) -> Appointment | None:
+    """Book the patient with the doctor on `day` at `at` (or the day's next free time; or the same on a
+    nearby day, up to `search_days` later or, when negative, earlier), as the patient would have three
+    days before (or now); None when there is no such time or a rule refuses it."""
+    patient, doctor = _user(patient_email), _user(doctor_email)
+    if patient is None or doctor is None:
+        return None
+    step = -1 if search_days < 0 else 1
+    for offset in range(abs(search_days) + 1):
+        slot = _free_slot(doctor, hospital, day + timedelta(days=offset * step), at, exact)
+        if slot is None:
+            continue
+        with clock.frozen(min(clock.now(), slot.start - timedelta(days=3))):
+            try:
+                return scheduling.book_appointment(
+                    patient=patient.patient,
+                    doctor_id=doctor.doctor.id,
+                    hospital_id=hospital.id,
+                    start=slot.start,
+                    reason=reason,
+                    booked_by=patient,
+                )
+            except DomainError:
+                return None
+    return None
+
+
+def _free_slot(doctor: User, hospital: Hospital, day: date, at: time, exact: bool) -> scheduling.Slot | None:
+    """The doctor's free slot on `day` starting at `at` (or, unless `exact`, the next one after it)."""
+    seen_the_day_before = datetime.combine(day - timedelta(days=1), time(0), tzinfo=hospital.tz)
+    for slot in scheduling.day_slots(doctor.doctor.id, hospital, day, now=seen_the_day_before):
+        local = slot.local_start.time()
+        if slot.free and (local == at or (not exact and local > at)):
+            return slot
+    return None
+
+
+def _see(
+    visit: Appointment, desk: User, record: Record | None, paid: PaymentMethod | None, finish: bool = True
+) -> None:
+    """The visit as it happens: checked in at the desk (and the bill paid there), recorded by the
+    doctor, marked done; each step at its time. Without `finish` the patient is left waiting."""
+    doctor = visit.doctor
+    with clock.frozen(visit.start_at - timedelta(minutes=10)):
+        scheduling.set_appointment_status(visit, AppointmentStatus.arrived, desk)
+        bill = db.session.scalar(select(Bill).where(Bill.appointment_id == visit.id))
+        if paid is not None and bill is not None and bill.balance_minor > 0:
+            billing.record_desk_payment(
+                bill, amount_minor=bill.balance_minor, method=paid, actor=desk, key=billing.new_key()
+            )
+    if not finish:
+        return
+    if record is not None:
+        with clock.frozen(visit.start_at + timedelta(minutes=5)):
+            _record(visit, doctor, record)
+    with clock.frozen(visit.end_at - timedelta(minutes=2)):
+        scheduling.set_appointment_status(visit, AppointmentStatus.fulfilled, doctor.user)
+
+
+def _record(visit: Appointment, doctor, record: Record) -> None:  # type: ignore[no-untyped-def]
+    encounter = clinical.open_encounter(visit, doctor)
+    values = {"chief_complaint": record.complaint, "notes": record.notes, **record.vitals}
+    clinical.update_encounter(encounter, doctor, values, encounter.version)
+    clinical.add_diagnosis(encounter, doctor, record.code, "")
+    if not record.medicines:
+        return
+    prescription = clinical.start_prescription(encounter, doctor)
+    for drug, strength, form, dose, frequency, duration, quantity in record.medicines:
+        clinical.add_item(
+            prescription,
+            doctor,
+            {
+                "drug": drug,
+                "strength": strength,
+                "form": form,
+                "dose": dose,
+                "route": "oral" if form in ("tablet", "capsule") else "",
+                "frequency": frequency,
+                "duration": duration,
+                "quantity": quantity,
+                "instructions": "",
+            },
+        )
+    clinical.issue_prescription(prescription, doctor)
+
+
+def _seed_inventory(hospital: Hospital, admin: User, pharmacist: User) -> None:
+    """A few medicines (in batches, one expiring soon) and supplies (one low on stock), with movements."""
+    today = clock.now().astimezone(hospital.tz).date()
+    medicines = [
+        # name, unit, reorder level, [(batch, days to expiry, units)], dispensed
+        ("Amoxicillin 500 mg", "capsule", 100, [("AMX-2401", 20, 60), ("AMX-2409", 400, 300)], 45),
+        ("Paracetamol 500 mg", "tablet", 200, [("PCM-1187", 540, 1000)], 120),
+        ("Artemether/lumefantrine 20/120 mg", "tablet", 48, [("ALU-0932", 250, 40)], 0),
+        ("Oral rehydration salts", "sachet", 50, [("ORS-5521", 700, 200)], 30),
+    ]
+    supplies = [
+        ("Examination gloves (M)", "box", 10, 8, 2),
+        ("Gauze swabs 10 × 10 cm", "pack", 20, 150, 25),
+        ("Syringe 5 ml", "piece", 100, 500, 60),
+    ]
+    for name, unit, reorder, batches, dispensed in medicines:
+        item = inventory.create_item(
+            hospital, name=name, kind=StockKind.medicine, unit=unit, reorder_level=reorder, actor=admin
+        )
+        for number, days, units in batches:
+            inventory.receive_stock(
+                item,
+                quantity=units,
+                supplier="Kenya Medical Supplies Authority",
+                batch_number=number,
+                expiry_date=today + timedelta(days=days),
+                actor=pharmacist,
+            )
+        if dispensed:
+            inventory.dispense_stock(item, quantity=dispensed, actor=pharmacist)
+    items = []
+    for name, unit, reorder, received, used in supplies:
+        item = inventory.create_item(
+            hospital, name=name, kind=StockKind.supply, unit=unit, reorder_level=reorder, actor=admin
+        )
+        inventory.receive_stock(item, quantity=received, supplier="Medisel Kenya", actor=admin)
+        inventory.dispense_stock(item, quantity=used, actor=admin)
+        items.append(item)
+    gauze = items[1]
+    inventory.adjust_stock(gauze, change=-5, reason="Stock-take: water-damaged packs", actor=admin)
+    inventory.transfer_out_stock(gauze, quantity=20, destination="Hillside Community Clinic", actor=admin)

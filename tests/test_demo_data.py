@@ -1,0 +1,198 @@
+"""The demo data of `make run` (hms/demo.py): every role finds something to do today, whatever the day
+and the hour, and loading it again changes nothing on the same day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from hms import clock, demo
+from hms.extensions import db
+from hms.models import (
+    Appointment,
+    AppointmentStatus,
+    Bill,
+    BillStatus,
+    Diagnosis,
+    Encounter,
+    Hospital,
+    Membership,
+    Prescription,
+    PrescriptionStatus,
+    User,
+)
+from hms.services import audit, scheduling
+
+
+@pytest.fixture(scope="module")
+def seeded_at(app, module_transaction):  # type: ignore[no-untyped-def]
+    """The demo data, loaded once for the module at the real current moment."""
+    moment = clock.now().replace(microsecond=0)
+    with app.app_context(), clock.frozen(moment):
+        demo.seed()
+        db.session.commit()
+    return moment
+
+
+@pytest.fixture
+def seeded(seeded_at):  # type: ignore[no-untyped-def]
+    clock.set_frozen(seeded_at)
+    return seeded_at
+
+
+def user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def hospital() -> Hospital:
+    return db.session.scalar(select(Hospital).where(Hospital.name == demo.DEMO_HOSPITAL))
+
+
+def visits_on(doctor: User, day_offset: int) -> list[Appointment]:
+    """The doctor's visits (not cancelled) on today + `day_offset`, today in the hospital's zone."""
+    riverside = hospital()
+    day = scheduling.local_today(riverside) + timedelta(days=day_offset)
+    start = datetime.combine(day, time(0), tzinfo=riverside.tz)
+    return list(
+        db.session.scalars(
+            select(Appointment).where(
+                Appointment.doctor_id == doctor.doctor.id,
+                Appointment.status != AppointmentStatus.cancelled,
+                Appointment.start_at >= start.astimezone(UTC),
+                Appointment.start_at < (start + timedelta(days=1)).astimezone(UTC),
+            )
+        )
+    )
+
+
+def test_the_demo_doctor_has_visits_today_and_tomorrow_in_the_hospitals_time_zone(seeded):
+    doctor = user(demo.DEMO_DOCTOR)
+    today, tomorrow = visits_on(doctor, 0), visits_on(doctor, 1)
+    assert today and tomorrow
+    tz = hospital().tz
+    for visit in today + tomorrow:  # on the schedule's slots: 09:00 to 17:00, half-hours
+        local = visit.start_at.astimezone(tz)
+        assert time(9) <= local.time() < time(17) and local.minute in (0, 30)
+    # What has started is seen or waiting (one checked in), what has not is booked; all are billed.
+    for visit in today:
+        if visit.start_at > seeded:
+            assert visit.status == AppointmentStatus.booked
+    started = [v for v in today if v.start_at <= seeded]
+    if started:
+        assert sorted(v.status for v in started) == sorted(
+            [AppointmentStatus.fulfilled] * (len(started) - 1) + [AppointmentStatus.arrived]
+        )
+    assert all(v.status == AppointmentStatus.booked for v in tomorrow)
+    assert db.session.scalar(
+        select(func.count(Bill.id)).where(Bill.appointment_id.in_([v.id for v in today + tomorrow]))
+    ) == len(today + tomorrow)
+
+
+def test_demo_visits_never_overlap_for_a_doctor_or_a_patient(seeded):
+    visits = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.status != AppointmentStatus.cancelled)
+        .order_by(Appointment.start_at)
+    ).all()
+    for key in ("doctor_id", "patient_id"):
+        by_person: dict[int, list[Appointment]] = {}
+        for visit in visits:
+            by_person.setdefault(getattr(visit, key), []).append(visit)
+        for own in by_person.values():
+            for earlier, later in zip(own, own[1:], strict=False):
+                assert earlier.end_at <= later.start_at
+
+
+def test_demo_patients_have_a_history_of_recorded_and_billed_visits(seeded):
+    amina = user("amina@example.org").patient
+    past = db.session.scalars(
+        select(Encounter)
+        .join(Appointment, Encounter.appointment_id == Appointment.id)
+        .where(Encounter.patient_id == amina.id, Appointment.start_at < seeded - timedelta(days=1))
+    ).all()
+    assert len(past) >= 2
+    assert all(e.appointment.status == AppointmentStatus.fulfilled for e in past)
+    assert db.session.scalar(
+        select(func.count(Diagnosis.id)).where(Diagnosis.encounter_id.in_([e.id for e in past]))
+    ) >= len(past)
+    issued = db.session.scalars(
+        select(Prescription).where(Prescription.status == PrescriptionStatus.active)
+    ).all()
+    assert len(issued) >= 3 and amina.id in {p.patient_id for p in issued}
+    # Past visits' bills: most paid at the desk, one still owed.
+    past_bills = db.session.scalars(
+        select(Bill)
+        .join(Appointment, Bill.appointment_id == Appointment.id)
+        .where(Appointment.start_at < seeded - timedelta(days=1))
+    ).all()
+    statuses = [b.status for b in past_bills]
+    assert statuses.count(BillStatus.issued) == 1
+    assert statuses.count(BillStatus.paid) >= 3
+
+
+def test_every_demo_doctor_is_in_the_department_of_his_specialty(seeded):
+    departments = {
+        m.doctor.user.email: (m.doctor.specialty, m.department.name)
+        for m in db.session.scalars(select(Membership).where(Membership.hospital_id == hospital().id))
+    }
+    assert departments["dr.santos@example.org"] == ("Cardiology", "Cardiology")
+    assert departments["dr.mehta@example.org"] == ("Paediatrics", "Paediatrics")
+    assert departments[demo.DEMO_DOCTOR] == ("General practice", "General Medicine")
+
+
+def test_every_demo_account_exists_with_the_demo_password(seeded):
+    from hms.services import passwords
+
+    for _role, email, name in demo.DEMO_ACCOUNTS:
+        account = user(email)
+        assert account is not None and account.full_name == name
+    assert passwords.verify_password(user("nurse@example.org").password_hash, demo.DEMO_PASSWORD)
+
+
+def test_the_back_dated_events_are_sealed_into_the_audit_chain(seeded):
+    assert audit.chain_problem() is None
+
+
+def test_loading_it_again_the_same_day_changes_nothing(app, seeded):
+    counts = [db.session.scalar(select(func.count(m.id))) for m in (User, Appointment, Bill)]
+    result = app.test_cli_runner().invoke(args=["hms", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "already loaded" in result.output and "Booked" not in result.output
+    assert [db.session.scalar(select(func.count(m.id))) for m in (User, Appointment, Bill)] == counts
+
+
+def test_on_a_later_day_loading_it_again_books_the_demo_doctors_day(app, seeded):
+    clock.set_frozen(seeded + timedelta(days=3))
+    doctor = user(demo.DEMO_DOCTOR)
+    assert not visits_on(doctor, 0) and not visits_on(doctor, 1)
+    users = db.session.scalar(select(func.count(User.id)))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["hms", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "already loaded" in result.output and "demo visits for today and tomorrow" in result.output
+    assert visits_on(doctor, 0) and visits_on(doctor, 1)
+    assert db.session.scalar(select(func.count(User.id))) == users
+    again = runner.invoke(args=["hms", "seed-demo"])
+    assert "Booked" not in again.output
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        datetime(2026, 3, 8, 6, 0),  # a Sunday before the weekend clinic opens
+        datetime(2026, 3, 11, 12, 40),  # a Wednesday at noon: half the day seen
+        datetime(2026, 3, 14, 23, 30),  # a Saturday night: the day is over, Sunday is a clinic day
+    ],
+)
+def test_the_demo_doctor_has_a_day_of_visits_whatever_the_day_and_hour(seeded, local):
+    """The days are booked as `seed` books them (`top_up` is the same code, on a day without visits)."""
+    clock.set_frozen(local.replace(tzinfo=ZoneInfo("Africa/Nairobi")))
+    assert demo.top_up() >= 5
+    doctor = user(demo.DEMO_DOCTOR)
+    today, tomorrow = visits_on(doctor, 0), visits_on(doctor, 1)
+    assert len(today) >= 3 and len(tomorrow) >= 2
+    # Something is left to do: a patient checked in and waiting, or visits still to come.
+    assert any(v.status in (AppointmentStatus.booked, AppointmentStatus.arrived) for v in today)
