@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hms import clock
 from hms import query as query_args
 from hms.auth.session import role_required
+from hms.doctor import week_grid
 from hms.doctor.forms import AppointmentCancelForm, BreakForm, RuleForm, TimeOffForm
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
@@ -342,16 +343,22 @@ def _agenda_range() -> tuple[date, date, str]:
 @bp.get("/agenda")
 def agenda():
     first, last, view = _agenda_range()
-    appointments = scheduling.agenda(current_user.doctor.id, first, last)
+    doctor_id = current_user.doctor.id
+    appointments = scheduling.agenda(doctor_id, first, last)
     days: dict[date, list[Appointment]] = {
         first + timedelta(days=i): [] for i in range((last - first).days + 1)
     }
     for a in appointments:
         days.setdefault(a.start_at.astimezone(a.hospital.tz).date(), []).append(a)
+    grid = None
+    if view == "week":
+        rules = scheduling.working_hours(doctor_id, (m.hospital_id for m in _active_memberships()))
+        grid = week_grid.build(first, appointments, rules, _doctor_today())
     step = timedelta(days=7 if view == "week" else 1)
     return render(
         "doctor/agenda.html",
         days=days,
+        grid=grid,
         view=view,
         first=first,
         prev_day=first - step,

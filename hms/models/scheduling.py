@@ -42,6 +42,16 @@ class AppointmentStatus(enum.StrEnum):
         return self in (AppointmentStatus.booked, AppointmentStatus.arrived)
 
 
+# What a visit can be marked by the doctor or the desk, and from which states.
+MARKABLE_FROM = {
+    AppointmentStatus.arrived: (AppointmentStatus.booked,),
+    AppointmentStatus.fulfilled: (AppointmentStatus.booked, AppointmentStatus.arrived),
+    AppointmentStatus.noshow: (AppointmentStatus.booked,),
+}
+# A patient can be checked in from this long before the visit (on its day, in practice).
+CHECK_IN_WINDOW = timedelta(hours=12)
+
+
 class ScheduleRule(db.Model):
     """One weekly working block of a doctor at a hospital, in the hospital's local wall-clock time."""
 
@@ -140,7 +150,13 @@ class Appointment(db.Model):
     hospital: Mapped[Hospital] = relationship()
     booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
-    rescheduled_from: Mapped[Appointment | None] = relationship(remote_side=[id])
+    rescheduled_from: Mapped[Appointment | None] = relationship(
+        remote_side=[id], back_populates="rescheduled_to"
+    )
+    # The booking that replaced this one when it was moved (a chain: each visit moves at most once).
+    rescheduled_to: Mapped[Appointment | None] = relationship(
+        back_populates="rescheduled_from", uselist=False
+    )
 
     @staticmethod
     def slot_key(start_at: datetime) -> str:
@@ -163,6 +179,27 @@ class Appointment(db.Model):
 
     def is_upcoming(self, now: datetime) -> bool:
         return self.is_live and self.end_at > now
+
+    def status_refusal(self, status: AppointmentStatus, now: datetime) -> str | None:
+        """Why the visit cannot be marked `status` at `now` (a message id, formatted with `current` and
+        `wanted`), or None when it can. The one rule behind both the buttons offered and the change."""
+        if self.status not in MARKABLE_FROM.get(status, ()):
+            return N_("A %(current)s appointment cannot be marked %(wanted)s.")
+        if status == AppointmentStatus.noshow and now < self.start_at:
+            return N_("A no-show can only be recorded once the appointment has started.")
+        if status == AppointmentStatus.arrived and now < self.start_at - CHECK_IN_WINDOW:
+            return N_("Patients can be checked in on the day of the appointment.")
+        if (
+            status == AppointmentStatus.fulfilled
+            and self.status == AppointmentStatus.booked
+            and now < self.start_at
+        ):
+            return N_("A visit can be marked done once it has started or the patient has arrived.")
+        return None
+
+    def allowed_statuses(self, now: datetime) -> list[AppointmentStatus]:
+        """The statuses the visit can be marked now, in the order the buttons show them."""
+        return [status for status in MARKABLE_FROM if self.status_refusal(status, now) is None]
 
 
 def _minutes(value: time) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -643,33 +644,16 @@ def reschedule_appointment(
     return new
 
 
-TRANSITIONS = {
-    AppointmentStatus.arrived: (AppointmentStatus.booked,),
-    AppointmentStatus.fulfilled: (AppointmentStatus.booked, AppointmentStatus.arrived),
-    AppointmentStatus.noshow: (AppointmentStatus.booked,),
-}
-
-
 def set_appointment_status(appointment: Appointment, status: AppointmentStatus, actor: User) -> Appointment:
-    """Check a patient in, mark the visit done, or record a no-show."""
+    """Check a patient in, mark the visit done, or record a no-show (`Appointment.status_refusal`)."""
     now = clock.now()
     if appointment.status == status:
         return appointment
-    if status not in TRANSITIONS or appointment.status not in TRANSITIONS[status]:
+    refusal = appointment.status_refusal(status, now)
+    if refusal is not None:
         raise Conflict(
-            gettext(
-                "A %(current)s appointment cannot be marked %(wanted)s.",
-                current=gettext(appointment.status.value),
-                wanted=gettext(status.value),
-            )
+            gettext(refusal, current=gettext(appointment.status.value), wanted=gettext(status.value))
         )
-    if status == AppointmentStatus.noshow and now < appointment.start_at:
-        raise Conflict(N_("A no-show can only be recorded once the appointment has started."))
-    if status in (
-        AppointmentStatus.arrived,
-        AppointmentStatus.fulfilled,
-    ) and now < appointment.start_at - timedelta(hours=12):
-        raise Conflict(N_("Patients can be checked in on the day of the appointment."))
     appointment.status = status
     appointment.status_changed_at = now
     if not status.is_live:
@@ -1014,10 +998,30 @@ def agenda(doctor_id: int, first: date, last: date, tz: ZoneInfo | None = None) 
     rows = db.session.scalars(
         select(Appointment)
         .where(Appointment.doctor_id == doctor_id, Appointment.start_at >= start, Appointment.start_at < end)
-        .options(joinedload(Appointment.hospital), joinedload(Appointment.patient).joinedload(Patient.user))
+        .options(
+            joinedload(Appointment.hospital),
+            joinedload(Appointment.patient).joinedload(Patient.user),
+            # the other ends of a move, for the "moved to/from" hints (joined: no statement per visit)
+            joinedload(Appointment.rescheduled_from),
+            joinedload(Appointment.rescheduled_to),
+        )
         .order_by(Appointment.start_at)
     ).all()
     return [a for a in rows if first <= a.start_at.astimezone(a.hospital.tz).date() <= last]
+
+
+def working_hours(doctor_id: int, hospital_ids: Iterable[int]) -> list[ScheduleRule]:
+    """The doctor's weekly rules at these hospitals (the agenda's week spans their hours)."""
+    ids = list(hospital_ids)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(ScheduleRule)
+            .where(ScheduleRule.doctor_id == doctor_id, ScheduleRule.hospital_id.in_(ids))
+            .order_by(ScheduleRule.weekday, ScheduleRule.start_time)
+        )
+    )
 
 
 def patient_appointments(
