@@ -93,7 +93,7 @@ def test_password_is_stored_as_argon2id_with_owasp_parameters(client):
         ("email", "not-an-email", b"Enter a valid email address."),
         ("password", "short", b"Use at least 10 characters."),
         ("password", "password123", b"too easy to guess"),
-        ("date_of_birth", "12/04/1988", b"Enter a date as YYYY-MM-DD."),
+        ("date_of_birth", "31/04/1988", b"Write the date like 12/31/2026."),  # typed, not a date in English
         ("date_of_birth", "2199-01-01", b"cannot be in the future"),
         ("date_of_birth", "9999-12-31", b"Enter a date between the years 1890 and 2200."),
         ("phone", "call me maybe", b"Enter a phone number"),

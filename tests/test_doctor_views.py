@@ -63,7 +63,7 @@ def test_add_a_rule_without_javascript_redirects(client, doc):
     ("data", "message"),
     [
         ({"end_time": "08:00"}, b"The end must be after the start."),
-        ({"start_time": "nine"}, b"Enter a time as HH:MM."),
+        ({"start_time": "nine"}, b"Write the time like 3:30\xe2\x80\xafPM."),
         ({"slot_minutes": "7"}, b"Not a valid choice"),
         ({"weekday": "9"}, b"Not a valid choice"),
     ],

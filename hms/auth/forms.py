@@ -50,7 +50,7 @@ class _AccountFields(FlaskForm):
 class PatientRegistrationForm(_AccountFields):
     date_of_birth = DateField(
         N_("Date of birth"),
-        validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD.")), plausible_birth_date],
+        validators=[DataRequired(message=N_("Enter a date.")), plausible_birth_date],
     )
     sex = SelectField(
         N_("Sex"),

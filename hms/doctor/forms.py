@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TimeField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from hms.fields import DateField
+from hms.fields import DateField, TimeField
 from hms.hospital_admin.forms import RemoveMembershipForm
 from hms.i18n import N_
 from hms.models import WEEKDAYS
@@ -28,8 +28,8 @@ class RuleForm(_CollisionFields):
         coerce=int,
         validators=[Optional()],
     )
-    start_time = TimeField(N_("From"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
-    end_time = TimeField(N_("To"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
+    start_time = TimeField(N_("From"), validators=[DataRequired(message=N_("Choose a time."))])
+    end_time = TimeField(N_("To"), validators=[DataRequired(message=N_("Choose a time."))])
     slot_minutes = SelectField(
         N_("Slot length"),
         choices=[(m, lazy_gettext("%(num)d min", num=m)) for m in SLOT_LENGTHS],
@@ -39,15 +39,13 @@ class RuleForm(_CollisionFields):
 
 
 class BreakForm(_CollisionFields):
-    break_start = TimeField(N_("Break from"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
-    break_end = TimeField(N_("to"), validators=[DataRequired(message=N_("Enter a time as HH:MM."))])
+    break_start = TimeField(N_("Break from"), validators=[DataRequired(message=N_("Choose a time."))])
+    break_end = TimeField(N_("to"), validators=[DataRequired(message=N_("Choose a time."))])
 
 
 class TimeOffForm(_CollisionFields):
-    start_date = DateField(
-        N_("First day"), validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD."))]
-    )
-    end_date = DateField(N_("Last day"), validators=[DataRequired(message=N_("Enter a date as YYYY-MM-DD."))])
+    start_date = DateField(N_("First day"), validators=[DataRequired(message=N_("Enter a date."))])
+    end_date = DateField(N_("Last day"), validators=[DataRequired(message=N_("Enter a date."))])
     reason = StringField(N_("Note (leave, conference…)"), validators=[Optional(), Length(max=200)])
 
 

@@ -190,7 +190,7 @@ def _parse_date(raw: str, errors: dict[str, str], key: str) -> date | None:
             raise ValueError(raw)
         value = date.fromisoformat(raw)
     except ValueError:
-        errors[key] = N_("Enter a date as YYYY-MM-DD.")
+        errors[key] = N_("Enter a date.")  # from the date picker, which shows its own format
         return None
     if not 2000 <= value.year <= 2100:
         errors[key] = N_("Enter a date between 2000 and 2100.")
