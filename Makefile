@@ -9,7 +9,7 @@ BUNDLE := static/bundle
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast setup dev db browser lint format clean translations
+.PHONY: run test test-fast setup dev db browser lint format clean translations screens
 
 run: db
 	@echo "HMS is at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
@@ -25,6 +25,10 @@ test: setup dev browser
 # The inner loop: SQLite, no browser, stop at the first failure (PYTEST_ARGS narrows it to a file or test).
 test-fast: setup dev
 	$(BIN)/python -m pytest -x -m "not e2e" $(PYTEST_ARGS)
+
+# The README's screenshots of each role's first page at 390 and 1,280 px (docs/screens/), from the demo data.
+screens: setup dev browser
+	$(BIN)/python -m scripts.screens
 
 lint: setup dev
 	$(BIN)/ruff check .
