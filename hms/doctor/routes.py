@@ -28,6 +28,7 @@ from hms.models import (
     ScheduleRule,
     TimeOff,
 )
+from hms.models.scheduling import VisitCounts
 from hms.services import scheduling
 from hms.services.errors import DomainError
 
@@ -40,7 +41,13 @@ def dashboard():
     doctor = current_user.doctor
     today = _doctor_today()
     todays = scheduling.agenda(doctor.id, today, today)
-    return render("doctor/dashboard.html", doctor=doctor, memberships=doctor.memberships, todays=todays)
+    return render(
+        "doctor/dashboard.html",
+        doctor=doctor,
+        memberships=doctor.memberships,
+        todays=todays,
+        today_counts=VisitCounts.of(a.status for a in todays),
+    )
 
 
 # ------------------------------------------------------------------ schedule

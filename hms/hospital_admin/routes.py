@@ -45,6 +45,7 @@ from hms.models import (
     StaffKind,
     User,
 )
+from hms.models.scheduling import VisitCounts
 from hms.reports import pages as report_pages
 from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
@@ -122,6 +123,7 @@ def dashboard():
         figures=figures,
         chart=chart,
         alerts=alerts,
+        today=VisitCounts.from_totals(figures["today"]) if figures else None,
     )
 
 

@@ -134,6 +134,12 @@ class Bill(db.Model):
         return self.status == BillStatus.draft
 
     @property
+    def can_cancel(self) -> bool:
+        """Only a bill with nothing paid on it can be voided (a paid one is refunded instead): the rule
+        behind both the Cancel offered on the desk's page and `billing.cancel_bill`."""
+        return self.status in (BillStatus.draft, BillStatus.issued) and self.paid_minor == 0
+
+    @property
     def pending_payment(self) -> Payment | None:
         return next((p for p in self.payments if p.status == PaymentStatus.pending), None)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,6 +42,34 @@ class AppointmentStatus(enum.StrEnum):
     def is_live(self) -> bool:
         """Live appointments hold their slot."""
         return self in (AppointmentStatus.booked, AppointmentStatus.arrived)
+
+
+@dataclass(frozen=True)
+class VisitCounts:
+    """A day's appointments by their real state: the visits (booked, arrived, done, no-show) and, apart
+    from them, the cancelled ones. Dashboards count with this, so a cancelled booking is never a visit."""
+
+    booked: int = 0
+    arrived: int = 0
+    fulfilled: int = 0
+    noshow: int = 0
+    cancelled: int = 0
+
+    @property
+    def visits(self) -> int:
+        return self.booked + self.arrived + self.fulfilled + self.noshow
+
+    @classmethod
+    def of(cls, statuses: Iterable[AppointmentStatus]) -> VisitCounts:
+        totals: dict[str, int] = {}
+        for status in statuses:
+            totals[status.value] = totals.get(status.value, 0) + 1
+        return cls.from_totals(totals)
+
+    @classmethod
+    def from_totals(cls, totals: Mapping[str, int | float | None]) -> VisitCounts:
+        """From {status value: count} (a report's series totals)."""
+        return cls(**{status.value: int(totals.get(status.value) or 0) for status in AppointmentStatus})
 
 
 # What a visit can be marked by the doctor or the desk, and from which states.

@@ -414,7 +414,7 @@ def cancel_bill(bill: Bill, actor: User, reason: str) -> Bill:
     bill = _lock_bill(bill.id)
     if bill.status == BillStatus.cancelled:
         return bill
-    if bill.status not in (BillStatus.draft, BillStatus.issued) or bill.paid_minor > 0:
+    if not bill.can_cancel:
         raise Conflict(N_("Only a bill with nothing paid on it can be cancelled."))
     settle_cancelled_bill(bill, actor, 100, reason[:500])
     return bill
