@@ -275,6 +275,12 @@ MATRIX = [
     ("GET", "/patient/doctors/{doctor}/at/{hospital}", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/doctors/{doctor}/at/999999", {"anonymous": 302, "patient": 404, "*": 403}),
     ("POST", "/patient/doctors/{doctor}/at/{hospital}/book", {"anonymous": 302, "patient": 422, "*": 403}),
+    # The public directory: anyone may look; a patient is sent to his own pages, where he books.
+    ("GET", "/doctors", {"patient": 302, "*": 200}),
+    ("GET", "/doctors/{doctor}/at/{hospital}", {"patient": 302, "*": 200}),
+    ("GET", "/doctors/{doctor}/at/999999", {"patient": 302, "*": 404}),
+    ("GET", "/doctors/{doctor}/at/{hospital}/book", {"*": 303}),
+    ("GET", "/doctors/{doctor}/at/999999/book", {"*": 404}),
     ("GET", "/patient/appointments", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/appointments/{own_appointment}", {"anonymous": 302, "patient": 200, "*": 403}),
     ("GET", "/patient/appointments/{other_appointment}", {"anonymous": 302, "patient": 404, "*": 403}),

@@ -50,6 +50,8 @@ def picker_paths(busy) -> tuple[str, str]:  # type: ignore[no-untyped-def]
         ("patient", "picker-day", HX, 4),  # the slot picker's day fragment
         ("patient", "picker", {}, 6),  # the doctor's page with the 14-day strip
         ("patient", "/patient/", {}, 5),
+        ("patient", "/patient/doctors", {}, 8),  # search, lists for its fields, next free times (3)
+        ("patient", "/patient/doctors?q=a", HX, 6),  # its live results
         ("doctor", "/doctor/agenda", {}, 6),
         ("doctor", "/doctor/agenda?view=week", {}, 6),
         ("admin", "/hospital/", {}, 8),
@@ -140,7 +142,10 @@ def test_fhir_search_pages_stay_within_budget_whatever_their_size(app, client, b
 def _pages(busy) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
     page, day = picker_paths(busy)
     return {
-        "patient": (busy.patient, ["/patient/", "/patient/appointments", "/patient/bills", page, day]),
+        "patient": (
+            busy.patient,
+            ["/patient/", "/patient/appointments", "/patient/bills", "/patient/doctors", page, day],
+        ),
         "doctor": (
             busy.doctor,
             ["/doctor/", "/doctor/agenda", "/doctor/agenda?view=week", "/doctor/patients"],

@@ -28,7 +28,13 @@ CSRF_EXEMPT = {"payments.stripe_webhook"}
 # credential to ride on (tests/test_fhir_api.py); it refuses writes without reading their bodies.
 BEARER_ONLY = "fhir."
 # Ids that are not anyone's private data: a doctor's public booking page, a hospital to ask to join.
-PUBLIC_IDS = {"patient.doctor_page", "patient.book", "doctor.join_hospital"}
+PUBLIC_IDS = {
+    "patient.doctor_page",
+    "patient.book",
+    "doctor.join_hospital",
+    "public.doctor_page",
+    "public.continue_booking",
+}
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
 SQL = ["' OR 1=1 --", "%", "_", "\\", '" OR ""="']

@@ -86,7 +86,16 @@ def test_public_pages_have_no_serious_violations(page, live_server, clinic):
     audit(
         page,
         live_server,
-        ["/", "/login", "/register", "/register/doctor", "/register/hospital", "/forgot-password"],
+        [
+            "/",
+            "/login",
+            "/register",
+            "/register/doctor",
+            "/register/hospital",
+            "/forgot-password",
+            "/doctors",  # the public directory and a doctor's public picker
+            f"/doctors/{clinic['doctor']}/at/{clinic['hospital']}",
+        ],
     )
     # A form sent back with its errors (422) too.
     page.goto(f"{live_server}/login")
