@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import ForeignKey, String, Text, event, false, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from hms import clock
 from hms.extensions import db
@@ -64,12 +66,36 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def fold_words(text: str) -> list[str]:
+    """The words of a name without accents, case or punctuation: "José  PÉREZ-Díaz" → jose perez diaz."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return re.findall(r"\w+", plain.casefold())
+
+
+def name_key(full_name: str) -> str:
+    """A name's words folded and sorted, so that "Pérez José" and "jose perez" have the same key."""
+    return " ".join(sorted(fold_words(full_name)))[:160]
+
+
+def phone_key(phone: str | None) -> str | None:
+    """The last nine digits of a phone number: the same for +254 712 345 678 and 0712-345678."""
+    digits = re.sub(r"\D", "", (phone or "").translate(_ARABIC_DIGITS))
+    return digits[-9:] or None
+
+
+_ARABIC_DIGITS = str.maketrans(
+    {chr(0x660 + n): str(n) for n in range(10)} | {chr(0x6F0 + n): str(n) for n in range(10)}
+)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # Both empty for a patient registered at the front desk: he cannot log in until he claims the
+    # account (README, "Front desk"). Several NULLs never collide in the unique index on any database.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(enum_type(Role), index=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -85,8 +111,13 @@ class User(UserMixin, db.Model):
     hospital_admin: Mapped[HospitalAdmin | None] = relationship(back_populates="user", uselist=False)
 
     @validates("email")
-    def _normalize_email(self, key: str, value: str) -> str:
-        return normalize_email(value)
+    def _normalize_email(self, key: str, value: str | None) -> str | None:
+        return normalize_email(value) if value is not None else None
+
+    @property
+    def can_log_in(self) -> bool:
+        """False for an account made at the front desk and not claimed yet (no email, no password)."""
+        return self.email is not None and self.password_hash is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this before logging a user in
@@ -117,8 +148,22 @@ class Patient(db.Model):
     address: Mapped[str | None] = mapped_column(String(255))
     emergency_contact: Mapped[str | None] = mapped_column(String(255))
     allergies: Mapped[str | None] = mapped_column(Text)
+    # Front desk: an age given instead of a date makes an approximate date of birth; a child has a
+    # guardian; the hospital where the desk registered him (None: registered online).
+    date_of_birth_approximate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    guardian_name: Mapped[str | None] = mapped_column(String(120))
+    guardian_phone: Mapped[str | None] = mapped_column(String(32))
+    registered_hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    # Search keys, kept by hms.models.users._refresh_search_keys on every flush: the name folded
+    # (no accents, no case, words sorted) and the phone's last nine digits.
+    name_key: Mapped[str | None] = mapped_column(String(160), index=True)
+    phone_key: Mapped[str | None] = mapped_column(String(16), index=True)
 
     user: Mapped[User] = relationship(back_populates="patient")
+
+    def refresh_search_keys(self) -> None:
+        self.name_key = name_key(self.user.full_name) if self.user is not None else None
+        self.phone_key = phone_key(self.phone)
 
     @property
     def name(self) -> str:
@@ -163,3 +208,20 @@ class Staff(db.Model):
 
     user: Mapped[User] = relationship(back_populates="staff")
     hospital: Mapped[Hospital] = relationship()
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_search_keys(session: Session, flush_context, instances) -> None:  # type: ignore[no-untyped-def]
+    """Keep every patient's search keys in step with his name and phone, whoever changes them."""
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Patient):
+            state = inspect(obj)
+            if obj in session.new or state.attrs.phone.history.has_changes() or obj.name_key is None:
+                obj.refresh_search_keys()
+        elif (
+            isinstance(obj, User)
+            and obj.role == Role.patient
+            and inspect(obj).attrs.full_name.history.has_changes()
+            and obj.patient is not None
+        ):
+            obj.patient.refresh_search_keys()

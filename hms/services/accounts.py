@@ -154,8 +154,9 @@ def authenticate(email: str, password: str) -> User:
     if wait:
         raise LoginRefused(login_throttle.refusal(wait), retry_after=wait)
     user = find_user_by_email(email)
-    if user is None or not passwords.verify_password(user.password_hash, password):
-        if user is None:
+    unclaimed = user is not None and user.password_hash is None  # made at the desk, no password yet
+    if user is None or unclaimed or not passwords.verify_password(user.password_hash, password):
+        if user is None or unclaimed:
             passwords.verify_password(_dummy_hash(), password)
         login_throttle.record_failure(email, user)
         raise LoginRefused(N_("Wrong email or password."))

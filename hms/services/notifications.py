@@ -183,6 +183,9 @@ def notify(
     if not user.active:
         return notice
     channels = channels or channels_for(user, kind)
+    if channels.email and user.email is None:
+        # An account made at the front desk has no address yet: the text message says it instead.
+        channels = Channels(email=False, sms=True)
     if channels.email:
         outbox.enqueue_email(
             to=user.email,
@@ -204,7 +207,9 @@ def notify(
 
 def send_account_email(user: User, kind: str, subject: str, body: str) -> None:
     """Security mail about the account itself (password reset, password changed): always by email,
-    whatever the preferences, and never in the bell."""
+    whatever the preferences, and never in the bell. An account without an address gets none."""
+    if user.email is None:
+        return
     outbox.enqueue_email(to=user.email, subject=subject, body=body, kind=kind, user_id=user.id)
 
 
@@ -331,7 +336,7 @@ def appointment_ics(appointment: Appointment, recipient: User, *, cancelled: boo
         organizer_name=appointment.hospital.name,
         organizer_email=organizer_email,
         attendee_name=recipient.full_name,
-        attendee_email=recipient.email,
+        attendee_email=recipient.email or "",
         sequence=sequence,
         cancelled=cancelled,
     )

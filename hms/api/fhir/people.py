@@ -48,7 +48,8 @@ def human_name(full_name: str) -> dict[str, Any]:
 
 def patient_resource(patient: Patient) -> dict[str, Any]:
     telecom = [{"system": "phone", "value": patient.phone, "use": "mobile"}]
-    telecom.append({"system": "email", "value": patient.user.email})
+    if patient.user.email:  # none for a patient registered at the front desk
+        telecom.append({"system": "email", "value": patient.user.email})
     return {
         "resourceType": "Patient",
         "id": str(patient.id),
