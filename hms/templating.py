@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
@@ -13,6 +13,7 @@ from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from hms import clock
 from hms.i18n import LANGUAGES, text_direction
 from hms.models import Role
 from hms.money import format_money
@@ -72,6 +73,59 @@ def zoned_time(value: datetime | None, tz: str | ZoneInfo, day_format: str = "%a
     return gettext(
         "%(day)s at %(time)s", day=local_time(value, tz, day_format), time=local_time(value, tz, "%H:%M %Z")
     )
+
+
+# A moment on a page: day, time and the zone's own abbreviation, e.g. "Tue 08 Jan 2030, 09:00 EST".
+MOMENT = "%a %d %b %Y, %H:%M %Z"
+
+
+def time_tag(value: datetime | None, tz: str | ZoneInfo, fmt: str = MOMENT) -> Markup:
+    """A moment as a <time> element: the text on the hospital's clock in the reader's language, the
+    datetime attribute the same moment with its UTC offset, for machines (e.g. 2030-01-08T09:00-05:00)."""
+    if value is None:
+        return Markup("")
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    machine = value.astimezone(zone).isoformat(timespec="minutes")
+    return Markup('<time datetime="{}">{}</time>').format(machine, local_time(value, zone, fmt))
+
+
+def date_tag(value: date | None, fmt: str = "%d %b %Y") -> Markup:
+    """A calendar day as a <time> element: written in the reader's language, dated ISO for machines."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), local_date(value, fmt))
+
+
+def zone_abbreviation(tz: str | tzinfo, days: list[date] | tuple[date, ...] = ()) -> str:
+    """The label of a zone over some days ("EST"; "EST/EDT" for a week the clocks change in), for a
+    heading above times written without it; today when no day is given."""
+    zone = tz if isinstance(tz, tzinfo) else ZoneInfo(tz)
+    moments = [datetime.combine(d, time(12), tzinfo=zone) for d in days] or [clock.now().astimezone(zone)]
+    names = [m.tzname() or "" for m in moments]
+    return "/".join(dict.fromkeys(names))
+
+
+def account_zone() -> ZoneInfo:
+    """The clock of the account pages (sessions, API tokens, calendar feed): the reader's hospital's
+    zone when he has one hospital (a hospital admin, a staff member, a doctor whose hospitals share one
+    zone, a patient registered at a hospital's desk); otherwise UTC, which the pages then name."""
+    from hms.extensions import db
+    from hms.models import Hospital
+
+    user = current_user
+    if not getattr(user, "is_authenticated", False):
+        return ZoneInfo("UTC")
+    zones: set[str] = set()
+    if user.hospital_admin is not None:
+        zones.add(user.hospital_admin.hospital.timezone)
+    elif user.staff is not None:
+        zones.add(user.staff.hospital.timezone)
+    elif user.doctor is not None:
+        zones = {m.hospital.timezone for m in user.doctor.memberships if m.status.value == "active"}
+    elif user.patient is not None and user.patient.registered_hospital_id is not None:
+        hospital = db.session.get(Hospital, user.patient.registered_hospital_id)
+        zones = {hospital.timezone} if hospital is not None else set()
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else ZoneInfo("UTC")
 
 
 def local_date(value: date | None, fmt: str = "%a %d %b %Y") -> str:
@@ -148,6 +202,8 @@ def register(app: Flask) -> None:
         languages=LANGUAGES,
         text_direction=text_direction,
         unread_notifications=unread_notifications,
+        account_zone=account_zone,
+        zone_abbreviation=zone_abbreviation,
     )
     app.jinja_env.filters.update(
         local_time=local_time,
@@ -157,6 +213,8 @@ def register(app: Flask) -> None:
         money=money,
         translate=translate,
         spoken_time=spoken_time,
+        time_tag=time_tag,
+        date_tag=date_tag,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -39,6 +39,7 @@ from hms.models import (
     Encounter,
     EntrySource,
     HistoryKind,
+    Hospital,
     MedicalHistoryEntry,
     Patient,
     Prescription,
@@ -133,6 +134,7 @@ def patient_for_doctor(doctor: Doctor, patient_id: int) -> Patient | None:
 class PatientRow:
     patient: Patient
     last_visit: datetime | None
+    timezone: str = "UTC"  # the zone of the last visit's hospital, which dates it
 
 
 def _like(value: str) -> str:
@@ -149,6 +151,20 @@ def find_patients(
         .where(Appointment.doctor_id == doctor.id, Appointment.status != AppointmentStatus.cancelled)
         .group_by(Appointment.patient_id)
         .subquery()
+    )
+    # The hospital of that visit, whose clock dates it (one visit of a doctor starts at a given time).
+    last_zone = (
+        select(Hospital.timezone)
+        .join(Appointment, Appointment.hospital_id == Hospital.id)
+        .where(
+            Appointment.patient_id == Patient.id,
+            Appointment.doctor_id == doctor.id,
+            Appointment.status != AppointmentStatus.cancelled,
+        )
+        .order_by(Appointment.start_at.desc())
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
     )
     query = (
         select(Patient, visits.c.last_visit)
@@ -168,12 +184,13 @@ def find_patients(
         query = query.where(Patient.date_of_birth == born)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(
-        query.options(joinedload(Patient.user))
+        query.add_columns(last_zone)
+        .options(joinedload(Patient.user))
         .order_by(User.full_name, Patient.id)
         .limit(per_page)
         .offset(max(page - 1, 0) * per_page)
     ).all()
-    return [PatientRow(patient, _aware(last)) for patient, last in rows], total
+    return [PatientRow(patient, _aware(last), zone or "UTC") for patient, last, zone in rows], total
 
 
 def _aware(value: datetime | None) -> datetime | None:

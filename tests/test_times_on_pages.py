@@ -1,0 +1,83 @@
+"""Times on pages are on the hospital's clock with that zone's own label (EST in January, EDT in July
+for New York), and days are written in the reader's language: no page shows a raw ISO date or a time
+on the server's clock (issue 20)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+
+from hms import clock
+from hms.extensions import db
+
+WINTER = datetime(2030, 1, 8, 14, 0, tzinfo=UTC)  # 09:00 EST in New York
+SUMMER = datetime(2030, 7, 9, 13, 0, tzinfo=UTC)  # 09:00 EDT in New York
+JANUARY = {"en": "Jan", "es": "ene", "ar": "يناير"}
+TUESDAY = {"en": "Tue", "es": "mar", "ar": "الثلاثاء"}
+ISO_DAY = re.compile(r">[^<>]*\b\d{4}-\d{2}-\d{2}\b[^<>]*<")  # an ISO date in a page's text
+
+
+@pytest.fixture
+def new_york(make):  # type: ignore[no-untyped-def]
+    clock.set_frozen(datetime(2030, 1, 8, 13, 0, tzinfo=UTC))  # 08:00 in New York
+    return make.hospital(name="Hudson Clinic", timezone="America/New_York", currency="USD")
+
+
+def _reader(user, language: str):  # type: ignore[no-untyped-def]
+    user.locale = language
+    db.session.commit()
+    return user
+
+
+def _page(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    text = response.get_data(as_text=True)
+    assert not ISO_DAY.search(text), ISO_DAY.search(text).group(0)  # type: ignore[union-attr]
+    return text
+
+
+# ---------------------------------------------------------------- the doctor
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_doctors_patients_list_shows_visits_on_the_hospitals_clock(
+    client, login_as, make, new_york, language
+):
+    doctor = _reader(make.doctor_at(new_york), language)
+    patient = make.patient(name="Amina Hassan", date_of_birth=date(1990, 1, 1))
+    make.appointment(patient, doctor, new_york, start_at=WINTER)
+    login_as(doctor)
+    page = _page(client, "/doctor/patients")
+    assert '<time datetime="2030-01-08T09:00-05:00">09:00 EST</time>' in page  # today's visits
+    assert f'<time datetime="1990-01-01">01 {JANUARY[language]} 1990</time>' in page  # born
+    assert f'<time datetime="2030-01-08T09:00-05:00">08 {JANUARY[language]} 2030</time>' in page  # last visit
+    assert "14:00" not in page
+
+
+def test_a_late_visit_is_dated_on_its_hospitals_day_not_utcs(client, login_as, make, new_york):
+    doctor = make.doctor_at(new_york)
+    patient = make.patient()
+    make.appointment(patient, doctor, new_york, start_at=datetime(2030, 1, 9, 2, 0, tzinfo=UTC))
+    login_as(doctor)
+    page = _page(client, "/doctor/patients?q=" + patient.full_name.split()[0])
+    assert ">08 Jan 2030</time>" in page  # 21:00 on the 8th in New York, the 9th in UTC
+    assert "09 Jan 2030" not in page
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_patient_record_dates_birth_and_visits_in_the_readers_language(
+    client, login_as, make, new_york, language
+):
+    doctor = _reader(make.doctor_at(new_york), language)
+    patient = make.patient(date_of_birth=date(1990, 1, 1))
+    make.encounter(make.appointment(patient, doctor, new_york, start_at=SUMMER))
+    login_as(doctor)
+    page = _page(client, f"/doctor/patients/{patient.patient.id}")
+    assert f">01 {JANUARY[language]} 1990</time>" in page
+    assert '<time datetime="2030-07-09T09:00-04:00">' in page
+    assert "09:00 EDT</time>" in page
+    day = {"en": "Tue 09 Jul 2030", "es": "mar 09 jul 2030", "ar": "الثلاثاء 09 يوليو 2030"}
+    assert day[language] in page
