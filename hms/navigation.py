@@ -78,6 +78,11 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
         Group(
             N_("Operations"),
             (
+                Link(
+                    "hospital_admin.front_desk",
+                    N_("Registration desk"),
+                    also=("hospital_admin.desk_register", "hospital_admin.desk_patient"),
+                ),
                 Link("hospital_admin.desk_bills", N_("Bills"), also=("hospital_admin.desk_bill",)),
                 Link("hospital_admin.inventory", N_("Inventory")),
                 Link("hospital_admin.reports", N_("Reports")),
@@ -86,6 +91,12 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
     ),
     Role.staff: (
         Link("staff.dashboard", N_("Dashboard")),
+        Link(
+            "staff.front_desk",
+            N_("Registration desk"),
+            (StaffKind.receptionist,),
+            also=("staff.desk_register", "staff.desk_patient"),
+        ),
         Link("staff.desk_bills", N_("Billing desk"), (StaffKind.receptionist,), also=("staff.desk_bill",)),
         Link("staff.inventory", N_("Inventory"), (StaffKind.pharmacist,)),
     ),

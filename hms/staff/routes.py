@@ -33,4 +33,5 @@ def dashboard():
 
 
 from hms.staff import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
+from hms.staff import desk as _desk  # noqa: E402,F401
 from hms.staff import inventory as _inventory  # noqa: E402,F401
