@@ -81,3 +81,23 @@ def test_the_patient_record_dates_birth_and_visits_in_the_readers_language(
     assert "09:00 EDT</time>" in page
     day = {"en": "Tue 09 Jul 2030", "es": "mar 09 jul 2030", "ar": "الثلاثاء 09 يوليو 2030"}
     assert day[language] in page
+
+
+# ---------------------------------------------------------------- inventory
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_inventory_dates_batches_in_the_readers_language_and_moves_on_the_hospitals_clock(
+    client, login_as, make, new_york, language
+):
+    admin = _reader(make.hospital_admin(new_york), language)
+    item = make.inventory_item(
+        new_york, name="Insulin", kind="medicine", batches=[("IN-1", date(2030, 1, 20), 2)], by=admin
+    )
+    login_as(admin)
+    alerts = _page(client, "/hospital/inventory/alerts")
+    assert f'<time datetime="2030-01-20">20 {JANUARY[language]} 2030</time>' in alerts
+    page = _page(client, f"/hospital/inventory/{item.id}")
+    assert f'<time datetime="2030-01-20">20 {JANUARY[language]} 2030</time>' in page
+    assert f">08 {JANUARY[language]} 2030, 08:00 EST</time>" in page  # received now, 13:00 UTC
+    assert f"IN-1 · 20 {JANUARY[language]} 2030 · 2" in page  # the batch to dispense from

@@ -12,6 +12,7 @@ from hms.fields import DateField, IntegerField
 from hms.i18n import N_
 from hms.models import StockBatch, StockKind
 from hms.services.inventory import MAX_QUANTITY, MAX_REORDER_LEVEL
+from hms.templating import local_date
 
 QUANTITY_CHECKS = [
     InputRequired(message=N_("Enter a number.")),
@@ -55,7 +56,8 @@ class EditItemForm(ItemForm):
 
 def _batch_choices(batches: list[StockBatch]) -> list[tuple[str, str]]:
     return [("", "—")] + [
-        (str(b.id), f"{b.batch_number} · {b.expiry_date.isoformat()} · {b.on_hand}") for b in batches
+        (str(b.id), f"{b.batch_number} · {local_date(b.expiry_date, '%d %b %Y')} · {b.on_hand}")
+        for b in batches
     ]
 
 

@@ -41,6 +41,7 @@ from hms.models.hospitals import name_key
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid
 from hms.services.scheduling import local_today
+from hms.templating import local_date
 
 MAX_QUANTITY = 1_000_000  # per movement; far above any real delivery, far below an INTEGER overflow
 MAX_REORDER_LEVEL = 1_000_000
@@ -269,7 +270,7 @@ def receive_stock(
                 _(
                     "Batch %(batch)s is recorded with the expiry date %(date)s.",
                     batch=number,
-                    date=batch.expiry_date.isoformat(),
+                    date=local_date(batch.expiry_date, "%d %b %Y"),
                 ),
                 field="expiry_date",
             )
