@@ -423,6 +423,23 @@ MATRIX = [
             ("POST", f"{prefix}/refunds/{{other_refund}}/pay-out", {"anonymous": 302, role: 404, "*": 403}),
         ]
     ],
+    # The registration desk: the receptionist's (the matrix's staff member) and the hospital admin's.
+    *[
+        row
+        for prefix, role in (("/staff", "staff"), ("/hospital", "hospital_admin"))
+        for row in [
+            ("GET", f"{prefix}/desk", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{prefix}/desk?q=Test", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{prefix}/desk/register", {"anonymous": 302, role: 200, "*": 403}),
+            ("POST", f"{prefix}/desk/register", {"anonymous": 302, role: 422, "*": 403}),
+            ("GET", f"{prefix}/desk/patients/{{patient_record}}", {"anonymous": 302, role: 200, "*": 403}),
+            (
+                "GET",
+                f"{prefix}/desk/patients/{{other_patient_record}}",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+        ]
+    ],
     ("GET", "/hospital/bills.csv", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
     ("GET", "/staff/bills.csv", {"*": 404}),
     ("POST", "/hospital/bills/{own_bill}/refund", {"anonymous": 302, "hospital_admin": 422, "*": 403}),
