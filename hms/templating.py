@@ -81,11 +81,14 @@ MOMENT = "%a %d %b %Y, %H:%M %Z"
 
 def time_tag(value: datetime | None, tz: str | ZoneInfo, fmt: str = MOMENT) -> Markup:
     """A moment as a <time> element: the text on the hospital's clock in the reader's language, the
-    datetime attribute the same moment with its UTC offset, for machines (e.g. 2030-01-08T09:00-05:00)."""
+    datetime attribute the same moment with its UTC offset, for machines (e.g. 2030-01-08T09:00-05:00),
+    or the local day when only the day is shown."""
     if value is None:
         return Markup("")
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    machine = value.astimezone(zone).isoformat(timespec="minutes")
+    local = value.astimezone(zone)
+    # A day shown without its time is dated by that day of the hospital's calendar.
+    machine = local.isoformat(timespec="minutes") if re.search(r"%-?[HIM]", fmt) else local.date().isoformat()
     return Markup('<time datetime="{}">{}</time>').format(machine, local_time(value, zone, fmt))
 
 

@@ -53,7 +53,7 @@ def test_the_doctors_patients_list_shows_visits_on_the_hospitals_clock(
     page = _page(client, "/doctor/patients")
     assert '<time datetime="2030-01-08T09:00-05:00">09:00 EST</time>' in page  # today's visits
     assert f'<time datetime="1990-01-01">01 {JANUARY[language]} 1990</time>' in page  # born
-    assert f'<time datetime="2030-01-08T09:00-05:00">08 {JANUARY[language]} 2030</time>' in page  # last visit
+    assert f'<time datetime="2030-01-08">08 {JANUARY[language]} 2030</time>' in page  # last visit
     assert "14:00" not in page
 
 
@@ -101,3 +101,30 @@ def test_inventory_dates_batches_in_the_readers_language_and_moves_on_the_hospit
     assert f'<time datetime="2030-01-20">20 {JANUARY[language]} 2030</time>' in page
     assert f">08 {JANUARY[language]} 2030, 08:00 EST</time>" in page  # received now, 13:00 UTC
     assert f"IN-1 · 20 {JANUARY[language]} 2030 · 2" in page  # the batch to dispense from
+
+
+# ---------------------------------------------------------------- the platform administrator
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_platform_pages_date_a_hospital_on_its_clock_and_an_account_in_utc(
+    client, login_as, make, new_york, language
+):
+    doctor = make.doctor_at(new_york)
+    doctor.last_login_at = SUMMER
+    patient = make.patient(date_of_birth=date(1990, 1, 1))
+    login_as(_reader(make.super_admin(), language))
+    month = JANUARY[language]
+
+    hospital = _page(client, f"/admin/hospitals/{new_york.id}")
+    assert f"{TUESDAY[language]} 08 {month} 2030, 08:00 EST</time>" in hospital
+    assert '<time datetime="2030-01-08T08:00-05:00">' in hospital
+    assert f">08 {month} 2030<" in _page(client, "/admin/hospitals")
+
+    doctor_page = _page(client, f"/admin/doctors/{doctor.doctor.id}")
+    assert f">08 {month} 2030</time>" in doctor_page  # registered, joined the hospital
+    assert '<time datetime="2030-07-09T13:00+00:00">' in doctor_page and "13:00 UTC</time>" in doctor_page
+
+    patient_page = _page(client, f"/admin/patients/{patient.patient.id}")
+    assert f'<time datetime="1990-01-01">01 {month} 1990</time>' in patient_page
+    assert f">08 {month} 2030</time>" in _page(client, "/admin/patients")
