@@ -112,7 +112,7 @@ def test_week_shows_each_doctors_hours_time_off_and_bookings(client, make, hospi
     assert "Mon 2" in page and "Sun 8" in page
     assert "Dr Chinedu Okafor" in page and "Foreign Doctor" not in page
     assert "09:00–13:00" in page
-    assert "09:30 Amina Hassan" in page
+    assert "09:30</time> Amina Hassan" in page
     assert "Cancelled Person" not in page
     assert "time off" in page
     grid = client.get("/hospital/week?start=2026-03-09&fragment=grid", headers=HX).data.decode()

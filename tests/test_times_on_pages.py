@@ -128,3 +128,54 @@ def test_the_platform_pages_date_a_hospital_on_its_clock_and_an_account_in_utc(
     patient_page = _page(client, f"/admin/patients/{patient.patient.id}")
     assert f'<time datetime="1990-01-01">01 {month} 1990</time>' in patient_page
     assert f">08 {month} 2030</time>" in _page(client, "/admin/patients")
+
+
+# ---------------------------------------------------------------- the hospital administrator
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_hospitals_week_appointments_and_patient_pages_are_on_its_clock(
+    client, login_as, make, new_york, language
+):
+    admin = _reader(make.hospital_admin(new_york), language)
+    doctor = make.doctor_at(new_york, name="Chinedu Okafor")
+    make.schedule(doctor, new_york, weekdays=[1], start="09:00", end="13:00")
+    patient = make.patient(name="Amina Hassan", date_of_birth=date(1990, 1, 1))
+    make.appointment(patient, doctor, new_york, start_at=WINTER)
+    login_as(admin)
+    month = JANUARY[language]
+
+    week = _page(client, "/hospital/week?start=2030-01-08")
+    assert f"07 {month}" in week and f"13 {month} 2030" in week and "EST" in week  # the caption
+    assert "America/New_York" not in week
+    assert f'<time datetime="2030-01-08">{TUESDAY[language]} 8</time>' in week
+    assert '<time datetime="2030-01-08T09:00-05:00">09:00</time> Amina Hassan' in week
+    assert "09:00–13:00" in week
+
+    listing = _page(client, "/hospital/appointments")
+    assert f"{TUESDAY[language]} 08 {month} 2030, 09:00 EST</time>" in listing
+    assert "14:00" not in listing
+
+    record = _page(client, f"/hospital/patients/{patient.patient.id}")
+    assert f'<time datetime="1990-01-01">01 {month} 1990</time>' in record
+    assert f"{TUESDAY[language]} 08 {month} 2030, 09:00 EST</time>" in record
+    assert f"{TUESDAY[language]} 08 {month} 2030, 09:00 EST</time>" in _page(client, "/hospital/patients")
+
+
+def test_a_week_the_clocks_change_in_names_both_labels(client, login_as, make, new_york):
+    login_as(make.hospital_admin(new_york))
+    week = _page(client, "/hospital/week?start=2030-03-05")  # New York springs forward on Sunday 10 March
+    assert "EST/EDT" in week
+
+
+def test_an_invitations_expiry_is_on_the_hospitals_clock_with_its_label(client, login_as, make, new_york):
+    login_as(make.hospital_admin(new_york))
+    invite = {"full_name": "Ann Lee", "email": "ann@example.org", "specialty": "Surgery", "department": "0"}
+    inline = client.post("/hospital/doctors/invitations", data=invite, headers={"HX-Request": "true"}).text
+    assert "08:00 EST</time>" in inline  # in seven days, on New York's clock
+    flashed = client.post(
+        "/hospital/doctors/invitations", data=invite | {"email": "bo@example.org", "full_name": "Bo Li"}
+    )
+    assert flashed.status_code == 303
+    page = _page(client, "/hospital/doctors")
+    assert re.search(r"until \w{3} \d\d Jan 2030, 08:00 EST", page), page

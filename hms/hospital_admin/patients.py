@@ -18,7 +18,6 @@ from hms.hospital_admin.routes import bp
 from hms.htmx import render
 from hms.lookup import get_or_404
 from hms.models import (
-    WEEKDAYS,
     Appointment,
     AppointmentStatus,
     Department,
@@ -180,7 +179,6 @@ def week():
         "week_grid" if query_args.flag("fragment", "grid") else None,
         hospital=hospital,
         days=days,
-        weekdays=WEEKDAYS,
         memberships=listing,
         hours=hours,
         off=off,

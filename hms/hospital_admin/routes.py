@@ -55,7 +55,7 @@ from hms.services import memberships as membership_service
 from hms.services import reports as report_service
 from hms.services import staff as staff_service
 from hms.services.errors import DomainError
-from hms.templating import local_time
+from hms.templating import MOMENT, local_time
 
 bp = Blueprint("hospital_admin", __name__)
 bp.before_request(role_required(Role.hospital_admin))
@@ -440,7 +440,7 @@ def _invited(invitation: Invitation, token: str, endpoint: str, template: str, b
     if is_htmx():
         response = render(template, block, invited=invitation, link=link, hospital=g.hospital, **forms)
         return trigger(response, "invitationsChanged")
-    until = local_time(invitation.expires_at, g.hospital.tz)
+    until = local_time(invitation.expires_at, g.hospital.tz, MOMENT)
     flash(
         gettext(
             "Invitation for %(name)s created and emailed to %(email)s. "
