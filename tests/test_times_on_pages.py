@@ -179,3 +179,31 @@ def test_an_invitations_expiry_is_on_the_hospitals_clock_with_its_label(client, 
     assert flashed.status_code == 303
     page = _page(client, "/hospital/doctors")
     assert re.search(r"until \w{3} \d\d Jan 2030, 08:00 EST", page), page
+
+
+# ---------------------------------------------------------------- reports
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_a_reports_range_and_periods_are_days_in_the_readers_language(
+    client, login_as, make, new_york, language
+):
+    make.appointment(make.patient(), make.doctor_at(new_york), new_york, start_at=WINTER)
+    login_as(_reader(make.hospital_admin(new_york), language))
+    run = {"metric": "appointments", "start": "2030-01-01", "end": "2030-01-10", "group": "week"}
+    response = client.get("/hospital/reports", query_string=run, headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert not ISO_DAY.search(html), ISO_DAY.search(html).group(0)  # type: ignore[union-attr]
+    month = JANUARY[language]
+    assert (
+        f'<time datetime="2030-01-01">01 {month} 2030</time> – <time datetime="2030-01-10">10 {month} 2030'
+        in html
+    )
+    assert (
+        f'<th scope="row"><time datetime="2030-01-07">07 {month} 2030</time></th>' in html
+    )  # the second week
+    by_month = client.get(
+        "/hospital/reports", query_string=run | {"group": "month"}, headers={"HX-Request": "true"}
+    )
+    january = {"en": "January", "es": "enero", "ar": "يناير"}[language]
+    assert f'<time datetime="2030-01-01">{january} 2030</time></th>' in by_month.get_data(as_text=True)
