@@ -16,6 +16,7 @@ from tests import busy_hospital
 from tests.statements import recorded
 
 HX = {"HX-Request": "true"}
+DESK_SEARCH_BUDGET = 3  # the signed-in user and his staff record, the search itself
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
 
 
@@ -193,3 +194,28 @@ def test_no_list_sends_more_statements_when_it_shows_more_rows(client, login_as,
             after[(role, path)] = len(statements(client, path))
     grew = {k: (before[k], after[k]) for k in before if after[k] > before[k]}
     assert grew == {}, f"statements grew with the rows (N+1): {grew}"
+
+
+def test_the_desk_search_reads_a_fixed_number_of_statements(client, login_as, make):
+    """The registration desk's live results: the same few statements for 1 patient found or 20 of 40."""
+    hospital = make.hospital()
+    login_as(make.staff(hospital))
+    path = "/staff/desk?q=amina"
+
+    def amina(n: int) -> None:
+        user = make.patient(name=f"Amina Number{n}")
+        if n % 2:
+            user.patient.registered_hospital_id = hospital.id
+            db.session.commit()
+        else:
+            make.appointment(user, hospital_row=hospital)
+
+    amina(1)
+    one = statements(client, path, headers=HX)
+    assert "Amina Number1" in client.get(path, headers=HX).get_data(as_text=True)
+    for n in range(2, 42):
+        amina(n)
+    many = statements(client, path, headers=HX)
+    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    assert len(many) == len(one) <= DESK_SEARCH_BUDGET, listing
+    assert only_audit_writes(many) == []
