@@ -112,6 +112,14 @@ def account_zone() -> ZoneInfo:
     """The clock of the account pages (sessions, API tokens, calendar feed): the reader's hospital's
     zone when he has one hospital (a hospital admin, a staff member, a doctor whose hospitals share one
     zone, a patient registered at a hospital's desk); otherwise UTC, which the pages then name."""
+    from flask import g
+
+    if "account_zone" not in g:
+        g.account_zone = _account_zone()
+    return g.account_zone
+
+
+def _account_zone() -> ZoneInfo:
     from hms.extensions import db
     from hms.models import Hospital
 

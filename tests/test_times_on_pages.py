@@ -207,3 +207,39 @@ def test_a_reports_range_and_periods_are_days_in_the_readers_language(
     )
     january = {"en": "January", "es": "enero", "ar": "يناير"}[language]
     assert f'<time datetime="2030-01-01">{january} 2030</time></th>' in by_month.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- account pages
+
+
+def _token_and_session(client, login_as, user):  # type: ignore[no-untyped-def]
+    login_as(user)
+    created = client.post("/account/tokens", data={"name": "Laptop", "expires": "30"})
+    assert created.status_code in (200, 303), created.status_code
+
+
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_account_pages_are_on_the_clock_of_the_readers_hospital(client, login_as, make, new_york, language):
+    admin = _reader(make.hospital_admin(new_york), language)
+    _token_and_session(client, login_as, admin)
+    sessions = _page(client, "/account/security")
+    assert f"08 {JANUARY[language]} 2030, 08:00 EST</time>" in sessions  # signed in at 13:00 UTC
+    assert '<time datetime="2030-01-08T08:00-05:00">' in sessions
+    tokens = _page(client, "/account/tokens")
+    assert f'<time datetime="2030-01-08">08 {JANUARY[language]} 2030</time>' in tokens
+
+
+def test_a_doctor_of_one_zone_reads_its_clock_one_of_several_reads_utc(client, login_as, make, new_york):
+    doctor = make.doctor_at(new_york)
+    login_as(doctor)
+    assert "08:00 EST</time>" in _page(client, "/account/security")
+    make.membership(doctor, make.hospital(timezone="Asia/Kolkata"))
+    page = _page(client, "/account/security")
+    assert "13:00 UTC</time>" in page and "EST" not in page
+
+
+def test_an_account_without_a_hospital_reads_utc_named(client, login_as, make, new_york):
+    login_as(make.patient())
+    assert '<time datetime="2030-01-08T13:00+00:00">08 Jan 2030, 13:00 UTC</time>' in _page(
+        client, "/account/security"
+    )
