@@ -191,7 +191,17 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
     audit(
         page,
         live_server,
-        ["/staff/", "/staff/bills", "/staff/bills/new", f"/staff/bills/{clinic['paid']}", "/staff/refunds"],
+        [
+            "/staff/",
+            "/staff/bills",
+            "/staff/bills/new",
+            f"/staff/bills/{clinic['paid']}",
+            "/staff/refunds",
+            "/staff/desk",
+            "/staff/desk?q=Amina",
+            "/staff/desk/register",
+            f"/staff/desk/patients/{clinic['patient']}",
+        ],
     )
     log_out(page)
     log_in(page, live_server, "root@example.org")
