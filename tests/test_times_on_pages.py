@@ -243,3 +243,18 @@ def test_an_account_without_a_hospital_reads_utc_named(client, login_as, make, n
     assert '<time datetime="2030-01-08T13:00+00:00">08 Jan 2030, 13:00 UTC</time>' in _page(
         client, "/account/security"
     )
+
+
+# ---------------------------------------------------------------- the bill export
+
+
+def test_the_bill_export_names_the_zone_of_its_times(client, login_as, make, new_york):
+    make.bill(make.patient(name="Amina Hassan"), new_york, items=[("Visit", 1, 5000)])
+    login_as(make.hospital_admin(new_york))
+    rows = client.get("/hospital/bills.csv").data.decode().splitlines()
+    assert rows[0].startswith("bill,created (EST/EDT),status")
+    assert ",2030-01-08 08:00," in rows[1]  # made at 13:00 UTC
+
+    nairobi = make.hospital(timezone="Africa/Nairobi")
+    login_as(make.hospital_admin(nairobi))
+    assert client.get("/hospital/bills.csv").data.decode().startswith("bill,created (EAT),status")

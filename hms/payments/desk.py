@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from hms import clock
 from hms import query as query_args
 from hms.errors import error_response
 from hms.extensions import db
@@ -32,6 +34,7 @@ from hms.payments.forms import (
 from hms.payments.receipts_view import receipt_response
 from hms.services import billing
 from hms.services.errors import DomainError
+from hms.templating import zone_abbreviation
 
 
 def _bill(hospital: Hospital, bill_id: int) -> Bill:
@@ -90,6 +93,10 @@ def _csv_cell(value: object) -> str:
 def bills_csv(hospital: Hospital) -> Response:
     _, f, _ = _filters(hospital)
     tz = hospital.tz
+    # The cells are the hospital's wall time; the heading says whose ("EAT", or "EST/EDT" for a zone
+    # that changes its clocks over the year).
+    year = clock.now().year
+    zone = zone_abbreviation(tz, [date(year, 1, 1), date(year, 7, 1)])
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
@@ -97,7 +104,7 @@ def bills_csv(hospital: Hospital) -> Response:
         writer.writerow(
             [
                 "bill",
-                "created",
+                f"created ({zone})",
                 "status",
                 "patient",
                 "mrn",
