@@ -258,3 +258,22 @@ def test_the_bill_export_names_the_zone_of_its_times(client, login_as, make, new
     nairobi = make.hospital(timezone="Africa/Nairobi")
     login_as(make.hospital_admin(nairobi))
     assert client.get("/hospital/bills.csv").data.decode().startswith("bill,created (EAT),status")
+
+
+# ---------------------------------------------------------------- the patient
+
+
+@pytest.mark.parametrize("language", ["es", "ar"])
+def test_the_patients_birth_and_record_access_log_are_in_his_language(
+    client, login_as, make, new_york, language
+):
+    patient = _reader(make.patient(date_of_birth=date(1990, 1, 1)), language)
+    doctor = make.doctor_at(new_york)
+    make.appointment(patient, doctor, new_york, start_at=WINTER)
+    login_as(patient)
+    assert f'<time datetime="1990-01-01">01 {JANUARY[language]} 1990</time>' in _page(client, "/patient/")
+    login_as(doctor)
+    client.get(f"/doctor/patients/{patient.patient.id}")  # logged as a view of his record
+    login_as(patient)
+    log = _page(client, "/patient/record-access")
+    assert f'<time datetime="2030-01-08T13:00+00:00">08 {JANUARY[language]} 2030, 13:00</time>' in log
