@@ -22,6 +22,8 @@ ENUM_VALUES = [
     N_("nurse"), N_("receptionist"), N_("pharmacist"), N_("lab_technician"),
     N_("supply"), N_("receive"), N_("dispense"), N_("adjust"), N_("transfer_out"),
     N_("api"), N_("calendar"),
+    # how hms.templating.state_word says some of them
+    N_("done"), N_("no-show"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).

@@ -201,6 +201,16 @@ def unread_notifications() -> int:
     return unread_count(current_user)
 
 
+# Stored status values whose word on a page differs from the value (the value stays the FHIR code).
+_STATE_WORDS = {"fulfilled": "done", "noshow": "no-show"}
+
+
+def state_word(value: object) -> str:
+    """A status as a reader says it, in his language: `{{ a.status|state }}` ("done", not "fulfilled")."""
+    raw = getattr(value, "value", value)
+    return gettext(_STATE_WORDS.get(str(raw), str(raw)))
+
+
 def register(app: Flask) -> None:
     from hms.services.consultations import call_is_open
 
@@ -226,6 +236,7 @@ def register(app: Flask) -> None:
         spoken_time=spoken_time,
         time_tag=time_tag,
         date_tag=date_tag,
+        state=state_word,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -175,7 +175,7 @@ def test_the_doctors_dashboard_counts_visits_by_their_real_states(client, doc, m
     hospital, doctor = doc
     todays_visits(make, hospital, doctor)
     html = client.get("/doctor/").get_data(as_text=True)
-    assert counts_text(html) == "Visits: 5 (2 booked · 1 arrived · 1 fulfilled · 1 noshow); 2 cancelled"
+    assert counts_text(html) == "Visits: 5 (2 booked · 1 arrived · 1 done · 1 no-show); 2 cancelled"
     assert "Patient cancelled" not in html and "Patient booked 11" in html
 
 
@@ -187,7 +187,7 @@ def test_the_hospital_dashboard_counts_visits_by_their_real_states(client, make,
     html = client.get("/hospital/").get_data(as_text=True)
     tile = re.search(r'<article id="today-visits"><p class="stat">(\d+)</p>', html)
     assert tile.group(1) == "5"  # not 7: a cancelled booking is not a visit
-    assert counts_text(html) == "Visits: 5 (2 booked · 1 arrived · 1 fulfilled · 1 noshow); 2 cancelled"
+    assert counts_text(html) == "Visits: 5 (2 booked · 1 arrived · 1 done · 1 no-show); 2 cancelled"
 
 
 def test_a_reschedule_keeps_one_visit_on_the_dashboard(client, doc, make):
