@@ -26,6 +26,7 @@ from hms.models.clinical import (
     PrescriptionStatus,
 )
 from hms.models.feedback import Feedback
+from hms.models.flow import NEXT_STATES, FlowState, QueueCounter, QueueEntry, QueuePriority
 from hms.models.hospitals import (
     Department,
     Hospital,
@@ -100,6 +101,11 @@ __all__ = [
     "PrescriptionItem",
     "PrescriptionStatus",
     "Department",
+    "FlowState",
+    "NEXT_STATES",
+    "QueueCounter",
+    "QueueEntry",
+    "QueuePriority",
     "Doctor",
     "Hospital",
     "HospitalAdmin",
