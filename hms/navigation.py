@@ -99,6 +99,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
         ),
         Link("staff.desk_bills", N_("Billing desk"), (StaffKind.receptionist,), also=("staff.desk_bill",)),
         Link("staff.inventory", N_("Inventory"), (StaffKind.pharmacist,)),
+        Link("staff.triage_list", N_("Triage"), (StaffKind.nurse,), also=("staff.triage",)),
     ),
     Role.super_admin: (
         Link("super_admin.dashboard", N_("Dashboard")),

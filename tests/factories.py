@@ -507,3 +507,45 @@ def inventory_item(
         )
         db.session.commit()
     return db.session.get(type(item), item.id)
+
+
+def nurse(hospital_row: Hospital | None = None, *, email: str | None = None) -> User:
+    """A nurse at `hospital_row` (a new active hospital by default)."""
+    return staff(hospital_row or hospital(), StaffKind.nurse, email=email)
+
+
+def checked_in(
+    hospital_row: Hospital | None = None, patient_user: User | None = None, **fields
+) -> Appointment:  # type: ignore[no-untyped-def]
+    """A visit that started a few minutes ago, its patient checked in (arrived)."""
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    return appointment(
+        patient_user, None, hospital_row, start_at=start, status=AppointmentStatus.arrived, **fields
+    )
+
+
+def vitals(appointment_row: Appointment, taken_by: User, **fields):  # type: ignore[no-untyped-def]
+    """A set of vital signs of the visit, written directly (no access rule), triage level 3 by default."""
+    from decimal import Decimal
+
+    from hms.models import VitalSigns
+
+    values = {
+        "bp_systolic": 128,
+        "bp_diastolic": 82,
+        "pulse": 76,
+        "temperature_c": Decimal("37.2"),
+        "chief_complaint": "Headache",
+        "triage_level": 3,
+    } | fields
+    row = VitalSigns(
+        appointment_id=appointment_row.id,
+        patient_id=appointment_row.patient_id,
+        hospital_id=appointment_row.hospital_id,
+        recorded_by_id=taken_by.id,
+        taken_at=fields.pop("taken_at", None) or clock.now(),
+        **{k: v for k, v in values.items() if k != "taken_at"},
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row

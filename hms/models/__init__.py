@@ -65,6 +65,7 @@ from hms.models.scheduling import (
 )
 from hms.models.security import LoginFailure, PendingRegistration, RecoveryCode, TotpCredential, UserSession
 from hms.models.tokens import ApiToken, TokenKind
+from hms.models.triage import TriageLevel, VitalSigns
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
@@ -139,4 +140,6 @@ __all__ = [
     "PendingRegistration",
     "TotpCredential",
     "RecoveryCode",
+    "TriageLevel",
+    "VitalSigns",
 ]

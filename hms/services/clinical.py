@@ -49,6 +49,7 @@ from hms.models import (
     User,
 )
 from hms.models.clinical import AllergySeverity
+from hms.services import triage
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 from hms.services.notifications import notify
@@ -472,6 +473,9 @@ def open_encounter(appointment: Appointment, doctor: Doctor) -> Encounter:
         chief_complaint=(appointment.reason or "")[:500],
         notes="",
     )
+    # The nurse's triage, when she took one, fills the complaint and the vitals (hms.services.triage).
+    for name, value in triage.encounter_prefill(appointment.id).items():
+        setattr(encounter, name, value)
     db.session.add(encounter)
     try:
         with db.session.begin_nested():

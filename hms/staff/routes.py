@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from hms.auth.session import role_required
 from hms.htmx import redirect_to, render
-from hms.models import Role
+from hms.models import Role, StaffKind
 
 bp = Blueprint("staff", __name__)
 bp.before_request(role_required(Role.staff))
@@ -29,9 +29,17 @@ def hospital_must_be_active():  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 def dashboard():
-    return render("staff/dashboard.html", staff=current_user.staff)
+    staff = current_user.staff
+    extra = {}
+    if staff.kind == StaffKind.nurse and staff.hospital.is_active:
+        from hms.services.triage import triage_queue
+
+        extra["triage_rows"] = triage_queue(staff.hospital)
+    return render("staff/dashboard.html", staff=staff, **extra)
 
 
 from hms.staff import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
 from hms.staff import desk as _desk  # noqa: E402,F401
+from hms.staff import flow as _flow  # noqa: E402,F401
 from hms.staff import inventory as _inventory  # noqa: E402,F401
+from hms.staff import triage as _triage  # noqa: E402,F401
