@@ -33,6 +33,7 @@ from hms.models import (
     User,
 )
 from hms.services import accounts, audit, billing, clinical, inventory, scheduling
+from hms.services.desk import register_patient as register_at_desk
 from hms.services.errors import DomainError
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
@@ -265,6 +266,17 @@ def seed() -> list[tuple[str, str, str]]:
         full_name="Rose Achieng",
         email=DESK,
         password=DEMO_PASSWORD,
+    )
+    # A walk-in registered at the desk: no email, no password, an age instead of a date of birth.
+    register_at_desk(
+        hospital=hospital,
+        actor=desk,
+        full_name="Baraka Otieno",
+        sex=Sex.male,
+        phone="+254 722 300 400",
+        age_years=58,
+        address="Kibera, Nairobi",
+        emergency_contact="Mary Otieno (wife) +254 722 300 401",
     )
     accounts.create_staff(
         hospital=hospital,
