@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_time, get_day_names
 from flask import Flask
 from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
@@ -201,6 +201,11 @@ def unread_notifications() -> int:
     return unread_count(current_user)
 
 
+def weekday_short(weekday: int) -> str:
+    """A weekday (0 = Monday) abbreviated the reader's way ("Mon", "lun", "الاثنين"): Babel's, not a cut."""
+    return get_day_names("abbreviated", locale=locale_code())[weekday]
+
+
 # Stored status values whose word on a page differs from the value (the value stays the FHIR code).
 _STATE_WORDS = {"fulfilled": "done", "noshow": "no-show"}
 
@@ -237,6 +242,7 @@ def register(app: Flask) -> None:
         time_tag=time_tag,
         date_tag=date_tag,
         state=state_word,
+        weekday_short=weekday_short,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

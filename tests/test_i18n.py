@@ -477,3 +477,11 @@ def test_spoken_slot_times_read_exactly_as_babel_writes_them(app, language):
             local = moment.astimezone(moment.tzinfo)
             expected = format_datetime(local, "EEEE d MMMM y, HH:mm", tzinfo=local.tzinfo, locale=language)
             assert spoken_time(local) == expected
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "Mon"), ("es", "lun"), ("ar", "الاثنين")])
+def test_short_weekday_names_are_the_languages_own_not_a_cut(app, language, expected):
+    from hms.templating import weekday_short
+
+    with app.test_request_context(), force_locale(language):
+        assert weekday_short(0) == expected  # "الاثنين"[:3] would be a broken word
