@@ -40,7 +40,7 @@ from hms.models import (
     Prescription,
     PrescriptionItem,
 )
-from hms.services import clinical
+from hms.services import clinical, triage
 from hms.services.errors import DomainError, NotAllowed
 from hms.services.prescription_pdf import prescription_pdf
 
@@ -160,6 +160,7 @@ def _record_page(
         today=clock.now().date(),
         remove_form=EmptyForm(),
         history_urls=_history_urls,
+        vital_signs=triage.patient_vitals(patient.id, limit=5) if block is None and page == 1 else [],
         **extra,
     )
 
@@ -326,6 +327,7 @@ def _encounter_page(
         query=query,
         results=clinical.search_icd10(query) if query else [],
         remove_form=EmptyForm(),
+        triage=triage.latest_for_appointment(encounter.appointment_id) if block is None else None,
     )
 
 

@@ -16,11 +16,12 @@ from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
 from hms.patient.routes import bp
-from hms.services import clinical
+from hms.services import clinical, triage
 from hms.services.errors import DomainError, NotAllowed
 from hms.services.prescription_pdf import prescription_pdf
 
 ENCOUNTERS_PER_PAGE = 10
+VITALS_SHOWN = 5  # the latest vital signs (a nurse's triage) above the visits
 ACCESS_PER_PAGE = 30
 
 
@@ -155,6 +156,7 @@ def encounters():
         ),
         page=page,
         pages=max((total + ENCOUNTERS_PER_PAGE - 1) // ENCOUNTERS_PER_PAGE, 1),
+        vital_signs=triage.patient_vitals(patient.id, limit=VITALS_SHOWN) if page == 1 else [],
     )
 
 
