@@ -566,6 +566,16 @@ MATRIX = [
     ("POST", "/admin/reports/{platform_report}/delete", {"anonymous": 302, "super_admin": 303, "*": 403}),
     ("GET", "/admin/reports/{own_report}", SUPER_404),
     ("POST", "/admin/reports/{own_report}/delete", SUPER_404),
+    # Nurse triage: the matrix's staff member is a receptionist, refused like every other role; a nurse's
+    # own visits (200), other hospitals', yesterday's and not checked-in ones (404) in tests/test_triage.py.
+    ("GET", "/staff/triage", {"anonymous": 302, "*": 403}),
+    ("GET", "/staff/triage/{appointment}", {"anonymous": 302, "*": 403}),
+    (
+        "POST",
+        "/staff/triage/{appointment}",
+        {"anonymous": 302, "*": 403},
+        {"pulse": "80", "triage_level": "4"},
+    ),
     # Inventory: the hospital admin manages items and every movement; pharmacists have their own pages
     # (tests/test_inventory.py checks them: the matrix's staff member is a receptionist, refused here).
     ("GET", "/hospital/inventory", ADMIN_200),
