@@ -104,6 +104,9 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from hms.frontdesk.flow import trim_not_modified
+
+    app.after_request(trim_not_modified)  # before Talisman, so it runs after it: a 304 sheds its headers
     # One Talisman per app: it keeps its settings on the instance.
     Talisman(
         app,

@@ -440,6 +440,42 @@ MATRIX = [
             ),
         ]
     ],
+    # The patient flow: board, its poll, moves, today's arrivals, walk-ins (receptionist and admin)
+    *[
+        row
+        for prefix, role in (("/staff", "staff"), ("/hospital", "hospital_admin"))
+        for row in [
+            ("GET", f"{prefix}/flow", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{prefix}/flow/board", {"anonymous": 302, role: 303, "*": 403}),
+            ("POST", f"{prefix}/flow/999999/move", {"anonymous": 302, role: 404, "*": 403}),
+            ("GET", f"{prefix}/arrivals", {"anonymous": 302, role: 200, "*": 403}),
+            (
+                "POST",
+                f"{prefix}/arrivals/{{own_appointment}}/check-in",  # not today: refused, said on the page
+                {"anonymous": 302, role: 303, "*": 403},
+            ),
+            (
+                "POST",
+                f"{prefix}/arrivals/{{other_appointment}}/check-in",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            (
+                "GET",
+                f"{prefix}/desk/patients/{{patient_record}}/walk-in",
+                {"anonymous": 302, role: 200, "*": 403},
+            ),
+            (
+                "POST",
+                f"{prefix}/desk/patients/{{patient_record}}/walk-in",
+                {"anonymous": 302, role: 422, "*": 403},
+            ),
+            (
+                "GET",
+                f"{prefix}/desk/patients/{{other_patient_record}}/walk-in",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+        ]
+    ],
     ("GET", "/hospital/bills.csv", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
     ("GET", "/staff/bills.csv", {"*": 404}),
     ("POST", "/hospital/bills/{own_bill}/refund", {"anonymous": 302, "hospital_admin": 422, "*": 403}),

@@ -132,7 +132,9 @@ def test_a_department_walk_in_goes_to_its_doctor_free_soonest(make):
 def test_a_patient_already_waiting_is_not_queued_twice(make, desk):
     hospital, doctor, receptionist = desk
     patient = make.patient()
-    flow.join_queue(hospital=hospital, patient=patient.patient, actor=receptionist, doctor_id=doctor.doctor.id)
+    flow.join_queue(
+        hospital=hospital, patient=patient.patient, actor=receptionist, doctor_id=doctor.doctor.id
+    )
     with pytest.raises(Conflict, match="already in today's queue"):
         flow.join_queue(
             hospital=hospital, patient=patient.patient, actor=receptionist, doctor_id=doctor.doctor.id

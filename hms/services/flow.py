@@ -506,3 +506,22 @@ def hospital_entry(hospital: Hospital, entry_id: int) -> QueueEntry | None:
         .where(QueueEntry.id == entry_id, QueueEntry.hospital_id == hospital.id)
         .options(joinedload(QueueEntry.appointment), joinedload(QueueEntry.patient).joinedload(Patient.user))
     )
+
+
+def entries_of(appointment_ids: list[int]) -> dict[int, QueueEntry]:
+    """The queue entries of these visits, by appointment id (one statement)."""
+    if not appointment_ids:
+        return {}
+    rows = db.session.scalars(select(QueueEntry).where(QueueEntry.appointment_id.in_(appointment_ids)))
+    return {e.appointment_id: e for e in rows}
+
+
+def visit_at(hospital: Hospital, appointment_id: int) -> Appointment | None:
+    return db.session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.hospital_id == hospital.id)
+        .options(
+            joinedload(Appointment.patient).joinedload(Patient.user),
+            joinedload(Appointment.doctor).joinedload(Doctor.user),
+        )
+    )
