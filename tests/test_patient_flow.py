@@ -243,3 +243,17 @@ def test_the_board_stamp_changes_with_any_move_and_not_otherwise(make, desk):
     db.session.commit()
     assert flow.board_stamp(hospital, flow.BoardFilter()) != first
     assert db.session.get(Appointment, entry.appointment_id).status == AppointmentStatus.arrived
+
+
+def test_vital_signs_recorded_by_the_nurse_move_the_card_to_ready(make, desk):
+    from hms.services import triage
+
+    hospital, doctor, receptionist = desk
+    entry = walk_in(make, hospital, doctor, receptionist)
+    nurse = make.staff(hospital, StaffKind.nurse)
+    flow.move_visit(entry, FlowState.triage, nurse)
+    triage.record_triage(
+        entry.appointment, nurse, {"chief_complaint": "Headache", "pulse": "80", "triage_level": "4"}
+    )
+    db.session.commit()
+    assert entry.state == FlowState.ready and entry.ready_at == clock.now()

@@ -331,14 +331,10 @@ def record_triage(
 
 
 def _mark_triaged(appointment: Appointment, nurse: User) -> None:
-    """Tell the flow board (hms.services.flow, built alongside) that the patient is ready for the doctor."""
-    try:
-        from hms.services import flow
-    except ImportError:
-        return
-    mark_triaged = getattr(flow, "mark_triaged", None)
-    if mark_triaged is not None:
-        mark_triaged(appointment.id, nurse)
+    """The flow board's card of the visit moves to "ready for doctor" (hms.services.flow)."""
+    from hms.services import flow  # imported here: the flow's services import the booking ones
+
+    flow.mark_triaged(appointment.id, nurse)
 
 
 def encounter_prefill(appointment_id: int) -> dict[str, Any]:
