@@ -296,3 +296,100 @@ def test_patient_and_doctor_see_the_vitals_in_the_records(make, login_as, client
     login_as(visit.patient.user)
     own = client.get("/patient/encounters").get_data(as_text=True)
     assert "SpO₂ 97 %" in own and "BMI 22.9" in own
+
+
+# ---------------------------------------------------------------- FHIR
+
+
+def test_triage_vitals_are_fhir_vital_signs_observations(make, client):  # type: ignore[no-untyped-def]
+    from tests.test_fhir_api import bearer, validate
+
+    _hospital, nurse, visit = _ward(make)
+    vitals = triage.record_triage(visit, nurse, GOOD)
+    db.session.commit()
+    headers = bearer(visit.patient.user)
+    response = client.get(f"/fhir/Observation?patient={visit.patient_id}", headers=headers)
+    assert response.status_code == 200, response.json
+    validate(response.json)
+    observations = {e["resource"]["id"]: e["resource"] for e in response.json["entry"]}
+    kinds = [
+        "bp",
+        "heart-rate",
+        "temperature",
+        "weight",
+        "height",
+        "respiratory-rate",
+        "oxygen-saturation",
+        "bmi",
+    ]
+    assert list(observations) == [f"{kind}-t{vitals.id}" for kind in kinds]
+    for body in observations.values():
+        validate(body)
+        assert body["category"][0]["coding"][0]["code"] == "vital-signs"
+        assert body["effectiveDateTime"] == "2026-03-02T09:00:00Z"
+        assert body["performer"] == [{"display": nurse.full_name}]
+
+    def coded(kind: str) -> tuple[list[str], dict]:
+        body = observations[f"{kind}-t{vitals.id}"]
+        return [c["code"] for c in body["code"]["coding"]], body.get("valueQuantity")
+
+    ucum = "http://unitsofmeasure.org"
+    assert coded("heart-rate") == (["8867-4"], {"value": 88, "unit": "/min", "system": ucum, "code": "/min"})
+    assert coded("respiratory-rate") == (
+        ["9279-1"],
+        {"value": 18, "unit": "/min", "system": ucum, "code": "/min"},
+    )
+    assert coded("oxygen-saturation") == (
+        ["59408-5", "2708-6"],
+        {"value": 97, "unit": "%", "system": ucum, "code": "%"},
+    )
+    assert coded("temperature") == (["8310-5"], {"value": 38.4, "unit": "Cel", "system": ucum, "code": "Cel"})
+    assert coded("weight")[0] == ["29463-7"] and coded("weight")[1]["code"] == "kg"
+    assert coded("height")[0] == ["8302-2"] and coded("height")[1]["code"] == "cm"
+    assert coded("bmi") == (["39156-5"], {"value": 22.9, "unit": "kg/m2", "system": ucum, "code": "kg/m2"})
+    bp = observations[f"bp-t{vitals.id}"]
+    assert bp["code"]["coding"][0]["code"] == "85354-9"
+    assert [
+        (c["code"]["coding"][0]["code"], c["valueQuantity"]["value"], c["valueQuantity"]["code"])
+        for c in bp["component"]
+    ] == [
+        ("8480-6", 132, "mm[Hg]"),
+        ("8462-4", 84, "mm[Hg]"),
+    ]
+
+    read = client.get(f"/fhir/Observation/oxygen-saturation-t{vitals.id}", headers=headers)
+    assert read.status_code == 200 and validate(read.json)
+    only = client.get("/fhir/Observation?code=http://loinc.org|9279-1", headers=headers).json
+    assert [e["resource"]["id"] for e in only["entry"]] == [f"respiratory-rate-t{vitals.id}"]
+    audited = db.session.scalars(
+        select(AuditEvent.record_id).where(
+            AuditEvent.record_type == "vital_signs", AuditEvent.action == "view"
+        )
+    ).all()
+    assert vitals.id in audited
+
+
+def test_fhir_triage_observations_follow_the_clinical_access_rules(make, client):  # type: ignore[no-untyped-def]
+    from tests.test_fhir_api import bearer
+
+    _hospital, nurse, visit = _ward(make)
+    vitals = triage.record_triage(visit, nurse, GOOD)
+    db.session.commit()
+    url = f"/fhir/Observation/bp-t{vitals.id}"
+    assert client.get(url, headers=bearer(visit.doctor.user)).status_code == 200  # his patient
+    assert client.get(url, headers=bearer(make.doctor())).status_code == 404
+    assert client.get(url, headers=bearer(make.patient())).status_code == 404
+    stranger = client.get("/fhir/Observation", headers=bearer(make.patient())).json
+    assert stranger["total"] == 0
+    denied = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.record_type == "vital_signs", AuditEvent.outcome == "denied")
+    ).all()
+    assert len(denied) == 2
+    # A visit the doctor then opens: the triage's Observations point to its encounter.
+    login_doctor = bearer(visit.doctor.user)
+    from hms.services import clinical
+
+    encounter = clinical.open_encounter(visit, visit.doctor)
+    db.session.commit()
+    body = client.get(url, headers=login_doctor).json
+    assert body["encounter"]["reference"] == f"Encounter/{encounter.id}"

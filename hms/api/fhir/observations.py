@@ -1,9 +1,12 @@
 """Observation: the vital signs a doctor writes in an encounter (blood pressure, heart rate, body
-temperature, weight, height), as FHIR R4 vital-signs Observations with LOINC codes and UCUM units.
+temperature, weight, height) and those a nurse takes at triage (the same, plus respiratory rate,
+oxygen saturation and the BMI worked out from weight and height), as FHIR R4 vital-signs
+Observations with LOINC codes and UCUM units.
 
 They are not stored as rows of their own: each is one measurement of an encounter, with the id
-"<kind>-<encounter id>" (bp-12, heart-rate-12, …). Who sees them, and the audit log, follow the
-encounter's rules (hms/api/fhir/clinical.py)."""
+"<kind>-<encounter id>" (bp-12, heart-rate-12, …), or of a triage (hms.models.triage.VitalSigns),
+with the id "<kind>-t<vital signs id>" (bp-t7, oxygen-saturation-t7). Who sees them, and the audit
+log, follow the encounter's rules (hms/api/fhir/clinical.py): the patient's own, a doctor's patients."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from hms.api.fhir.common import (
     reference,
 )
 from hms.extensions import db
-from hms.models import Appointment, Encounter, User
+from hms.models import Appointment, Encounter, User, VitalSigns
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -41,6 +44,7 @@ class Vital:
     display: str
     unit: str  # UCUM
     columns: tuple[str, ...]  # Encounter attributes; blood pressure has two (its components)
+    also: tuple[tuple[str, str], ...] = ()  # more LOINC codings of the same measurement
 
 
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
@@ -57,18 +61,35 @@ VITALS = (
     Vital("temperature", "8310-5", "Body temperature", "Cel", ("temperature_c",)),
     Vital("weight", "29463-7", "Body weight", "kg", ("weight_kg",)),
     Vital("height", "8302-2", "Body height", "cm", ("height_cm",)),
+    # Taken at triage only (hms.models.triage.VitalSigns):
+    Vital("respiratory-rate", "9279-1", "Respiratory rate", "/min", ("respiratory_rate",)),
+    Vital(
+        "oxygen-saturation",
+        "59408-5",
+        "Oxygen saturation in Arterial blood by Pulse oximetry",
+        "%",
+        ("spo2",),
+        (("2708-6", "Oxygen saturation in Arterial blood"),),
+    ),
+    Vital("bmi", "39156-5", "Body mass index (BMI) [Ratio]", "kg/m2", ("weight_kg", "height_cm")),
 )
+ENCOUNTER_VITALS = VITALS[:5]
 BY_KIND = {v.kind: v for v in VITALS}
-BY_CODE = {v.loinc: v for v in VITALS} | {SYSTOLIC[0]: BY_KIND["bp"], DIASTOLIC[0]: BY_KIND["bp"]}
-OBSERVATION_ID = re.compile(r"^(" + "|".join(BY_KIND) + r")-(\d{1,10})$")
+BY_CODE = (
+    {v.loinc: v for v in VITALS}
+    | {code: v for v in VITALS for code, _display in v.also}
+    | {SYSTOLIC[0]: BY_KIND["bp"], DIASTOLIC[0]: BY_KIND["bp"]}
+)
+OBSERVATION_ID = re.compile(r"^(" + "|".join(BY_KIND) + r")-(t?)(\d{1,10})$")
 
 
 def _quantity(value: int | Decimal, unit: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
-def _code(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display}
+def _code(code: str, display: str, *also: tuple[str, str]) -> dict[str, Any]:
+    codings = [{"system": LOINC, "code": c, "display": d} for c, d in ((code, display), *also)]
+    return {"coding": codings, "text": display}
 
 
 def _measured(encounter: Encounter, vital: Vital) -> bool:
@@ -99,15 +120,81 @@ def observation_resource(encounter: Encounter, vital: Vital) -> dict[str, Any]:
     return clean(body)
 
 
+def _taken(vitals: VitalSigns, vital: Vital) -> bool:
+    return all(getattr(vitals, column) is not None for column in vital.columns)
+
+
+def triage_observation(vitals: VitalSigns, vital: Vital, encounter_id: int | None) -> dict[str, Any]:
+    """One measurement of a nurse's triage, performed by her (a doctor's re-measure: by him)."""
+    taker = vitals.recorded_by
+    performer = (
+        reference("Practitioner", taker.doctor.id, f"Dr {taker.full_name}")
+        if taker.doctor is not None
+        else {"display": taker.full_name}
+    )
+    body: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"{vital.kind}-t{vitals.id}",
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}],
+        "code": _code(vital.loinc, vital.display, *vital.also),
+        "subject": reference("Patient", vitals.patient_id),
+        "encounter": reference("Encounter", encounter_id) if encounter_id else None,
+        "effectiveDateTime": instant(vitals.taken_at),
+        "issued": instant(vitals.taken_at),
+        "performer": [performer],
+    }
+    if vital.kind == "bp":
+        body["component"] = [
+            {"code": _code(*part), "valueQuantity": _quantity(value, vital.unit)}
+            for part, value in ((SYSTOLIC, vitals.bp_systolic), (DIASTOLIC, vitals.bp_diastolic))
+        ]
+    elif vital.kind == "bmi":
+        body["valueQuantity"] = _quantity(vitals.bmi, vital.unit)
+    else:
+        body["valueQuantity"] = _quantity(getattr(vitals, vital.columns[0]), vital.unit)
+    return clean(body)
+
+
+def _encounter_ids(appointment_ids: set[int]) -> dict[int, int]:
+    """The encounter of each visit that has one (appointment id → encounter id), in one statement."""
+    if not appointment_ids:
+        return {}
+    rows = db.session.execute(
+        select(Encounter.appointment_id, Encounter.id).where(Encounter.appointment_id.in_(appointment_ids))
+    )
+    return {appointment_id: encounter_id for appointment_id, encounter_id in rows}
+
+
+def _read_triage(user: User, vital: Vital, vitals_id: int) -> dict[str, Any] | None:
+    vitals = db.session.scalar(
+        select(VitalSigns)
+        .where(VitalSigns.id == vitals_id, _clinical_scope(user, VitalSigns.patient_id, "Observation"))
+        .options(joinedload(VitalSigns.recorded_by))
+    )
+    if vitals is None:
+        _denied(VitalSigns, "vital_signs", lambda v: v.patient_id)(user, vitals_id)
+        return None
+    if not _taken(vitals, vital):
+        return None
+    _audit("vital_signs", vitals.id, vitals.patient_id, vitals.hospital_id)
+    encounter_id = _encounter_ids({vitals.appointment_id}).get(vitals.appointment_id)
+    return triage_observation(vitals, vital, encounter_id)
+
+
 def _visible(user: User) -> Any:
     return _clinical_scope(user, Encounter.patient_id, "Observation")
 
 
 def read_observation(user: User, raw_id: str) -> dict[str, Any] | None:
     match = OBSERVATION_ID.match(raw_id)
-    if not match or not 0 < int(match.group(2)) < 2**31:
+    if not match or not 0 < int(match.group(3)) < 2**31:
         return None
-    vital, encounter_id = BY_KIND[match.group(1)], int(match.group(2))
+    if match.group(2):
+        return _read_triage(user, BY_KIND[match.group(1)], int(match.group(3)))
+    vital, encounter_id = BY_KIND[match.group(1)], int(match.group(3))
+    if vital not in ENCOUNTER_VITALS:
+        return None
     encounter = db.session.scalar(
         select(Encounter)
         .where(Encounter.id == encounter_id, _visible(user))
@@ -123,30 +210,53 @@ def read_observation(user: User, raw_id: str) -> dict[str, Any] | None:
 
 
 def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]], int]:
-    """One per measurement taken (an encounter without a pulse has no heart-rate Observation), in
-    the order the encounters were written, then by kind; vital-signs is the only category."""
+    """One per measurement taken (an encounter without a pulse has no heart-rate Observation): the
+    encounters' in the order they were written, then the triages' in the order they were taken, each
+    by kind; vital-signs is the only category."""
     clauses = [_visible(user)]
     clauses += search.refers(Encounter.patient_id, "Patient", "patient", "subject")
     clauses += search.refers(Encounter.id, "Encounter", "encounter")
+    triage_encounter = (
+        select(Encounter.id).where(Encounter.appointment_id == VitalSigns.appointment_id).scalar_subquery()
+    )
+    triage_clauses = [_clinical_scope(user, VitalSigns.patient_id, "Observation")]
+    triage_clauses += search.refers(VitalSigns.patient_id, "Patient", "patient", "subject")
+    triage_clauses += search.refers(triage_encounter, "Encounter", "encounter")
     for when in search.dates("date"):
         clauses.append(
             Encounter.appointment_id.in_(select(Appointment.id).where(when.clause(Appointment.start_at)))
         )
+        triage_clauses.append(when.clause(VitalSigns.taken_at))
     _tokens(search, "category", {"vital-signs"})
     codes = [v.split("|")[-1] for item in search.getlist("code") for v in item.split(",") if v]
     kinds = list(dict.fromkeys(BY_CODE[_known_code(c)] for c in codes)) or list(VITALS)
     measured = union_all(
         *[
-            select(Encounter.id.label("encounter_id"), literal(VITALS.index(vital)).label("position"))
+            select(
+                literal(0).label("source"),
+                Encounter.id.label("record_id"),
+                literal(VITALS.index(vital)).label("position"),
+            )
             .where(*clauses)
             .where(or_(*[getattr(Encounter, column).is_not(None) for column in vital.columns]))
             for vital in kinds
-        ]
+            if vital in ENCOUNTER_VITALS
+        ],
+        *[
+            select(
+                literal(1).label("source"),
+                VitalSigns.id.label("record_id"),
+                literal(VITALS.index(vital)).label("position"),
+            )
+            .where(*triage_clauses)
+            .where(*[getattr(VitalSigns, column).is_not(None) for column in vital.columns])
+            for vital in kinds
+        ],
     ).subquery()
     total = db.session.scalar(select(func.count()).select_from(measured)) or 0
     page = db.session.execute(
-        select(measured.c.encounter_id, measured.c.position)
-        .order_by(measured.c.encounter_id, measured.c.position)
+        select(measured.c.source, measured.c.record_id, measured.c.position)
+        .order_by(measured.c.source, measured.c.record_id, measured.c.position)
         .limit(search.count)
         .offset(search.offset)
     ).all()
@@ -154,12 +264,33 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
         e.id: e
         for e in db.session.scalars(
             select(Encounter)
-            .where(Encounter.id.in_({row.encounter_id for row in page}))
+            .where(Encounter.id.in_({row.record_id for row in page if row.source == 0}))
             .options(joinedload(Encounter.appointment))
         )
     }
-    audit_views([audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in encounters.values()])
-    return [observation_resource(encounters[row.encounter_id], VITALS[row.position]) for row in page], total
+    triages = {
+        v.id: v
+        for v in db.session.scalars(
+            select(VitalSigns)
+            .where(VitalSigns.id.in_({row.record_id for row in page if row.source == 1}))
+            .options(joinedload(VitalSigns.recorded_by))
+        )
+    }
+    encounter_of = _encounter_ids({v.appointment_id for v in triages.values()})
+    audit_views(
+        [audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in encounters.values()]
+        + [audited_record("vital_signs", v.id, v.patient_id, v.hospital_id) for v in triages.values()]
+    )
+    return [
+        observation_resource(encounters[row.record_id], VITALS[row.position])
+        if row.source == 0
+        else triage_observation(
+            triages[row.record_id],
+            VITALS[row.position],
+            encounter_of.get(triages[row.record_id].appointment_id),
+        )
+        for row in page
+    ], total
 
 
 def _known_code(code: str) -> str:
@@ -173,7 +304,6 @@ OBSERVATION = ResourceType(
     ("patient", "subject", "encounter", "category", "code", "date"),
     read_observation,
     search_observations,
-    "Vital signs written in encounters (LOINC, UCUM units); ids <kind>-<encounter id>, kind one of "
-    + ", ".join(BY_KIND)
-    + ".",
+    "Vital signs written in encounters and taken at triage (LOINC, UCUM units); ids "
+    "<kind>-<encounter id> and <kind>-t<triage id>, kind one of " + ", ".join(BY_KIND) + ".",
 )
