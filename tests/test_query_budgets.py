@@ -219,3 +219,28 @@ def test_the_desk_search_reads_a_fixed_number_of_statements(client, login_as, ma
     listing = "\n".join(" ".join(s.split())[:150] for s in many)
     assert len(many) == len(one) <= DESK_SEARCH_BUDGET, listing
     assert only_audit_writes(many) == []
+
+
+TRIAGE_LIST_BUDGET = 6  # the user and session, her staff record and hospital, the visits, their latest vitals
+
+
+def test_the_triage_list_reads_a_fixed_number_of_statements(client, login_as, make):
+    """The nurse's triage list: the same few statements for 1 checked-in patient or 30, half triaged."""
+    hospital = make.hospital()
+    nurse = make.nurse(hospital)
+    login_as(nurse)
+
+    def arrive(n: int) -> None:
+        visit = make.checked_in(hospital, make.patient(name=f"Waiting Number{n}"))
+        if n % 2:
+            make.vitals(visit, nurse, triage_level=1 + n % 5)
+
+    arrive(1)
+    one = statements(client, "/staff/triage")
+    for n in range(2, 31):
+        arrive(n)
+    many = statements(client, "/staff/triage")
+    assert "Waiting Number30" in client.get("/staff/triage").get_data(as_text=True)
+    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    assert len(many) == len(one) <= TRIAGE_LIST_BUDGET, listing
+    assert only_audit_writes(many) == []
