@@ -393,3 +393,19 @@ def test_fhir_triage_observations_follow_the_clinical_access_rules(make, client)
     db.session.commit()
     body = client.get(url, headers=login_doctor).json
     assert body["encounter"]["reference"] == f"Encounter/{encounter.id}"
+
+
+def test_recording_triage_moves_the_flow_card_to_ready_for_the_doctor(make):  # type: ignore[no-untyped-def]
+    from hms.services import flow
+
+    hospital = make.hospital()
+    nurse = make.nurse(hospital)
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    visit = make.appointment(hospital_row=hospital, start_at=NOW + timedelta(minutes=10))
+    entry = flow.check_in(hospital=hospital, appointment_id=visit.id, actor=receptionist)
+    db.session.commit()
+    assert entry.state == flow.FlowState.waiting
+    triage.record_triage(visit, nurse, GOOD)
+    db.session.commit()
+    db.session.refresh(entry)
+    assert entry.state == flow.FlowState.ready
