@@ -53,8 +53,13 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'" if re.search(r"[A-Za-z']", text) else text
 
 
-def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-    """A UTC datetime shown in a hospital's time zone, with names in the reader's language."""
+# A moment on a page: day, time and the zone's own abbreviation, e.g. "Tue 08 Jan 2030, 09:00 EST".
+MOMENT = "%a %d %b %Y, %H:%M %Z"
+
+
+def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = MOMENT) -> str:
+    """A UTC datetime shown in a hospital's time zone, with names in the reader's language; by default
+    with the zone's label, so that no time on a page leaves its clock unsaid."""
     if value is None:
         return ""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
@@ -73,10 +78,6 @@ def zoned_time(value: datetime | None, tz: str | ZoneInfo, day_format: str = "%a
     return gettext(
         "%(day)s at %(time)s", day=local_time(value, tz, day_format), time=local_time(value, tz, "%H:%M %Z")
     )
-
-
-# A moment on a page: day, time and the zone's own abbreviation, e.g. "Tue 08 Jan 2030, 09:00 EST".
-MOMENT = "%a %d %b %Y, %H:%M %Z"
 
 
 def time_tag(value: datetime | None, tz: str | ZoneInfo, fmt: str = MOMENT) -> Markup:
