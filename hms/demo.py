@@ -278,7 +278,7 @@ def seed() -> list[tuple[str, str, str]]:
         address="Kibera, Nairobi",
         emergency_contact="Mary Otieno (wife) +254 722 300 401",
     )
-    accounts.create_staff(
+    nurse = accounts.create_staff(
         hospital=hospital,
         kind=StaffKind.nurse,
         full_name="Faith Nyambura",
@@ -300,6 +300,7 @@ def seed() -> list[tuple[str, str, str]]:
         if visit is not None:
             _see(visit, desk, record, paid)
     _book_demo_days(hospital, desk)
+    _triage_walk_ins(hospital, desk, nurse)
     for patient, doctor, days, at, reason in UPCOMING:
         _book(hospital, patient, doctor, today + timedelta(days=days), at, reason, search_days=7)
     accounts.register_hospital(
@@ -396,6 +397,36 @@ def _book_demo_days(hospital: Hospital, desk: User) -> int:
         for at, patient, reason in TOMORROW:
             booked += _book(hospital, patient, DEMO_DOCTOR, tomorrow, at, reason, exact=True) is not None
     return booked
+
+
+def _triage_walk_ins(hospital: Hospital, desk: User, nurse: User) -> None:
+    """The nurse's queue: two walk-ins checked in today (with the first doctor who has free time left),
+    and of the patients checked in today, one triaged and one left waiting for her."""
+    from hms.services import flow, triage
+
+    for email, complaint in (
+        ("david@example.org", "Chest pain since this morning"),
+        ("halima@example.org", "Rash on both arms"),
+    ):
+        for doctor_email, *_rest in DOCTORS:
+            try:
+                flow.join_queue(
+                    hospital=hospital,
+                    patient=_user(email).patient,
+                    actor=desk,
+                    doctor_id=_user(doctor_email).doctor.id,
+                    reason=complaint,
+                )
+                break
+            except DomainError:
+                continue
+    waiting = triage.triage_queue(hospital)
+    if len(waiting) >= 2:  # one triaged, the others still waiting
+        visit = waiting[0].appointment
+        vitals = {"bp_systolic": "148", "bp_diastolic": "92", "pulse": "104", "respiratory_rate": "22"}
+        vitals |= {"spo2": "95", "temperature_c": "37.1", "weight_kg": "84", "height_cm": "178"}
+        complaint = visit.reason or "Chest pain since this morning"
+        triage.record_triage(visit, nurse, vitals | {"triage_level": "2", "chief_complaint": complaint})
 
 
 def _book(
