@@ -369,7 +369,7 @@ def move_visit(entry: QueueEntry, to: FlowState, actor: User, *, version: int | 
     came, but was not seen: FHIR's closest word; no cancellation notice or refund is sent)."""
     now = clock.now()
     if version is not None and entry.version != version:
-        raise StaleCard(_fresh(entry))
+        raise StaleCard(_fresh(entry.id))
     if entry.state == to:
         return entry
     refusal = move_refusal(entry, to)
@@ -379,11 +379,12 @@ def move_visit(entry: QueueEntry, to: FlowState, actor: User, *, version: int | 
     entry.state = to
     setattr(entry, STARTED_AT[to], now)
     entry.updated_at = now
+    entry_id = entry.id
     try:
-        with db.session.begin_nested():
-            db.session.flush()  # UPDATE ... WHERE version = the one read: 0 rows when moved meanwhile
+        db.session.flush()  # UPDATE ... WHERE version = the one read: 0 rows when moved meanwhile
     except StaleDataError:
-        raise StaleCard(_fresh(entry)) from None
+        db.session.rollback()  # nothing of this move is kept; the caller's commit has nothing to do
+        raise StaleCard(_fresh(entry_id)) from None
     appointment = entry.appointment
     if to == FlowState.done and appointment.status_refusal(AppointmentStatus.fulfilled, now) is None:
         scheduling.set_appointment_status(appointment, AppointmentStatus.fulfilled, actor)
@@ -404,9 +405,9 @@ def move_visit(entry: QueueEntry, to: FlowState, actor: User, *, version: int | 
     return entry
 
 
-def _fresh(entry: QueueEntry) -> QueueEntry:
+def _fresh(entry_id: int) -> QueueEntry:
     return db.session.scalar(
-        select(QueueEntry).where(QueueEntry.id == entry.id).execution_options(populate_existing=True)
+        select(QueueEntry).where(QueueEntry.id == entry_id).execution_options(populate_existing=True)
     )
 
 
