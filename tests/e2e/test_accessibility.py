@@ -243,3 +243,28 @@ def test_the_axe_check_finds_a_planted_violation(page, live_server):
     )
     found = axe.violations(page)
     assert any(line.startswith("[critical] button-name") for line in found), found
+
+
+def test_nurse_triage_pages_have_no_serious_violations(page, live_server, clinic, make):  # type: ignore[no-untyped-def]
+    from hms.models import AppointmentStatus, Hospital
+
+    hospital = db.session.get(Hospital, clinic["hospital"])
+    nurse = make.nurse(hospital, email="nurse@example.org")
+    waiting = make.checked_in(hospital, make.patient(name="Baraka Otieno"))
+    triaged = make.checked_in(hospital, make.patient(name="Halima Mohamed"))
+    make.vitals(triaged, nurse, spo2=96, respiratory_rate=16, weight_kg=70, height_cm=170)
+    assert waiting.status == AppointmentStatus.arrived
+    log_in(page, live_server, "nurse@example.org")
+    audit(
+        page,
+        live_server,
+        ["/staff/", "/staff/triage", f"/staff/triage/{waiting.id}", f"/staff/triage/{triaged.id}"],
+    )
+    # the form with its errors shown
+    page.goto(f"{live_server}/staff/triage/{waiting.id}")
+    page.get_by_label("SpO₂ (%)").fill("140")
+    page.get_by_role("button", name="Record triage").click()
+    expect(page.locator("#spo2-error")).to_be_visible()
+    found: dict[str, list[str]] = {}
+    axe.check(page, "triage form with errors", found)
+    assert not found, axe.report(found)
