@@ -52,6 +52,11 @@ def test_the_doctor_finds_the_nurses_vitals_in_his_encounter(page, live_server, 
     page.get_by_role("button", name="Record triage").click()
     expect(page.get_by_role("status")).to_contain_text("Triage recorded")
     expect(page.locator(".triage-current")).to_contain_text("BMI 22.7")
+    page.set_viewport_size({"width": 360, "height": 800})  # a phone: nothing wider than the screen
+    for path in ("/staff/", "/staff/triage", f"/staff/triage/{visit.id}"):
+        page.goto(f"{live_server}{path}")
+        assert not page.evaluate("document.documentElement.scrollWidth > innerWidth"), path
+    page.set_viewport_size({"width": 1280, "height": 800})
     log_out(page)
 
     _log_in(page, live_server, "doctor@example.org")
