@@ -409,3 +409,18 @@ def test_recording_triage_moves_the_flow_card_to_ready_for_the_doctor(make):  # 
     db.session.commit()
     db.session.refresh(entry)
     assert entry.state == flow.FlowState.ready
+
+
+def test_no_value_in_any_triage_field_answers_a_5xx(make, login_as, client):  # type: ignore[no-untyped-def]
+    """The fuzz crawl's staff member is a receptionist: the nurse's form gets the same nasty values here."""
+    from tests.test_fuzz import NASTY
+
+    _hospital, nurse, visit = _ward(make)
+    login_as(nurse)
+    fields = [*triage.MEASUREMENTS, "chief_complaint", "triage_level"]
+    for n, value in enumerate([*NASTY, "37,5", "1" * 600, "\x00", "٣٧٫٥"]):
+        name = fields[n % len(fields)]
+        for data in (GOOD | {name: value}, {name: value}, GOOD | {fields[(n + 3) % len(fields)]: value}):
+            response = client.post(f"/staff/triage/{visit.id}", data=data)
+            assert response.status_code < 500, (name, value, response.status_code)
+    assert client.get("/staff/triage").status_code == 200
