@@ -14,6 +14,7 @@ from hms.models.billing import (
     RefundStatus,
     StripeEvent,
 )
+from hms.models.claims import AccountClaim
 from hms.models.clinical import (
     AllergySeverity,
     Diagnosis,
@@ -69,6 +70,7 @@ from hms.models.triage import TriageLevel, VitalSigns
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
+    "AccountClaim",
     "ApiToken",
     "TokenKind",
     "Bill",

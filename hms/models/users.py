@@ -105,7 +105,9 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
-    patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
+    patient: Mapped[Patient | None] = relationship(
+        back_populates="user", uselist=False, foreign_keys="Patient.user_id"
+    )
     doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)
     staff: Mapped[Staff | None] = relationship(back_populates="user", uselist=False)
     hospital_admin: Mapped[HospitalAdmin | None] = relationship(back_populates="user", uselist=False)
@@ -158,8 +160,12 @@ class Patient(db.Model):
     # (no accents, no case, words sorted) and the phone's last nine digits.
     name_key: Mapped[str | None] = mapped_column(String(160), index=True)
     phone_key: Mapped[str | None] = mapped_column(String(16), index=True)
+    # An account registered online that is likely this same person (its email was given for this
+    # desk-registered patient): the two records should be merged, not claimed as a second account.
+    duplicate_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    user: Mapped[User] = relationship(back_populates="patient")
+    user: Mapped[User] = relationship(back_populates="patient", foreign_keys=[user_id])
+    duplicate_user: Mapped[User | None] = relationship(foreign_keys=[duplicate_user_id])
 
     def refresh_search_keys(self) -> None:
         self.name_key = name_key(self.user.full_name) if self.user is not None else None
