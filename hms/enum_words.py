@@ -24,6 +24,8 @@ ENUM_VALUES = [
     N_("api"), N_("calendar"),
     # how hms.templating.state_word says some of them
     N_("done"), N_("no-show"),
+    # the patient flow (hms.models.flow): states and priorities
+    N_("waiting"), N_("triage"), N_("ready"), N_("left"), N_("normal"), N_("urgent"), N_("emergency"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).
