@@ -440,6 +440,30 @@ MATRIX = [
             ),
         ]
     ],
+    # Bookings by phone at the desk (receptionist and admin): choose a doctor, the picker, move, cancel
+    *[
+        row
+        for prefix, role in (("/staff", "staff"), ("/hospital", "hospital_admin"))
+        for base in (f"{prefix}/desk/patients/{{patient_record}}",)
+        for row in [
+            ("GET", f"{base}/book", {"anonymous": 302, role: 200, "*": 403}),
+            (
+                "GET",
+                f"{prefix}/desk/patients/{{other_patient_record}}/book",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            ("GET", f"{base}/book/{{doctor}}", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{base}/book/999999", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{base}/book/{{doctor}}", {"anonymous": 302, role: 422, "*": 403}),
+            ("POST", f"{base}/book/999999", {"anonymous": 302, role: 404, "*": 403}),
+            ("GET", f"{base}/visits/{{own_appointment}}/move", {"anonymous": 302, role: 200, "*": 403}),
+            ("POST", f"{base}/visits/{{own_appointment}}/move", {"anonymous": 302, role: 422, "*": 403}),
+            ("GET", f"{base}/visits/{{other_appointment}}/move", {"anonymous": 302, role: 404, "*": 403}),
+            ("GET", f"{base}/visits/{{own_appointment}}/cancel", {"anonymous": 302, role: 200, "*": 403}),
+            ("POST", f"{base}/visits/{{own_appointment}}/cancel", {"anonymous": 302, role: 422, "*": 403}),
+            ("POST", f"{base}/visits/{{other_appointment}}/cancel", {"anonymous": 302, role: 404, "*": 403}),
+        ]
+    ],
     # The patient flow: board, its poll, moves, today's arrivals, walk-ins (receptionist and admin)
     *[
         row

@@ -244,3 +244,19 @@ def test_the_triage_list_reads_a_fixed_number_of_statements(client, login_as, ma
     listing = "\n".join(" ".join(s.split())[:150] for s in many)
     assert len(many) == len(one) <= TRIAGE_LIST_BUDGET, listing
     assert only_audit_writes(many) == []
+
+
+DESK_PICKER_DAY_BUDGET = 5  # the user, his hospital, the patient seen here, the membership, the day
+
+
+def test_the_desk_picker_day_reads_a_fixed_number_of_statements(client, login_as, busy):
+    """A phone booking's slot picker (the day strip's fragment) at the desk: as few statements as the
+    patient's own picker, plus the desk's check that the patient is seen at this hospital."""
+    login_as(busy.admin)
+    day = scheduling.local_today(busy.hospital) + timedelta(days=2)
+    patient, doctor = busy.patient.patient.id, busy.doctor.doctor.id
+    path = f"/hospital/desk/patients/{patient}/book/{doctor}?day={day.isoformat()}"
+    seen = statements(client, path, headers=HX)
+    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    assert len(seen) <= DESK_PICKER_DAY_BUDGET, f"{len(seen)}\n{listing}"
+    assert only_audit_writes(seen) == [], listing

@@ -55,3 +55,13 @@ class RegisterPatientForm(FlaskForm):
             raise ValidationError(N_("Give the date of birth or the age, not both."))
         if field.data is None and self.date_of_birth.data is None and not self.date_of_birth.errors:
             raise ValidationError(N_("Enter the date of birth or the age."))
+
+
+class DeskCancelForm(FlaskForm):
+    """Cancelling a patient's visit at the desk: the reason is required (the patient sees it)."""
+
+    reason = StringField(
+        N_("Reason (the patient sees it)"),
+        filters=[strip],
+        validators=[DataRequired(message=N_("Give a reason; the patient will see it.")), Length(max=500)],
+    )

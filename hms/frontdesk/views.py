@@ -111,4 +111,5 @@ def patient_page(hospital: Hospital, ep: str, patient_id: int):  # type: ignore[
         patient=patient,
         visits=desk.patient_visits(hospital, patient),
         today=clock.now().astimezone(hospital.tz).date(),
+        now=clock.now(),
     )

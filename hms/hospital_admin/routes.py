@@ -812,6 +812,7 @@ def remove_admin(admin_id: int):
 from hms.hospital_admin import appointments as _appointments  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
 from hms.hospital_admin import desk as _desk  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import desk_booking as _desk_booking  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import flow as _flow  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import inventory as _inventory  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)

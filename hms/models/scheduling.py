@@ -200,6 +200,11 @@ class Appointment(db.Model):
     def duration(self) -> timedelta:
         return self.end_at - self.start_at
 
+    @property
+    def booked_at_desk(self) -> bool:
+        """Booked for the patient by someone else (the front desk, by phone), not by himself online."""
+        return self.booked_by_id is not None and self.booked_by_id != self.patient.user_id
+
     def cancel_deadline(self) -> datetime:
         return self.start_at - timedelta(minutes=self.hospital.cancel_cutoff_minutes)
 

@@ -549,6 +549,7 @@ def book_appointment(
         patient_id=patient.id,
         hospital_id=hospital.id,
         user_id=booked_by.id,
+        detail="booked by the front desk for the patient" if booked_by.id != patient.user_id else None,
     )
     if rescheduled_from is None:
         events.appointment_booked.send(appointment, actor=booked_by, fee_minor=membership.fee_minor)

@@ -40,6 +40,7 @@ def dashboard():
 
 from hms.staff import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
 from hms.staff import desk as _desk  # noqa: E402,F401
+from hms.staff import desk_booking as _desk_booking  # noqa: E402,F401
 from hms.staff import flow as _flow  # noqa: E402,F401
 from hms.staff import inventory as _inventory  # noqa: E402,F401
 from hms.staff import triage as _triage  # noqa: E402,F401
