@@ -248,3 +248,23 @@ def test_the_hospital_admin_books_by_phone_too(client, login_as, make):  # type:
     )
     appointment = db.session.scalar(select(Appointment).where(Appointment.patient_id == patient.id))
     assert appointment.booked_by_id == admin.id
+
+
+def test_the_patient_sees_the_desk_booking_in_his_account(client, login_as, make):  # type: ignore[no-untyped-def]
+    hospital, receptionist, doctor, patient = _setup(make)
+    appointment = desk_booking.book_on_behalf(
+        hospital=hospital,
+        patient=patient,
+        doctor_id=doctor.doctor.id,
+        start=_at(hospital, 9),
+        reason="Phone call",
+        actor=receptionist,
+    )
+    db.session.commit()
+    patient.user.email = "juma@example.org"  # as after claiming his account
+    patient.user.password_hash = "x"
+    db.session.commit()
+    login_as(patient.user)
+    assert doctor.full_name.encode() in client.get("/patient/appointments").data
+    page = client.get(f"/patient/appointments/{appointment.id}")
+    assert page.status_code == 200 and b"booked by the front desk" in page.data
