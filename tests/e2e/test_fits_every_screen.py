@@ -66,15 +66,27 @@ def pages_of(app, client, user, ids: dict[str, int]) -> list[str]:  # type: igno
 
 
 @pytest.mark.parametrize(
-    "role", ["anonymous", "patient", "doctor", "hospital_admin", "receptionist", "super_admin"]
+    "role",
+    [
+        "anonymous",
+        "patient",
+        "doctor",
+        "hospital_admin",
+        "receptionist",
+        "nurse",
+        "pharmacist",
+        "super_admin",
+    ],
 )
 def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # type: ignore[no-untyped-def]
     with app.test_request_context():
         busy = busy_hospital.build()
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
+        nurse = factories.staff(busy.hospital, StaffKind.nurse, email="nurse@busy.example.org")
         db.session.commit()
     user = {
         "pharmacist": pharmacist,
+        "nurse": nurse,
         "anonymous": None,
         "patient": busy.patient,
         "doctor": busy.doctor,
