@@ -201,6 +201,8 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
             "/staff/desk?q=Amina",
             "/staff/desk/register",
             f"/staff/desk/patients/{clinic['patient']}",
+            f"/staff/desk/patients/{clinic['patient']}/book",
+            f"/staff/desk/patients/{clinic['patient']}/book/{clinic['doctor']}",
         ],
     )
     log_out(page)
