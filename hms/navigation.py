@@ -50,6 +50,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
     Role.doctor: (
         Link("doctor.dashboard", N_("Dashboard")),
         Link("doctor.agenda", N_("Agenda")),
+        Link("doctor.queue", N_("My queue")),
         Link("doctor.patients", N_("My patients"), also=("doctor.patient_record",)),
         Link("consult.index", N_("Messages")),
         Group(

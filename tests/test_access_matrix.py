@@ -115,6 +115,9 @@ MATRIX = [
     ("GET", "/invitation/no-such-token", {"*": 404}),
     # The doctor's own memberships only.
     ("GET", "/doctor/hospitals", {"anonymous": 302, "doctor": 200, "*": 403}),
+    # The doctor's queue of today and its one-click moves (his own cards: tests/test_doctor_queue.py)
+    ("GET", "/doctor/queue", {"anonymous": 302, "doctor": 200, "*": 403}),
+    ("POST", "/doctor/queue/999999/move", DOCTOR_404, {"to": "consultation", "version": "1"}),
     ("POST", "/doctor/hospitals/{join_hospital}/join", DOCTOR_303),
     ("POST", "/doctor/hospitals/{pending_hospital}/join", DOCTOR_404),
     ("POST", "/doctor/memberships/{own_request}/withdraw", DOCTOR_303),

@@ -260,3 +260,130 @@ def test_the_desk_picker_day_reads_a_fixed_number_of_statements(client, login_as
     listing = "\n".join(" ".join(s.split())[:150] for s in seen)
     assert len(seen) <= DESK_PICKER_DAY_BUDGET, f"{len(seen)}\n{listing}"
     assert only_audit_writes(seen) == [], listing
+
+
+BOARD_BUDGET = 3  # the user with his session, the board's stamp (one aggregate), its cards
+BOARD_NOT_MODIFIED_BUDGET = 2  # the user and the stamp: an unchanged poll never reads the cards
+
+
+def test_the_flow_board_poll_reads_a_fixed_number_of_statements(client, login_as, make):
+    """The board's fragment, polled every 5 s by every open board: the same statements for 1 card or 30
+    (in every column, urgent ones too), and fewer still for the 304 of an unchanged board."""
+    from hms.models import FlowState, QueuePriority, StaffKind
+    from hms.services import flow
+
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    doctors = [make.doctor_at(hospital) for _ in range(3)]
+    for doctor in doctors:
+        make.schedule(doctor, hospital, start="00:00", end="23:45", slot_minutes=15)
+    login_as(receptionist)
+    path = "/staff/flow/board"
+    states = [s for s in FlowState if s != FlowState.waiting]
+
+    def walk_in(n: int) -> None:
+        entry = flow.join_queue(
+            hospital=hospital,
+            patient=make.patient(name=f"Queued Number{n}").patient,
+            actor=receptionist,
+            doctor_id=doctors[n % 3].doctor.id,
+            priority=list(QueuePriority)[n % 3],
+        )
+        to = states[n % len(states)]
+        if to in entry.next_states():
+            flow.move_visit(entry, to, receptionist)
+        db.session.commit()
+
+    walk_in(1)
+    one = statements(client, path, headers=HX)
+    for n in range(2, 31):
+        walk_in(n)
+    many = statements(client, path, headers=HX)
+    assert "Queued Number30" in client.get(path, headers=HX).get_data(as_text=True)
+    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    assert len(many) == len(one) <= BOARD_BUDGET, listing
+    assert only_audit_writes(many) == []
+
+    etag = client.get(path, headers=HX).headers["ETag"]
+    with recorded() as seen:
+        response = client.get(path, headers={**HX, "If-None-Match": etag})
+    assert response.status_code == 304
+    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    assert len(seen) <= BOARD_NOT_MODIFIED_BUDGET, listing
+    assert not any(WRITE.match(s) for s in seen), listing
+
+
+# As for /doctor/agenda above (5 there): where the checked-in visits are on the board is one more
+# statement (their queue entries by id), only on a day that has some, and it does not grow with them.
+AGENDA_BUDGET = 6
+
+
+def test_the_agenda_with_checked_in_patients_stays_within_budget_whatever_their_number(
+    client, login_as, busy
+):
+    from sqlalchemy import select
+
+    from hms.models import Appointment, AppointmentStatus
+    from hms.services import flow
+
+    login_as(busy.doctor)
+    start, end = flow.day_bounds(busy.hospital, scheduling.local_today(busy.hospital))
+    todays = list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.doctor_id == busy.doctor.doctor.id,
+                Appointment.start_at >= start,
+                Appointment.start_at < end,
+                Appointment.status == AppointmentStatus.booked,
+            )
+            .order_by(Appointment.start_at)
+        )
+    )
+    assert len(todays) >= 6
+    clock.set_frozen(todays[0].start_at - timedelta(minutes=20))  # check-in is allowed before the visit
+
+    def check_in(visit) -> None:  # type: ignore[no-untyped-def]
+        flow.check_in(hospital=busy.hospital, appointment_id=visit.id, actor=busy.receptionist)
+        db.session.commit()
+
+    check_in(todays[0])
+    one = statements(client, "/doctor/agenda")
+    for visit in todays[1:6]:
+        check_in(visit)
+    many = statements(client, "/doctor/agenda")
+    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    assert len(many) == len(one) <= AGENDA_BUDGET, listing
+    assert "flow-where" in client.get("/doctor/agenda").get_data(as_text=True)
+    assert only_audit_writes(many) == []
+
+
+DOCTOR_QUEUE_BUDGET = 2  # the user with his session (his doctor record joined), his cards of today
+
+
+def test_the_doctors_queue_reads_a_fixed_number_of_statements(client, login_as, make):
+    from hms.models import StaffKind
+    from hms.services import flow
+
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    doctor = make.doctor_at(hospital)
+    make.schedule(doctor, hospital, start="00:00", end="23:45", slot_minutes=15)
+    login_as(doctor)
+
+    def walk_in(n: int) -> None:
+        flow.join_queue(
+            hospital=hospital,
+            patient=make.patient(name=f"Queued Number{n}").patient,
+            actor=receptionist,
+            doctor_id=doctor.doctor.id,
+        )
+        db.session.commit()
+
+    walk_in(1)
+    one = statements(client, "/doctor/queue", headers=HX)
+    for n in range(2, 21):
+        walk_in(n)
+    many = statements(client, "/doctor/queue", headers=HX)
+    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    assert len(many) == len(one) <= DOCTOR_QUEUE_BUDGET, listing

@@ -29,8 +29,10 @@ from hms.models import (
     TimeOff,
 )
 from hms.models.scheduling import VisitCounts
-from hms.services import scheduling
+from hms.services import flow, scheduling
 from hms.services.errors import DomainError
+
+ON_THE_BOARD = (AppointmentStatus.arrived, AppointmentStatus.fulfilled, AppointmentStatus.noshow)
 
 bp = Blueprint("doctor", __name__)
 bp.before_request(role_required(Role.doctor))
@@ -362,9 +364,13 @@ def agenda():
         rules = scheduling.working_hours(doctor_id, (m.hospital_id for m in _active_memberships()))
         grid = week_grid.build(first, appointments, rules, _doctor_today())
     step = timedelta(days=7 if view == "week" else 1)
+    # Where today's checked-in patients are on the flow board (one statement, only when a visit shown
+    # has arrived: a future day costs nothing).
+    arrived = [a.id for a in appointments if a.status in ON_THE_BOARD] if view != "week" else []
     return render(
         "doctor/agenda.html",
         days=days,
+        flow_entries=flow.entries_of(arrived),
         grid=grid,
         view=view,
         first=first,
@@ -392,6 +398,7 @@ def _row(appointment: Appointment, status: int = 200, message: str | None = None
             now=clock.now(),
             cancel_form=form or AppointmentCancelForm(formdata=None),
             row_message=message,
+            flow_entries=flow.entries_of([appointment.id] if appointment.status in ON_THE_BOARD else []),
         )
     flash(message or "", "success" if status < 400 else "error")
     local_day = appointment.start_at.astimezone(appointment.hospital.tz).date()
@@ -436,3 +443,4 @@ def cancel_appointment(appointment_id: int):
 
 from hms.doctor import clinical as _clinical  # noqa: E402, F401  (registers the clinical-record routes)
 from hms.doctor import hospitals as _hospitals  # noqa: E402,F401  (registers its routes)
+from hms.doctor import queue as _queue  # noqa: E402,F401  (registers the doctor's queue)

@@ -526,3 +526,18 @@ def visit_at(hospital: Hospital, appointment_id: int) -> Appointment | None:
             joinedload(Appointment.doctor).joinedload(Doctor.user),
         )
     )
+
+
+# ---------------------------------------------------------------- the doctor's side
+
+# What a doctor moves himself from his queue: he calls the patient in, and says when he is done.
+DOCTOR_MOVES = (FlowState.consultation, FlowState.done)
+
+
+def doctor_entry(doctor_id: int, entry_id: int) -> QueueEntry | None:
+    """One of the doctor's own cards (None for anyone else's)."""
+    return db.session.scalar(
+        select(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.doctor_id == doctor_id)
+        .options(joinedload(QueueEntry.appointment))
+    )
