@@ -20,11 +20,14 @@ from hms.models import (
     AppointmentStatus,
     Bill,
     Department,
+    FlowState,
     HistoryKind,
     Hospital,
     HospitalStatus,
     Membership,
+    Patient,
     PaymentMethod,
+    QueuePriority,
     ScheduleBreak,
     ScheduleRule,
     Sex,
@@ -32,7 +35,7 @@ from hms.models import (
     StockKind,
     User,
 )
-from hms.services import accounts, audit, billing, clinical, inventory, scheduling
+from hms.services import accounts, audit, billing, clinical, flow, inventory, scheduling
 from hms.services.desk import register_patient as register_at_desk
 from hms.services.errors import DomainError
 
@@ -268,7 +271,7 @@ def seed() -> list[tuple[str, str, str]]:
         password=DEMO_PASSWORD,
     )
     # A walk-in registered at the desk: no email, no password, an age instead of a date of birth.
-    register_at_desk(
+    walk_in = register_at_desk(
         hospital=hospital,
         actor=desk,
         full_name="Baraka Otieno",
@@ -301,6 +304,7 @@ def seed() -> list[tuple[str, str, str]]:
             _see(visit, desk, record, paid)
     _book_demo_days(hospital, desk)
     _triage_walk_ins(hospital, desk, nurse)
+    _urgent_walk_in(hospital, desk, walk_in)
     for patient, doctor, days, at, reason in UPCOMING:
         _book(hospital, patient, doctor, today + timedelta(days=days), at, reason, search_days=7)
     accounts.register_hospital(
@@ -391,7 +395,14 @@ def _book_demo_days(hospital: Hospital, desk: User) -> int:
         started = [(visit, record) for visit, record in visits if visit.start_at <= now]
         for n, (visit, record) in enumerate(started):
             waiting = n == len(started) - 1  # the patient the doctor sees next (or is seeing)
-            _see(visit, desk, None if waiting else record, PaymentMethod.cash, finish=not waiting)
+            _see(visit, desk, None if waiting else record, PaymentMethod.cash, finish=not waiting, board=True)
+        # The next ones are already here (the walk-ins' patients queue as walk-ins instead): on the flow
+        # board, one is with the nurse and one is waiting.
+        coming = [v for v, _record in visits if v.start_at > now and v.patient.user.email not in WALK_INS]
+        for visit, state in zip(coming, (FlowState.triage, FlowState.waiting), strict=False):
+            entry = flow.check_in(hospital=hospital, appointment_id=visit.id, actor=desk)
+            if state != FlowState.waiting:
+                flow.move_visit(entry, state, desk)
     tomorrow = today + timedelta(days=1)
     if not _day_visits(doctor, hospital, tomorrow):
         for at, patient, reason in TOMORROW:
@@ -399,15 +410,32 @@ def _book_demo_days(hospital: Hospital, desk: User) -> int:
     return booked
 
 
+WALK_INS = {"david@example.org": "Chest pain since this morning", "halima@example.org": "Rash on both arms"}
+
+
+def _urgent_walk_in(hospital: Hospital, desk: User, patient: Patient) -> None:
+    """The patient registered at the desk walks in too, urgent: he goes first on the flow board."""
+    for doctor_email, *_rest in DOCTORS:
+        try:
+            flow.join_queue(
+                hospital=hospital,
+                patient=patient,
+                actor=desk,
+                doctor_id=_user(doctor_email).doctor.id,
+                priority=QueuePriority.urgent,
+                reason="Short of breath",
+            )
+            return
+        except DomainError:
+            continue
+
+
 def _triage_walk_ins(hospital: Hospital, desk: User, nurse: User) -> None:
     """The nurse's queue: two walk-ins checked in today (with the first doctor who has free time left),
     and of the patients checked in today, one triaged and one left waiting for her."""
-    from hms.services import flow, triage
+    from hms.services import triage
 
-    for email, complaint in (
-        ("david@example.org", "Chest pain since this morning"),
-        ("halima@example.org", "Rash on both arms"),
-    ):
+    for email, complaint in WALK_INS.items():
         for doctor_email, *_rest in DOCTORS:
             try:
                 flow.join_queue(
@@ -477,25 +505,46 @@ def _free_slot(doctor: User, hospital: Hospital, day: date, at: time, exact: boo
 
 
 def _see(
-    visit: Appointment, desk: User, record: Record | None, paid: PaymentMethod | None, finish: bool = True
+    visit: Appointment,
+    desk: User,
+    record: Record | None,
+    paid: PaymentMethod | None,
+    finish: bool = True,
+    *,
+    board: bool = False,
 ) -> None:
     """The visit as it happens: checked in at the desk (and the bill paid there), recorded by the
-    doctor, marked done; each step at its time. Without `finish` the patient is left waiting."""
+    doctor, marked done; each step at its time. Without `finish` the patient is left waiting. With
+    `board` (a visit of today) it goes over the flow board: checked in there, called in, done; one left
+    waiting is ready for the doctor."""
     doctor = visit.doctor
+    entry = None
     with clock.frozen(visit.start_at - timedelta(minutes=10)):
-        scheduling.set_appointment_status(visit, AppointmentStatus.arrived, desk)
+        if board:
+            entry = flow.check_in(hospital=visit.hospital, appointment_id=visit.id, actor=desk)
+        else:
+            scheduling.set_appointment_status(visit, AppointmentStatus.arrived, desk)
         bill = db.session.scalar(select(Bill).where(Bill.appointment_id == visit.id))
         if paid is not None and bill is not None and bill.balance_minor > 0:
             billing.record_desk_payment(
                 bill, amount_minor=bill.balance_minor, method=paid, actor=desk, key=billing.new_key()
             )
     if not finish:
+        if entry is not None:
+            with clock.frozen(visit.start_at - timedelta(minutes=2)):
+                flow.move_visit(entry, FlowState.ready, desk)
         return
+    if entry is not None:
+        with clock.frozen(visit.start_at):
+            flow.move_visit(entry, FlowState.consultation, doctor.user)
     if record is not None:
         with clock.frozen(visit.start_at + timedelta(minutes=5)):
             _record(visit, doctor, record)
     with clock.frozen(visit.end_at - timedelta(minutes=2)):
-        scheduling.set_appointment_status(visit, AppointmentStatus.fulfilled, doctor.user)
+        if entry is not None:
+            flow.move_visit(entry, FlowState.done, doctor.user)  # marks the visit fulfilled
+        else:
+            scheduling.set_appointment_status(visit, AppointmentStatus.fulfilled, doctor.user)
 
 
 def _record(visit: Appointment, doctor, record: Record) -> None:  # type: ignore[no-untyped-def]
