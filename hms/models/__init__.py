@@ -44,6 +44,7 @@ from hms.models.inventory import (
     StockMovement,
 )
 from hms.models.invitations import Invitation, InvitationState
+from hms.models.merges import PatientMerge, PatientMergeRow
 from hms.models.messaging import (
     AppointmentReminder,
     Channel,
@@ -132,6 +133,8 @@ __all__ = [
     "Message",
     "MembershipStatus",
     "Patient",
+    "PatientMerge",
+    "PatientMergeRow",
     "Role",
     "Sex",
     "Staff",

@@ -163,9 +163,12 @@ class Patient(db.Model):
     # An account registered online that is likely this same person (its email was given for this
     # desk-registered patient): the two records should be merged, not claimed as a second account.
     duplicate_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when this record was merged into another one (hms/services/merge.py): it then only points there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
 
     user: Mapped[User] = relationship(back_populates="patient", foreign_keys=[user_id])
     duplicate_user: Mapped[User | None] = relationship(foreign_keys=[duplicate_user_id])
+    merged_into: Mapped[Patient | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
 
     def refresh_search_keys(self) -> None:
         self.name_key = name_key(self.user.full_name) if self.user is not None else None

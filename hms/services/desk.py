@@ -40,9 +40,10 @@ MIN_PHONE_DIGITS = 7  # fewer digits than this are part of a number, never a who
 
 
 def _of_hospital(hospital: Hospital):  # type: ignore[no-untyped-def]
-    """A patient registered at this hospital or with a visit (any state) there."""
+    """A patient registered at this hospital or with a visit (any state) there; never a record merged
+    into another (it only points to the kept one: hms/services/merge.py)."""
     visited = exists().where(Appointment.patient_id == Patient.id, Appointment.hospital_id == hospital.id)
-    return or_(Patient.registered_hospital_id == hospital.id, visited)
+    return and_(Patient.merged_into_id.is_(None), or_(Patient.registered_hospital_id == hospital.id, visited))
 
 
 def hospital_patient(hospital: Hospital, patient_id: int) -> Patient | None:
@@ -108,7 +109,7 @@ def find_patients(hospital: Hospital, text: str, locale: str = "en") -> list[Fou
         )
     rows = db.session.execute(
         _with_user(select(Patient, ours.label("ours")))
-        .where(condition)
+        .where(condition, Patient.merged_into_id.is_(None))  # a merged record only points elsewhere
         .order_by(ours.desc(), User.full_name, Patient.id)
         .limit(MAX_RESULTS)
     ).all()
@@ -155,7 +156,10 @@ def find_duplicates(
     if not candidates or not key:
         return []
     rows = db.session.scalars(
-        _with_user(select(Patient)).where(or_(*candidates)).order_by(Patient.id).limit(200)
+        _with_user(select(Patient))
+        .where(or_(*candidates), Patient.merged_into_id.is_(None))
+        .order_by(Patient.id)
+        .limit(200)
     ).all()
     found = []
     for patient in rows:
