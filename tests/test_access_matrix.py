@@ -465,6 +465,12 @@ MATRIX = [
             ("GET", f"{base}/visits/{{own_appointment}}/cancel", {"anonymous": 302, role: 200, "*": 403}),
             ("POST", f"{base}/visits/{{own_appointment}}/cancel", {"anonymous": 302, role: 422, "*": 403}),
             ("POST", f"{base}/visits/{{other_appointment}}/cancel", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{base}/invite", {"anonymous": 302, role: 303, "*": 403}),  # he has an account: refused
+            (
+                "POST",
+                f"{prefix}/desk/patients/{{other_patient_record}}/invite",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
         ]
     ],
     # The patient flow: board, its poll, moves, today's arrivals, walk-ins (receptionist and admin)
@@ -531,6 +537,9 @@ MATRIX = [
     # password reset: open to everyone; without a valid link in the session the form is refused
     ("GET", "/forgot-password", {"*": 200}),
     ("POST", "/forgot-password", {"*": 422}),
+    ("GET", "/claim/not-a-real-token", {"*": 303}),  # a desk-registered patient's claim link
+    ("GET", "/claim", {"*": 404}),
+    ("POST", "/claim", {"*": 404}),
     ("GET", "/reset-password/not-a-real-token", {"*": 303}),
     ("GET", "/reset-password", {"*": 400}),
     ("POST", "/reset-password", {"*": 400}),

@@ -191,3 +191,30 @@ class RecoveryCodesForm(FlaskForm):
         validators=[DataRequired(message=N_("Enter the code.")), Length(max=32)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
+
+
+class ClaimAccountForm(FlaskForm):
+    """A desk-registered patient takes over his account: his email (when the desk had none; the
+    service requires it then) and a password under the registration's rules."""
+
+    email = EmailField(
+        N_("Email"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    password = PasswordField(
+        N_("Password"),
+        validators=[DataRequired(), strong_password()],
+        description=N_("At least 10 characters; a few unrelated words work well."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        N_("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=N_("The passwords do not match."))],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -390,3 +390,6 @@ def reset_password():
             return redirect_to(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200
     return render("auth/reset_password.html", "form", status=status, form=form, invalid=None)
+
+
+from hms.auth import claim as _claim  # noqa: E402,F401  (registers the claim-link routes on bp)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from hms.auth.forms import PHONE, strip
 from hms.fields import DateField, IntegerField
@@ -64,4 +64,19 @@ class DeskCancelForm(FlaskForm):
         N_("Reason (the patient sees it)"),
         filters=[strip],
         validators=[DataRequired(message=N_("Give a reason; the patient will see it.")), Length(max=500)],
+    )
+
+
+class ClaimInvitationForm(FlaskForm):
+    """The desk sends the patient a link to claim his account: by email (this one, or the one it has),
+    else by SMS to his phone."""
+
+    email = EmailField(
+        N_("His email (optional: without one the link goes by SMS)"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=N_("Enter a valid email address."), check_deliverability=False),
+        ],
     )

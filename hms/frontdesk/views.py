@@ -11,7 +11,7 @@ from hms import clock
 from hms import query as query_args
 from hms.extensions import db
 from hms.forms import attach_error
-from hms.frontdesk.forms import RegisterPatientForm
+from hms.frontdesk.forms import ClaimInvitationForm, RegisterPatientForm
 from hms.htmx import redirect_to, render
 from hms.i18n import N_
 from hms.models import Hospital, Sex
@@ -112,4 +112,5 @@ def patient_page(hospital: Hospital, ep: str, patient_id: int):  # type: ignore[
         visits=desk.patient_visits(hospital, patient),
         today=clock.now().astimezone(hospital.tz).date(),
         now=clock.now(),
+        invite_form=ClaimInvitationForm(formdata=None, email=patient.user.email),
     )

@@ -1,10 +1,11 @@
-"""The hospital administrator's phone bookings at the desk: the receptionist's (hms/frontdesk/booking.py)."""
+"""The hospital admin's phone bookings and claim invitations at the desk: the receptionist's views."""
 
 from __future__ import annotations
 
 from flask import g
 
 from hms.frontdesk import booking as views
+from hms.frontdesk import claims
 from hms.hospital_admin.routes import bp
 
 EP = "hospital_admin"
@@ -33,3 +34,8 @@ def desk_move(patient_id: int, appointment_id: int):
 @bp.route("/desk/patients/<int:patient_id>/visits/<int:appointment_id>/cancel", methods=["GET", "POST"])
 def desk_cancel_visit(patient_id: int, appointment_id: int):
     return views.cancel(g.hospital, EP, patient_id, appointment_id)
+
+
+@bp.post("/desk/patients/<int:patient_id>/invite")
+def desk_invite(patient_id: int):
+    return claims.send_invitation(g.hospital, EP, patient_id)

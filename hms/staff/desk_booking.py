@@ -1,10 +1,11 @@
-"""The receptionist's phone bookings for a patient found at the desk (views in hms/frontdesk/booking.py)."""
+"""The receptionist's phone bookings and claim invitations (hms/frontdesk/booking.py, claims.py)."""
 
 from __future__ import annotations
 
 from flask_login import current_user
 
 from hms.frontdesk import booking as views
+from hms.frontdesk import claims
 from hms.staff.billing import receptionist_only
 from hms.staff.routes import bp
 
@@ -39,3 +40,9 @@ def desk_move(patient_id: int, appointment_id: int):
 @receptionist_only
 def desk_cancel_visit(patient_id: int, appointment_id: int):
     return views.cancel(current_user.staff.hospital, EP, patient_id, appointment_id)
+
+
+@bp.post("/desk/patients/<int:patient_id>/invite")
+@receptionist_only
+def desk_invite(patient_id: int):
+    return claims.send_invitation(current_user.staff.hospital, EP, patient_id)
