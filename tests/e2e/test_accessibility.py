@@ -270,3 +270,39 @@ def test_nurse_triage_pages_have_no_serious_violations(page, live_server, clinic
     found: dict[str, list[str]] = {}
     axe.check(page, "triage form with errors", found)
     assert not found, axe.report(found)
+
+
+def test_flow_board_and_doctors_queue_have_no_serious_violations(page, live_server, clinic, make):  # type: ignore[no-untyped-def]
+    from hms.models import AppointmentStatus, FlowState, Hospital, QueuePriority, User
+    from hms.services import flow
+
+    hospital = db.session.get(Hospital, clinic["hospital"])
+    doctor = db.session.scalar(db.select(User).where(User.email == "doctor@example.org"))
+    desk = db.session.scalar(db.select(User).where(User.email == "desk@example.org"))
+    arrived = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    for n, (name, to) in enumerate(
+        [("Baraka Otieno", None), ("Halima Mohamed", FlowState.triage), ("Juma Kamau", FlowState.ready)]
+    ):
+        visit = make.appointment(
+            make.patient(name=name), doctor, hospital, start_at=arrived + timedelta(minutes=n),
+            status=AppointmentStatus.arrived,
+        )  # fmt: skip
+        priority = QueuePriority.urgent if n == 2 else QueuePriority.normal
+        entry = flow.check_in(hospital=hospital, appointment_id=visit.id, actor=desk, priority=priority)
+        if to is not None:
+            flow.move_visit(entry, to, desk)
+    db.session.commit()
+    log_in(page, live_server, "desk@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/staff/flow",
+            "/staff/flow?wall=1",
+            "/staff/arrivals",
+            f"/staff/desk/patients/{clinic['patient']}/walk-in",
+        ],
+    )
+    log_out(page)
+    log_in(page, live_server, "doctor@example.org")
+    audit(page, live_server, ["/doctor/queue", "/doctor/agenda"])
