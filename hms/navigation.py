@@ -82,7 +82,13 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                 Link(
                     "hospital_admin.front_desk",
                     N_("Registration desk"),
-                    also=("hospital_admin.desk_register", "hospital_admin.desk_patient"),
+                    also=(
+                        "hospital_admin.desk_register",
+                        "hospital_admin.desk_patient",
+                        "hospital_admin.desk_merge_pick",
+                        "hospital_admin.desk_merge",
+                        "hospital_admin.desk_merges",
+                    ),
                 ),
                 Link(
                     "hospital_admin.flow_board",
@@ -101,7 +107,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
             "staff.front_desk",
             N_("Registration desk"),
             (StaffKind.receptionist,),
-            also=("staff.desk_register", "staff.desk_patient"),
+            also=("staff.desk_register", "staff.desk_patient", "staff.desk_merge_pick", "staff.desk_merge"),
         ),
         Link(
             "staff.flow_board",

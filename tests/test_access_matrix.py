@@ -443,6 +443,26 @@ MATRIX = [
             ),
         ]
     ],
+    # Merging two records at the desk (receptionist and admin); the admin's list of merges with undo.
+    *[
+        row
+        for prefix, role in (("/staff", "staff"), ("/hospital", "hospital_admin"))
+        for base in (f"{prefix}/desk/patients/{{patient_record}}",)
+        for row in [
+            ("GET", f"{base}/merge", {"anonymous": 302, role: 200, "*": 403}),
+            ("GET", f"{base}/merge?q=Test", {"anonymous": 302, role: 200, "*": 403}),
+            (
+                "GET",
+                f"{prefix}/desk/patients/{{other_patient_record}}/merge",
+                {"anonymous": 302, role: 404, "*": 403},
+            ),
+            ("GET", f"{base}/merge/{{other_patient_record}}", {"anonymous": 302, role: 404, "*": 403}),
+            ("GET", f"{base}/merge/{{patient_record}}", {"anonymous": 302, role: 404, "*": 403}),
+            ("POST", f"{base}/merge/999999", {"anonymous": 302, role: 404, "*": 403}),
+        ]
+    ],
+    ("GET", "/hospital/desk/merges", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    ("POST", "/hospital/desk/merges/999999/undo", {"anonymous": 302, "hospital_admin": 404, "*": 403}),
     # Bookings by phone at the desk (receptionist and admin): choose a doctor, the picker, move, cancel
     *[
         row

@@ -262,3 +262,51 @@ def test_a_merged_record_is_no_longer_found_at_the_desk(make):  # type: ignore[n
     assert desk.hospital_patient(hospital, merged.id) is None
     assert merge.final_record(merged).id == kept.id
     assert [d.patient.id for d in desk.find_duplicates("Amina Wanjiru", date(1985, 4, 12), None)] == [kept.id]
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_receptionist_merges_on_the_pages_and_the_old_page_points_to_the_kept_one(make, client, login_as):  # type: ignore[no-untyped-def]
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    kept = _walk_in(hospital, receptionist, "Amina Wanjiru")
+    merged = _walk_in(hospital, receptionist, "Amina Wanjiru")
+    make.bill(merged.user, hospital)
+    login_as(receptionist)
+    page = client.get(f"/staff/desk/patients/{kept.id}/merge?q=Amina")
+    assert f"/staff/desk/patients/{kept.id}/merge/{merged.id}" in page.text
+    compare = client.get(f"/staff/desk/patients/{kept.id}/merge/{merged.id}")
+    assert compare.status_code == 200 and kept.mrn in compare.text and merged.mrn in compare.text
+    done = client.post(f"/staff/desk/patients/{kept.id}/merge/{merged.id}")
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/staff/desk/patients/{kept.id}")
+    old = client.get(f"/staff/desk/patients/{merged.id}")
+    assert old.status_code == 303 and old.headers["Location"].endswith(f"/staff/desk/patients/{kept.id}")
+    again = client.post(f"/staff/desk/patients/{kept.id}/merge/{merged.id}")
+    assert again.status_code == 404  # the merged record is no longer a desk record
+
+
+def test_a_refused_merge_answers_409_with_the_reason(make, client, login_as):  # type: ignore[no-untyped-def]
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    kept, merged = _walk_in(hospital, receptionist), _walk_in(hospital, receptionist)
+    make.checked_in(hospital, merged.user)
+    make.appointment(kept.user, None, hospital, start_at=NOW + timedelta(hours=2))
+    login_as(receptionist)
+    refused = client.post(f"/staff/desk/patients/{kept.id}/merge/{merged.id}")
+    assert refused.status_code == 409 and "open visit today" in refused.text
+
+
+def test_hospital_admin_undoes_a_merge_on_his_list(make, client, login_as):  # type: ignore[no-untyped-def]
+    hospital, receptionist, kept, merged = _world(make)
+    done = merge.merge_patients(kept, merged, receptionist, hospital)
+    db.session.commit()
+    login_as(make.hospital_admin(hospital))
+    listing = client.get("/hospital/desk/merges")
+    assert listing.status_code == 200 and merged.mrn in listing.text
+    assert client.post(f"/hospital/desk/merges/{done.id}/undo").status_code == 303
+    assert client.get(f"/hospital/desk/patients/{merged.id}").status_code == 200
+    again = client.post(f"/hospital/desk/merges/{done.id}/undo")
+    assert again.status_code == 409 and "already undone" in again.text
+    login_as(make.hospital_admin(make.hospital()))
+    assert client.post(f"/hospital/desk/merges/{done.id}/undo").status_code == 404

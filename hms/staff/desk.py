@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from hms.frontdesk import views
+from hms.frontdesk import merges, views
 from hms.staff.billing import receptionist_only
 from hms.staff.routes import bp
 
@@ -26,4 +26,18 @@ def desk_register():
 @bp.get("/desk/patients/<int:patient_id>")
 @receptionist_only
 def desk_patient(patient_id: int):
-    return views.patient_page(current_user.staff.hospital, EP, patient_id)
+    return merges.merged_redirect(current_user.staff.hospital, EP, patient_id) or views.patient_page(
+        current_user.staff.hospital, EP, patient_id
+    )
+
+
+@bp.get("/desk/patients/<int:patient_id>/merge")
+@receptionist_only
+def desk_merge_pick(patient_id: int):
+    return merges.pick(current_user.staff.hospital, EP, patient_id)
+
+
+@bp.route("/desk/patients/<int:patient_id>/merge/<int:other_id>", methods=["GET", "POST"])
+@receptionist_only
+def desk_merge(patient_id: int, other_id: int):
+    return merges.confirm(current_user.staff.hospital, EP, patient_id, other_id)
