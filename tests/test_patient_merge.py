@@ -310,3 +310,21 @@ def test_hospital_admin_undoes_a_merge_on_his_list(make, client, login_as):  # t
     assert again.status_code == 409 and "already undone" in again.text
     login_as(make.hospital_admin(make.hospital()))
     assert client.post(f"/hospital/desk/merges/{done.id}/undo").status_code == 404
+
+
+def test_fhir_read_of_a_merged_id_points_to_the_kept_record(make, client):  # type: ignore[no-untyped-def]
+    from tests.test_fhir_api import bearer, validate
+
+    hospital, receptionist, kept, merged = _world(make)
+    merge.merge_patients(kept, merged, receptionist, hospital)
+    db.session.commit()
+    for reader in (kept.user, make.hospital_admin(hospital)):
+        response = client.get(f"/fhir/Patient/{merged.id}", headers=bearer(reader))
+        assert response.status_code == 200, reader
+        body = response.get_json()
+        validate(body)
+        assert body["active"] is False
+        assert body["link"] == [{"other": {"reference": f"Patient/{kept.id}"}, "type": "replaced-by"}]
+        assert client.get(f"/fhir/Patient/{kept.id}", headers=bearer(reader)).get_json().get("link") is None
+    stranger = make.patient()
+    assert client.get(f"/fhir/Patient/{merged.id}", headers=bearer(stranger)).status_code == 404

@@ -60,6 +60,11 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
         "gender": patient.sex.value,
         "birthDate": fhir_date(patient.date_of_birth),
         "address": [{"text": patient.address}] if patient.address else None,
+        # A record merged into another (hms/services/merge.py) answers as FHIR's merge does: inactive,
+        # with a link of type replaced-by to the record to use instead.
+        "link": [{"other": reference("Patient", patient.merged_into_id), "type": "replaced-by"}]
+        if patient.merged_into_id is not None
+        else None,
     }
 
 
@@ -85,7 +90,10 @@ PATIENT = table_resource(
     "Patient",
     Patient,
     params=("_id", "name", "identifier", "birthdate"),
-    scope=lambda user: access.patients_clause(user, Patient.id, "Patient", clinical_record=False),
+    # A merged record is readable by whoever may read the record it was merged into.
+    scope=lambda user: access.patients_clause(
+        user, func.coalesce(Patient.merged_into_id, Patient.id), "Patient", clinical_record=False
+    ),
     filters=_patient_filters,
     to_fhir=patient_resource,
     order_by=lambda: (Patient.id,),
