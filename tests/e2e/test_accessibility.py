@@ -203,6 +203,8 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
             f"/staff/desk/patients/{clinic['patient']}",
             f"/staff/desk/patients/{clinic['patient']}/book",
             f"/staff/desk/patients/{clinic['patient']}/book/{clinic['doctor']}",
+            f"/staff/desk/patients/{clinic['patient']}/visits/{clinic['booked']}/move",
+            f"/staff/desk/patients/{clinic['patient']}/visits/{clinic['booked']}/cancel",
         ],
     )
     log_out(page)
@@ -306,3 +308,41 @@ def test_flow_board_and_doctors_queue_have_no_serious_violations(page, live_serv
     log_out(page)
     log_in(page, live_server, "doctor@example.org")
     audit(page, live_server, ["/doctor/queue", "/doctor/agenda"])
+    log_out(page)
+    # The waiting room's wall screen, at its secret address, without a login; on a phone too.
+    from hms.services import wall_display
+
+    secret = wall_display.rotate_display_link(
+        db.session.scalar(db.select(User).where(User.email == "admin@example.org"))
+    )
+    db.session.commit()
+    audit(page, live_server, [f"/display/{secret}"])
+    expect(page.locator("#wall-board")).to_contain_text("J. K.")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_the_account_claim_page_has_no_serious_violations(page, live_server, make):
+    """The page of a desk-registered patient's claim link (email and password to choose)."""
+    import re
+    from datetime import date
+
+    from hms.models import Sex
+    from hms.services import claims, desk
+
+    hospital = make.hospital(timezone="Africa/Nairobi")
+    receptionist = make.staff(hospital)
+    patient = desk.register_patient(
+        hospital=hospital,
+        actor=receptionist,
+        full_name="Zawadi Njeri",
+        sex=Sex.female,
+        phone="+254700555111",
+        date_of_birth=date(1992, 8, 9),
+    )
+    claims.send_claim_invitation(hospital, patient, receptionist)
+    from hms.models import OutboxEmail
+
+    body = db.session.query(OutboxEmail.body).filter(OutboxEmail.kind == claims.KIND).one()[0]
+    db.session.commit()
+    audit(page, live_server, [re.search(r"(/claim/[A-Za-z0-9_-]+)", body).group(1)])
