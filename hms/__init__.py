@@ -191,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.auth.routes import bp as auth_bp
     from hms.consult.routes import bp as consult_bp
     from hms.doctor.routes import bp as doctor_bp
+    from hms.frontdesk.display import bp as display_bp
     from hms.hospital_admin.routes import bp as hospital_admin_bp
     from hms.hospital_admin.sms import bp as hospital_sms_bp
     from hms.i18n import bp as language_bp
@@ -216,6 +217,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(language_bp)
     app.register_blueprint(fhir_bp, url_prefix="/fhir")
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(display_bp)
     app.register_blueprint(api_tokens_bp, url_prefix="/account")
     if app.config["DEV_MAILBOX"]:
         from hms.dev import bp as dev_bp

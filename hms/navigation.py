@@ -93,7 +93,11 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                 Link(
                     "hospital_admin.flow_board",
                     N_("Flow board"),
-                    also=("hospital_admin.arrivals", "hospital_admin.desk_walk_in"),
+                    also=(
+                        "hospital_admin.arrivals",
+                        "hospital_admin.desk_walk_in",
+                        "hospital_admin.wall_display",
+                    ),
                 ),
                 Link("hospital_admin.desk_bills", N_("Bills"), also=("hospital_admin.desk_bill",)),
                 Link("hospital_admin.inventory", N_("Inventory")),

@@ -115,6 +115,23 @@ MATRIX = [
     ("GET", "/invitation/no-such-token", {"*": 404}),
     # The doctor's own memberships only.
     ("GET", "/doctor/hospitals", {"anonymous": 302, "doctor": 200, "*": 403}),
+    # The wall screen's secret address (no login; a real link in tests/test_wall_display.py) and the
+    # hospital administrator's page that makes and revokes it
+    ("GET", "/display/wall_no-such-link", {"*": 404}),
+    ("GET", "/display/wall_no-such-link/board", {"*": 404}),
+    ("GET", "/hospital/flow/display", {"anonymous": 302, "hospital_admin": 200, "*": 403}),
+    (
+        "POST",
+        "/hospital/flow/display",
+        {"anonymous": 302, "hospital_admin": 200, "*": 403},
+        {"action": "new"},
+    ),
+    (
+        "POST",
+        "/hospital/flow/display",
+        {"anonymous": 302, "hospital_admin": 303, "*": 403},
+        {"action": "revoke"},
+    ),
     # The doctor's queue of today and its one-click moves (his own cards: tests/test_doctor_queue.py)
     ("GET", "/doctor/queue", {"anonymous": 302, "doctor": 200, "*": 403}),
     ("POST", "/doctor/queue/999999/move", DOCTOR_404, {"to": "consultation", "version": "1"}),

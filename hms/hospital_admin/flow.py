@@ -39,3 +39,10 @@ def check_in(appointment_id: int):
 @bp.route("/desk/patients/<int:patient_id>/walk-in", methods=["GET", "POST"])
 def desk_walk_in(patient_id: int):
     return views.walk_in(g.hospital, EP, patient_id)
+
+
+@bp.route("/flow/display", methods=["GET", "POST"])
+def wall_display():
+    from hms.frontdesk import display
+
+    return display.manage_page(g.hospital)

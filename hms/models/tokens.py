@@ -17,6 +17,7 @@ from hms.models.users import User
 class TokenKind(enum.StrEnum):
     api = "api"  # Authorization: Bearer … on /fhir
     calendar = "calendar"  # the secret part of /calendar/<token>.ics
+    display = "display"  # the secret part of /display/<token>: a wall screen's reduced flow board
 
 
 class ApiToken(db.Model):

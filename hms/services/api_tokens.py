@@ -18,7 +18,7 @@ from hms.extensions import db
 from hms.models import ApiToken, HospitalAdmin, Role, Staff, TokenKind, User
 from hms.services.errors import Invalid, NotFound
 
-PREFIX = {TokenKind.api: "hms_", TokenKind.calendar: "cal_"}
+PREFIX = {TokenKind.api: "hms_", TokenKind.calendar: "cal_", TokenKind.display: "wall_"}
 MAX_ACTIVE_API_TOKENS = 10
 EXPIRY_CHOICES = (0, 30, 90, 365)  # days; 0 = never
 FEED_ROLES = (Role.patient, Role.doctor)
