@@ -109,3 +109,36 @@ def test_a_link_is_not_an_api_token_and_only_an_administrator_makes_one(app, cli
     assert screen.get("/fhir/Patient", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     login_as(make.staff(hospital, StaffKind.receptionist))
     assert client.post("/hospital/flow/display", data={"action": "new"}).status_code == 403
+
+
+def test_a_wall_poll_reads_a_fixed_few_statements_and_writes_nothing(app, client, login_as, day, make):
+    """The link (its admin and hospital joined), the board's stamp, and for a changed board its cards:
+    the same for 2 patients as for 12; an unchanged poll never reads the cards."""
+    from tests.statements import recorded
+
+    hospital, admin = day
+    address = make_link(client, login_as, admin)
+    screen = app.test_client()
+
+    def poll(etag: str = "") -> list[str]:
+        screen.get(address + "/board", headers=HX)
+        with recorded() as seen:
+            response = screen.get(address + "/board", headers={**HX, "If-None-Match": etag} if etag else HX)
+        assert response.status_code == (304 if etag else 200)
+        return seen
+
+    few = poll()
+    doctor = make.doctor_at(hospital)
+    make.schedule(doctor, hospital, start="09:00", end="17:00")
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    for _n in range(10):
+        flow.join_queue(
+            hospital=hospital, patient=make.patient().patient, actor=receptionist, doctor_id=doctor.doctor.id
+        )
+    db.session.commit()
+    many = poll()
+    assert len(many) == len(few) <= 3, "\n".join(s[:200] for s in many)
+    etag = screen.get(address + "/board", headers=HX).headers["ETag"]
+    unchanged = poll(etag)
+    assert len(unchanged) <= 2, unchanged
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in many + unchanged)

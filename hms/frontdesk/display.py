@@ -28,7 +28,8 @@ def _limit() -> str:
 
 def _hospital(token: str) -> Hospital:
     hospital = wall_display.hospital_for_link(token)
-    db.session.commit()  # the link's last use, noted at most once a minute
+    if db.session.dirty:
+        db.session.commit()  # the link's last use, noted at most once a minute
     if hospital is None:
         abort(404)  # an unknown, replaced or revoked address is simply not there
     return hospital
