@@ -154,6 +154,7 @@ def _redis_or_skip():  # type: ignore[no-untyped-def]
     return connection
 
 
+@pytest.mark.commits  # the servers commit their login failures: they are deleted after the test
 def test_two_processes_share_the_login_limit_through_redis(database_url):
     """Two gunicorn processes with the production storage: ten failed logins spread over both
     exhaust the one limit (with memory:// each process would allow ten)."""
