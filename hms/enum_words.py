@@ -21,7 +21,7 @@ ENUM_VALUES = [
     N_("female"), N_("male"), N_("unknown"),
     N_("nurse"), N_("receptionist"), N_("pharmacist"), N_("lab_technician"),
     N_("supply"), N_("receive"), N_("dispense"), N_("adjust"), N_("transfer_out"),
-    N_("api"), N_("calendar"),
+    N_("api"), N_("calendar"), N_("display"),
     # how hms.templating.state_word says some of them
     N_("done"), N_("no-show"),
     # the patient flow (hms.models.flow): states and priorities
