@@ -196,15 +196,3 @@ def test_the_demo_doctor_has_a_day_of_visits_whatever_the_day_and_hour(seeded, l
     assert len(today) >= 3 and len(tomorrow) >= 2
     # Something is left to do: a patient checked in and waiting, or visits still to come.
     assert any(v.status in (AppointmentStatus.booked, AppointmentStatus.arrived) for v in today)
-
-
-def test_the_demo_nurse_has_a_patient_waiting_for_triage_and_one_triaged(seeded):  # type: ignore[no-untyped-def]
-    from hms.services import triage
-
-    nurse = db.session.scalar(select(User).where(User.email == "nurse@example.org"))
-    rows = triage.triage_queue(nurse.staff.hospital)
-    if len(rows) < 2:
-        pytest.skip("nobody or one patient checked in at this hour: nobody to triage for the demo")
-    assert rows[0].vitals is None  # waiting first
-    triaged = [r.vitals for r in rows if r.vitals is not None]
-    assert len(triaged) == 1 and triaged[0].triage_level == 2 and triaged[0].recorded_by_id == nurse.id

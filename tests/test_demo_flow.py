@@ -58,3 +58,14 @@ def test_the_demo_desk_has_walk_ins_in_the_queue_the_urgent_one_first(riverside)
     board = flow.board_entries(riverside, flow.BoardFilter())
     assert board[0].priority == QueuePriority.urgent and board[0].patient.name == "Baraka Otieno"
     assert board[0].walk_in and board[0].state == FlowState.waiting
+
+
+def test_the_demo_nurse_has_a_patient_waiting_for_triage_and_one_triaged(riverside):
+    from hms.services import triage
+
+    nurse = db.session.scalar(select(User).where(User.email == "nurse@example.org"))
+    rows = triage.triage_queue(nurse.staff.hospital)
+    assert len(rows) >= 2
+    assert rows[0].vitals is None  # waiting first
+    triaged = [r.vitals for r in rows if r.vitals is not None]
+    assert len(triaged) == 1 and triaged[0].triage_level == 2 and triaged[0].recorded_by_id == nurse.id
