@@ -16,6 +16,7 @@ from hms.models import (
     Membership,
     Notification,
     Prescription,
+    StaffKind,
     User,
 )
 from tests import factories
@@ -50,6 +51,7 @@ class BusyHospital:
     hospital: object
     admin: User
     receptionist: User
+    nurse: User
     super_admin: User
     doctor: User  # the first doctor: a full day of visits, a draft prescription
     patient: User  # the first patient: upcoming and past visits, bills, notices
@@ -160,6 +162,7 @@ def build() -> BusyHospital:
         hospital=hospital,
         admin=factories.hospital_admin(hospital, email="admin@busy.example.org"),
         receptionist=factories.staff(hospital, email="desk@busy.example.org"),
+        nurse=factories.staff(hospital, StaffKind.nurse, email="nurse@busy.example.org"),
         super_admin=factories.super_admin(email="root@busy.example.org"),
         doctor=doctors[0],
         patient=patients[0],
@@ -179,21 +182,34 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
     doctor_page = url_for(
         "patient.doctor_page", doctor_id=busy.doctor.doctor.id, hospital_id=busy.hospital.id
     )
-    extra = {
-        Role.patient: (busy.patient, [doctor_page, url_for("patient.bill", bill_id=busy.bill.id)]),
-        Role.doctor: (
+    patient_id = busy.patient.patient.id
+    extra = [
+        (Role.patient, busy.patient, [doctor_page, url_for("patient.bill", bill_id=busy.bill.id)]),
+        (
+            Role.doctor,
             busy.doctor,
             [url_for("doctor.prescription", prescription_id=busy.prescription.id)],
         ),
-        Role.hospital_admin: (busy.admin, [url_for("hospital_admin.desk_bill", bill_id=busy.bill.id)]),
-        Role.staff: (busy.receptionist, [url_for("staff.desk_bill", bill_id=busy.bill.id)]),
-        Role.super_admin: (busy.super_admin, []),
-    }
+        (Role.hospital_admin, busy.admin, [url_for("hospital_admin.desk_bill", bill_id=busy.bill.id)]),
+        (
+            Role.staff,
+            busy.receptionist,
+            [
+                url_for("staff.desk_bill", bill_id=busy.bill.id),
+                url_for("staff.desk_patient", patient_id=patient_id),  # the front desk's patient
+                url_for("staff.desk_register"),
+                url_for("staff.arrivals"),
+                url_for("staff.desk_choose_doctor", patient_id=patient_id),
+            ],
+        ),
+        (Role.staff, busy.nurse, []),  # the triage list and the flow board, from her navigation
+        (Role.super_admin, busy.super_admin, []),
+    ]
     pages: list[tuple[str, User | None, str]] = [
         ("anonymous", None, url_for("public.home")),
         ("anonymous", None, url_for("auth.login")),
     ]
-    for role, (user, paths) in extra.items():
+    for role, user, paths in extra:
         nav = [
             url_for(link.endpoint)
             for link in [*links_for(role), ACCOUNT[1]]

@@ -82,11 +82,10 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
     with app.test_request_context():
         busy = busy_hospital.build()
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
-        nurse = factories.staff(busy.hospital, StaffKind.nurse, email="nurse@busy.example.org")
         db.session.commit()
     user = {
         "pharmacist": pharmacist,
-        "nurse": nurse,
+        "nurse": busy.nurse,
         "anonymous": None,
         "patient": busy.patient,
         "doctor": busy.doctor,

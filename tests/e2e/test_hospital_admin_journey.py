@@ -102,7 +102,7 @@ def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_serv
         page.get_by_role("link", name="Export CSV").click()
     with open(download.value.path(), newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0][:3] == ["bill", "created", "status"]
+    assert rows[0][:3] == ["bill", "created (EAT)", "status"]  # the heading names the clock
     assert [(r[0], r[3]) for r in rows[1:]] == [(bill.number, "Amina Hassan")]
 
     # A report: appointments by status this month, as a table and a chart, swapped in without a page load.
