@@ -215,5 +215,6 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
             for link in [*links_for(role), ACCOUNT[1]]
             if not link.kinds or user.staff.kind in link.kinds
         ]
-        pages += [(role.value, user, path) for path in [*nav, *paths]]
+        label = "nurse" if user is busy.nurse else role.value  # a login per label (page_weight)
+        pages += [(label, user, path) for path in [*nav, *paths]]
     return pages
