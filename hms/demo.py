@@ -27,6 +27,7 @@ from hms.models import (
     Membership,
     Patient,
     PaymentMethod,
+    QueueEntry,
     QueuePriority,
     ScheduleBreak,
     ScheduleRule,
@@ -448,9 +449,19 @@ def _triage_walk_ins(hospital: Hospital, desk: User, nurse: User) -> None:
                 break
             except DomainError:
                 continue
-    waiting = triage.triage_queue(hospital)
-    if len(waiting) >= 2:  # one triaged, the others still waiting
-        visit = waiting[0].appointment
+    # The patient ready for the doctor came through the nurse: his vital signs are taken (his card,
+    # already further on, stays where it is); the others on the board still wait for her.
+    ready = db.session.scalars(
+        select(QueueEntry)
+        .where(
+            QueueEntry.hospital_id == hospital.id,
+            QueueEntry.day == scheduling.local_today(hospital),
+            QueueEntry.state == FlowState.ready,
+        )
+        .order_by(QueueEntry.number)
+    ).first()
+    if ready is not None and triage.triage_queue(hospital):
+        visit = ready.appointment
         vitals = {"bp_systolic": "148", "bp_diastolic": "92", "pulse": "104", "respiratory_rate": "22"}
         vitals |= {"spo2": "95", "temperature_c": "37.1", "weight_kg": "84", "height_cm": "178"}
         complaint = visit.reason or "Chest pain since this morning"

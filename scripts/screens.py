@@ -28,19 +28,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # (file name, demo account, page): one for each kind of account of hms/demo.py, on the page it lands on
-# after logging in, except the staff, whose dashboard is only a greeting for now: their working screen.
+# after logging in, except the staff, shown on the screen they work on (flow board, triage, inventory).
 ROLES = [
     ("patient", "amina@example.org", None),
     ("doctor", "dr.okafor@example.org", None),
     ("hospital-admin", "hospital.admin@example.org", None),
     ("platform-admin", "admin@example.org", None),
-    ("receptionist", "reception@example.org", "/staff/bills"),
+    ("receptionist", "reception@example.org", "/staff/flow"),
+    ("nurse", "nurse@example.org", "/staff/triage"),
     ("pharmacist", "pharmacy@example.org", "/staff/inventory"),
 ]
 # Demo accounts left out, and why.
 LEFT_OUT = {
     "clinic.admin@example.org": "a pending hospital's pages are closed until the platform approves it",
-    "nurse@example.org": "no screens of the nurse's own yet (the dashboard is a greeting)",
 }
 WIDTHS = (390, 1280)
 VIEWPORT_HEIGHT = {390: 844, 1280: 800}

@@ -424,3 +424,21 @@ def test_no_value_in_any_triage_field_answers_a_5xx(make, login_as, client):  # 
             response = client.post(f"/staff/triage/{visit.id}", data=data)
             assert response.status_code < 500, (name, value, response.status_code)
     assert client.get("/staff/triage").status_code == 200
+
+
+def test_a_patient_sent_past_triage_without_vitals_no_longer_waits_for_the_nurse(make):  # type: ignore[no-untyped-def]
+    from hms.services import flow
+
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    queued = []
+    for minutes in (10, 40):
+        visit = make.appointment(hospital_row=hospital, start_at=NOW + timedelta(minutes=minutes))
+        queued.append((visit, flow.check_in(hospital=hospital, appointment_id=visit.id, actor=receptionist)))
+    db.session.commit()
+    (skipped, entry), (still, _entry) = queued
+    flow.move_visit(entry, flow.FlowState.ready, receptionist, version=entry.version)
+    db.session.commit()
+    waiting = [row.appointment.id for row in triage.triage_queue(hospital)]
+    assert waiting == [still.id]  # the one sent straight to the doctor left the nurse's list
+    assert skipped.status.value == "arrived"

@@ -21,6 +21,7 @@ from hms import clock
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import Appointment, AppointmentStatus, Doctor, Hospital, Patient, StaffKind, User
+from hms.models.flow import FlowState, QueueEntry
 from hms.models.triage import TriageLevel, VitalSigns
 from hms.services.audit import record_event
 from hms.services.errors import Invalid, NotAllowed
@@ -188,33 +189,38 @@ def latest_for_appointment(appointment_id: int) -> VitalSigns | None:
 
 def triage_queue(hospital: Hospital, now: datetime | None = None, limit: int = 200) -> list[QueueRow]:
     """Today's checked-in patients at the hospital: first those waiting for triage (in the order they
-    are booked), then those triaged (most urgent level first). Two statements whatever their number."""
+    are booked), then those triaged (most urgent level first). A patient the board has moved past triage
+    without vital signs (sent straight to the doctor) is no longer waiting for the nurse. Two statements
+    whatever their number."""
     start, end = today_bounds(hospital, now)
-    appointments = list(
-        db.session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.hospital_id == hospital.id,
-                Appointment.status == AppointmentStatus.arrived,
-                Appointment.start_at >= start,
-                Appointment.start_at < end,
-            )
-            .options(
-                joinedload(Appointment.patient).joinedload(Patient.user),
-                joinedload(Appointment.doctor).joinedload(Doctor.user),
-            )
-            .order_by(Appointment.start_at, Appointment.id)
-            .limit(limit)
+    found = db.session.execute(
+        select(Appointment, QueueEntry.state)
+        .outerjoin(QueueEntry, QueueEntry.appointment_id == Appointment.id)
+        .where(
+            Appointment.hospital_id == hospital.id,
+            Appointment.status == AppointmentStatus.arrived,
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
         )
-    )
-    latest = latest_for_appointments([a.id for a in appointments])
-    rows = [QueueRow(a, latest.get(a.id)) for a in appointments]
-    waiting = [r for r in rows if r.vitals is None]
+        .options(
+            joinedload(Appointment.patient).joinedload(Patient.user),
+            joinedload(Appointment.doctor).joinedload(Doctor.user),
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+        .limit(limit)
+    ).all()
+    latest = latest_for_appointments([a.id for a, _state in found])
+    rows = [(QueueRow(a, latest.get(a.id)), state) for a, state in found]
+    waiting = [r for r, state in rows if r.vitals is None and state in _BEFORE_TRIAGE]
     triaged = sorted(
-        (r for r in rows if r.vitals is not None),
+        (r for r, _state in rows if r.vitals is not None),
         key=lambda r: (r.vitals.triage_level or 9, r.appointment.start_at),
     )
     return waiting + triaged
+
+
+# Flow states in which a patient without vital signs still waits for the nurse (None: not on the board).
+_BEFORE_TRIAGE = (None, FlowState.waiting, FlowState.triage)
 
 
 def patient_vitals(patient_id: int, *, before_id: int | None = None, limit: int = 20) -> list[VitalSigns]:
