@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import expect_logged_in
 from tests.factories import PASSWORD
 
 
@@ -20,6 +21,7 @@ def test_patient_books_and_cancels_a_visit(page, live_server, make):
     page.get_by_label("Email").fill("amina@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect_logged_in(page)  # the login page's own header also offers "Find a doctor" (the public one)
     page.get_by_role("link", name="Find a doctor").first.click()
 
     # Live search: typing narrows the list without a page load.
