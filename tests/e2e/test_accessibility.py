@@ -162,6 +162,7 @@ def test_hospital_admin_pages_have_no_serious_violations(page, live_server, clin
         live_server,
         [
             "/hospital/",
+            "/hospital/desk/merges",  # merges of records, with undo
             "/hospital/doctors",
             "/hospital/departments",
             "/hospital/staff",
@@ -205,6 +206,7 @@ def test_desk_and_platform_pages_have_no_serious_violations(page, live_server, c
             f"/staff/desk/patients/{clinic['patient']}/book/{clinic['doctor']}",
             f"/staff/desk/patients/{clinic['patient']}/visits/{clinic['booked']}/move",
             f"/staff/desk/patients/{clinic['patient']}/visits/{clinic['booked']}/cancel",
+            f"/staff/desk/patients/{clinic['patient']}/merge?q=Amina",  # merging two records: the pick
         ],
     )
     log_out(page)
