@@ -12,10 +12,12 @@ from sqlalchemy import select
 from hms import clock
 from hms import query as query_args
 from hms.extensions import db
+from hms.forms import attach_error
 from hms.htmx import is_htmx, render
 from hms.models import Hospital, HospitalStatus, Membership
 from hms.patient.forms import DoctorSearchForm
 from hms.services import scheduling
+from hms.services.errors import DomainError
 
 PER_PAGE = 10
 
@@ -116,6 +118,17 @@ def picker_context(  # type: ignore[no-untyped-def]
         "keep_key": keep_key,
         "tz_label": tz_label(hospital, day),
     } | extra
+
+
+def refusal(form, error: DomainError) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    """A refused booking or move, for the picker shown again: the transaction rolled back, the error on
+    the form, and the answer's status with what the picker adds: for a time taken meanwhile, 409 with
+    that time struck and the nearest free ones; else the error's 409 or 422."""
+    db.session.rollback()
+    attach_error(form, error)
+    if isinstance(error, scheduling.SlotTaken):
+        return 409, {"taken_key": form.slot.data, "alternatives": error.alternatives}
+    return (error.status if error.status in (409, 422) else 422), {}
 
 
 def tz_label(hospital: Hospital, day: date) -> str:

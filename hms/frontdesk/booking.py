@@ -101,14 +101,9 @@ def book(hospital: Hospital, ep: str, patient_id: int, doctor_id: int):  # type:
             return appointment
 
         retry_on_deadlock(attempt)
-    except scheduling.SlotTaken as taken:
-        db.session.rollback()
-        attach_error(form, taken)
-        return again(409, taken_key=form.slot.data, alternatives=taken.alternatives)
     except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return again(error.status if error.status in (409, 422) else 422)
+        status, extra = directory.refusal(form, error)
+        return again(status, **extra)
     flash(N_("The visit is booked. The patient is told by email or SMS."), "success")
     return redirect_to(url_for(f"{ep}.desk_patient", patient_id=patient.id))
 
@@ -145,14 +140,8 @@ def move(hospital: Hospital, ep: str, patient_id: int, appointment_id: int):  # 
                 item, scheduling.parse_slot_key(form.slot.data), current_user, form.key.data
             )
             db.session.commit()
-        except scheduling.SlotTaken as taken:
-            db.session.rollback()
-            attach_error(form, taken)
-            status, extra = 409, {"taken_key": form.slot.data, "alternatives": taken.alternatives}
         except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status if error.status in (409, 422) else 422
+            status, extra = directory.refusal(form, error)
         else:
             flash(N_("The visit is moved. The patient is told by email or SMS."), "success")
             return redirect_to(back)

@@ -87,14 +87,9 @@ def book(doctor_id: int, hospital_id: int):
             return appointment
 
         appointment = retry_on_deadlock(attempt)
-    except scheduling.SlotTaken as taken:
-        db.session.rollback()
-        attach_error(form, taken)
-        return again(409, taken_key=form.slot.data, alternatives=taken.alternatives)
     except DomainError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return again(error.status if error.status in (409, 422) else 422)
+        status, extra = directory.refusal(form, error)
+        return again(status, **extra)
     flash(N_("Your appointment is booked."), "success")
     url = url_for("patient.appointment", appointment_id=appointment.id)
     if is_htmx():  # the confirmation comes in this answer: no second round trip to fetch it
@@ -265,14 +260,8 @@ def reschedule(appointment_id: int):
                 item, scheduling.parse_slot_key(form.slot.data), current_user, form.key.data
             )
             db.session.commit()
-        except scheduling.SlotTaken as taken:
-            db.session.rollback()
-            attach_error(form, taken)
-            status, extra = 409, {"taken_key": form.slot.data, "alternatives": taken.alternatives}
         except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = error.status if error.status in (409, 422) else 422
+            status, extra = directory.refusal(form, error)
         else:
             flash(N_("Your appointment is moved."), "success")
             return redirect_to(url_for("patient.appointment", appointment_id=new.id))
