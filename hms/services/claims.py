@@ -6,7 +6,6 @@ patient who registered online himself is refused and flagged on the desk's recor
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from hms.i18n import N_, in_language_of
 from hms.models import AccountClaim, Hospital, Patient, Role, User
 from hms.models.messaging import Channel
 from hms.models.users import normalize_email
-from hms.services import passwords, sms
+from hms.services import one_time, passwords, sms
 from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, DomainError, Invalid
@@ -56,8 +55,7 @@ class OnlineAccountExists(Conflict):
         )
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+token_hash = one_time.hash_token
 
 
 def is_claimable(user: User) -> bool:
@@ -203,13 +201,7 @@ def claim_account(token: str, *, email: str | None, password: str) -> User:
     if problem:
         raise Invalid(problem, field="password")
     now = clock.now()
-    used = db.session.execute(
-        update(AccountClaim)
-        .where(AccountClaim.id == claim.id, AccountClaim.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if used.rowcount != 1:
+    if not one_time.use_once(AccountClaim, claim.id, now):
         raise ClaimLinkGone()
     user.password_hash = passwords.hash_password(password)
     db.session.flush()

@@ -3,7 +3,6 @@ a copy of the database cannot be used to reset anyone's password."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import OutboxEmail, PasswordResetToken, User, UserSession
 from hms.models.users import normalize_email
-from hms.services import login_throttle, passwords
+from hms.services import login_throttle, one_time, passwords
 from hms.services.accounts import find_user_by_email
 from hms.services.audit import record_event
 from hms.services.errors import Invalid
@@ -33,8 +32,7 @@ class ResetLinkInvalid(Invalid):
         super().__init__(N_("This link has expired or was already used. Ask for a new one."))
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+token_hash = one_time.hash_token
 
 
 def request_password_reset(email: str) -> None:
@@ -121,14 +119,7 @@ def reset_password(token: str, new_password: str) -> User:
     if problem:
         raise Invalid(problem, field="password")
     now = clock.now()
-    # Single use even when two requests race: only one UPDATE finds the token unused.
-    claimed = db.session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
+    if not one_time.use_once(PasswordResetToken, row.id, now):  # single use even when two requests race
         raise ResetLinkInvalid()
     user.password_hash = passwords.hash_password(new_password)
     user.session_version += 1

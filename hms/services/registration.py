@@ -10,21 +10,20 @@ email). At most REGISTRATION_MAILS_PER_HOUR such emails go to one address an hou
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from hms import clock
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import Hospital, OutboxEmail, PendingRegistration, Role, Sex, User
 from hms.models.users import normalize_email
-from hms.services import accounts, passwords
+from hms.services import accounts, one_time, passwords
 from hms.services.errors import EmailTaken, Invalid
 from hms.services.notifications import public_url
 from hms.services.outbox import enqueue_email
@@ -39,8 +38,7 @@ class RegistrationLinkInvalid(Invalid):
         super().__init__(N_("This link has expired or was already used. Register again to get a new one."))
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_token_hash = one_time.hash_token
 
 
 def _check(role: Role, fields: dict) -> None:
@@ -150,13 +148,7 @@ def confirm_registration(token: str) -> User:
     """Make the account of a pending registration (once, even when the link is opened twice at once).
     EmailTaken when the address got an account meanwhile. Flushes."""
     row = pending(token)
-    claimed = db.session.execute(
-        update(PendingRegistration)
-        .where(PendingRegistration.id == row.id, PendingRegistration.used_at.is_(None))
-        .values(used_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
+    if not one_time.use_once(PendingRegistration, row.id, clock.now()):
         raise RegistrationLinkInvalid()
     data = json.loads(row.payload)
     data.pop(NEXT_KEY, None)
