@@ -184,7 +184,8 @@ def test_no_list_sends_more_statements_when_it_shows_more_rows(client, login_as,
             patient,
             doctor,
             busy.hospital,
-            clock.now().replace(second=0, microsecond=0) + timedelta(hours=n + 1),
+            # minute 7: the busy hospital's visits start on :00, :15 and :30, so none can collide
+            clock.now().replace(minute=7, second=0, microsecond=0) + timedelta(hours=n + 1),
         )
         make.consultation_bill(visit)
     after = {}
