@@ -120,6 +120,9 @@ class Config:
     BILLING_RETRY_INTERVAL_SECONDS = float(os.environ.get("BILLING_RETRY_INTERVAL_SECONDS", "300"))
     # Reminders before each appointment, in minutes (default: 24 hours and 1 hour).
     REMINDER_OFFSETS_MINUTES = _env_minutes_list("HMS_REMINDER_OFFSETS_MINUTES", "1440,60")
+    # A critical lab value not acknowledged within this many minutes is escalated to the hospital's
+    # administrators by the worker (hms.services.lab.escalate_unacknowledged_criticals).
+    LAB_CRITICAL_ACK_MINUTES = int(os.environ.get("HMS_LAB_CRITICAL_ACK_MINUTES", "30"))
 
     PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "60"))
     # Registration waits for the email address to be confirmed (hms/services/registration.py).

@@ -16,7 +16,7 @@ from flask.cli import AppGroup
 
 from hms import demo
 from hms.extensions import db
-from hms.services import accounts, audit, consultations, outbox, password_reset, reminders
+from hms.services import accounts, audit, consultations, lab, outbox, password_reset, reminders
 from hms.services.errors import DomainError
 
 hms_cli = AppGroup("hms", help="HMS tasks.")
@@ -103,10 +103,11 @@ log = logging.getLogger("hms.worker")
 
 
 def _run_cycle(worker_id: str) -> tuple[int, outbox.DeliveryReport]:
-    """One round of the worker: seal new audit events into the chain, queue due reminders, then send
-    what is due in the outbox."""
+    """One round of the worker: seal new audit events into the chain, queue due reminders, escalate
+    unacknowledged critical lab values, then send what is due in the outbox."""
     audit.seal_all()
     queued = reminders.send_reminders()
+    lab.escalate_unacknowledged_criticals()
     db.session.commit()
     return queued, outbox.deliver_all_due(worker_id)
 

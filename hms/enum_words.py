@@ -26,12 +26,18 @@ ENUM_VALUES = [
     N_("done"), N_("no-show"),
     # the patient flow (hms.models.flow): states and priorities
     N_("waiting"), N_("triage"), N_("ready"), N_("left"), N_("normal"), N_("urgent"), N_("emergency"),
+    # the laboratory (hms.models.lab): specimens, result kinds, priorities, states, flags, bill lines
+    N_("blood"), N_("serum"), N_("plasma"), N_("urine"), N_("stool"), N_("swab"), N_("sputum"), N_("csf"),
+    N_("numeric"), N_("choice"), N_("text"), N_("routine"), N_("stat"),
+    N_("ordered"), N_("collected"), N_("resulted"), N_("verified"),
+    N_("registered"), N_("preliminary"), N_("final"), N_("amended"),
+    N_("L"), N_("H"), N_("LL"), N_("HH"), N_("lab"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).
 CAPITALIZED = [
     N_("Female"), N_("Male"), N_("Other"), N_("Unknown"),
-    N_("Consultation"), N_("Procedure"), N_("Medicine"), N_("Room"),
+    N_("Consultation"), N_("Procedure"), N_("Medicine"), N_("Room"), N_("Lab"),
     N_("Draft"), N_("Pending"), N_("Paid"), N_("Cancelled"), N_("Refunded"),
     N_("Nurse"), N_("Receptionist"), N_("Pharmacist"), N_("Lab technician"),
 ]  # fmt: skip

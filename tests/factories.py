@@ -549,3 +549,122 @@ def vitals(appointment_row: Appointment, taken_by: User, **fields):  # type: ign
     db.session.add(row)
     db.session.commit()
     return row
+
+
+# ---------------------------------------------------------------- laboratory (hms.services.lab)
+
+
+def lab_technician(hospital_row: Hospital | None = None, *, email: str | None = None) -> User:
+    """A lab technician at `hospital_row` (a new active hospital by default)."""
+    return staff(hospital_row or hospital(), StaffKind.lab_technician, email=email)
+
+
+def lab_test(hospital_row: Hospital, code: str | None = None, **fields):  # type: ignore[no-untyped-def]
+    """A numeric test (potassium-like by default: 3.5–5.1 mmol/L for anyone, critical below 2.5 and
+    above 6.5, impossible outside 1–15). `ranges` are (sex or None, from days, to days or None, low, high)."""
+    from decimal import Decimal
+
+    from hms.models import LabReferenceRange, LabTest, ResultKind, SpecimenKind
+
+    ranges = fields.pop("ranges", [(None, 0, None, "3.5", "5.1")])
+    values = {
+        "code": code or f"T{next(_seq)}",
+        "name": "Potassium",
+        "loinc": "2823-3",
+        "specimen": SpecimenKind.serum,
+        "kind": ResultKind.numeric,
+        "unit": "mmol/L",
+        "decimals": 1,
+        "critical_low": Decimal("2.5"),
+        "critical_high": Decimal("6.5"),
+        "physical_low": Decimal("1.0"),
+        "physical_high": Decimal("15.0"),
+        "price_minor": 40000,
+    } | fields
+    row = LabTest(hospital_id=hospital_row.id, **values)
+    row.ranges = [
+        LabReferenceRange(
+            sex=sex,
+            age_from_days=start,
+            age_to_days=end,
+            low=Decimal(low) if low is not None else None,
+            high=Decimal(high) if high is not None else None,
+        )
+        for sex, start, end, low, high in ranges
+    ]
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def lab_choice_test(hospital_row: Hospital, code: str | None = None, **fields):  # type: ignore[no-untyped-def]
+    """A choice test (a malaria rapid test by default)."""
+    from hms.models import ResultKind, SpecimenKind
+
+    values = {
+        "name": "Malaria rapid test",
+        "loinc": "70569-9",
+        "specimen": SpecimenKind.blood,
+        "kind": ResultKind.choice,
+        "unit": None,
+        "decimals": 0,
+        "choices": "negative|positive|invalid",
+        "critical_low": None,
+        "critical_high": None,
+        "physical_low": None,
+        "physical_high": None,
+        "ranges": [],
+        "price_minor": 30000,
+    } | fields
+    return lab_test(hospital_row, code, **values)
+
+
+def lab_panel(hospital_row: Hospital, tests: list, code: str | None = None, **fields):  # type: ignore[no-untyped-def]
+    from hms.models import LabPanel, LabPanelTest
+
+    values = {"code": code or f"P{next(_seq)}", "name": "Kidney function", "price_minor": 150000} | fields
+    row = LabPanel(hospital_id=hospital_row.id, **values)
+    row.members = [LabPanelTest(test=t, position=n) for n, t in enumerate(tests)]
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def lab_catalogue(hospital_row: Hospital) -> None:
+    """The standard catalogue (hms.data.lab_catalogue) installed at the hospital."""
+    from hms.services import lab
+
+    lab.install_catalogue(hospital_row)
+    db.session.commit()
+
+
+def lab_order(
+    encounter_row: Encounter | None = None, *, tests: list | None = None, panels: list | None = None, **kwargs
+):  # type: ignore[no-untyped-def]
+    """An order placed by the encounter's doctor through hms.services.lab (one new potassium test by
+    default, on a new encounter at a new hospital)."""
+    from hms.services import lab
+
+    encounter_row = encounter_row or encounter()
+    if tests is None and panels is None:
+        tests = [lab_test(encounter_row.hospital)]
+    doctor_user = db.session.get(Doctor, encounter_row.doctor_id).user
+    order = lab.place_order(
+        encounter_row,
+        doctor_user,
+        test_ids=[t.id for t in tests or []],
+        panel_ids=[p.id for p in panels or []],
+        **kwargs,
+    )
+    db.session.commit()
+    return order
+
+
+def collected_lab_order(encounter_row: Encounter | None = None, *, collector: User | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    """An order whose specimen a lab technician of its hospital has collected."""
+    from hms.services import lab
+
+    order = lab_order(encounter_row, **kwargs)
+    lab.collect_specimen(order, collector or lab_technician(order.hospital))
+    db.session.commit()
+    return order

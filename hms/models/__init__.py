@@ -44,6 +44,22 @@ from hms.models.inventory import (
     StockMovement,
 )
 from hms.models.invitations import Invitation, InvitationState
+from hms.models.lab import (
+    LabFlag,
+    LabItemStatus,
+    LabOrder,
+    LabOrderItem,
+    LabOrderStatus,
+    LabPanel,
+    LabPanelTest,
+    LabPriority,
+    LabReferenceRange,
+    LabResult,
+    LabSpecimen,
+    LabTest,
+    ResultKind,
+    SpecimenKind,
+)
 from hms.models.merges import PatientMerge, PatientMergeRow
 from hms.models.messaging import (
     AppointmentReminder,
@@ -121,6 +137,20 @@ __all__ = [
     "StockKind",
     "StockMovement",
     "InvitationState",
+    "LabFlag",
+    "LabItemStatus",
+    "LabOrder",
+    "LabOrderItem",
+    "LabOrderStatus",
+    "LabPanel",
+    "LabPanelTest",
+    "LabPriority",
+    "LabReferenceRange",
+    "LabResult",
+    "LabSpecimen",
+    "LabTest",
+    "ResultKind",
+    "SpecimenKind",
     "Membership",
     "Notification",
     "NotificationPreference",

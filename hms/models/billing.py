@@ -39,6 +39,7 @@ class ItemKind(enum.StrEnum):
     procedure = "procedure"
     medicine = "medicine"
     room = "room"
+    lab = "lab"  # a laboratory test or panel (hms.services.lab)
     other = "other"
 
 

@@ -378,9 +378,10 @@ def remove_item(bill: Bill, item_id: int, actor: User) -> None:
     )
 
 
-def issue_bill(bill: Bill, actor: User) -> Bill:
-    """Send a draft to the patient: from now on he sees it and can pay it."""
-    bill = _lock_bill(bill.id)
+def issue_bill(bill: Bill, actor: User, *, begin: bool = True) -> Bill:
+    """Send a draft to the patient: from now on he sees it and can pay it. `begin=False` inside an
+    operation that already wrote (a laboratory order), as for `_lock_bill`."""
+    bill = _lock_bill(bill.id, begin=begin)
     if bill.status == BillStatus.issued:
         return bill
     if bill.status != BillStatus.draft:

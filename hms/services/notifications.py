@@ -54,6 +54,7 @@ KINDS: dict[str, Kind] = {
         Kind("chat_message", N_("New chat messages"), (_PATIENT, _DOCTOR), email=False),
         Kind("prescription_issued", N_("Prescriptions issued"), (_PATIENT,)),
         Kind("prescription_cancelled", N_("Prescriptions cancelled"), (_PATIENT,)),
+        Kind("lab_result", N_("Laboratory results"), (_PATIENT, _DOCTOR)),
         Kind("bill_issued", N_("Bills issued"), (_PATIENT,)),
         Kind("bill_cancelled", N_("Bills cancelled"), (_PATIENT,)),
         Kind("payment_received", N_("Payments received"), (_PATIENT, _ADMIN)),
