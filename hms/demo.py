@@ -20,6 +20,7 @@ from hms.models import (
     AppointmentStatus,
     Bill,
     Department,
+    Encounter,
     FlowState,
     HistoryKind,
     Hospital,
@@ -36,7 +37,7 @@ from hms.models import (
     StockKind,
     User,
 )
-from hms.services import accounts, audit, billing, clinical, flow, inventory, scheduling
+from hms.services import accounts, audit, billing, clinical, flow, inventory, lab, scheduling
 from hms.services.desk import register_patient as register_at_desk
 from hms.services.errors import DomainError
 
@@ -44,6 +45,7 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
 DEMO_HOSPITAL = "Riverside General Hospital"
 DEMO_DOCTOR = "dr.okafor@example.org"  # the doctor with visits today and tomorrow, every day of the week
 DESK = "reception@example.org"
+LAB = "lab@example.org"
 
 DEMO_ACCOUNTS = [
     # (role, email, name)
@@ -62,6 +64,7 @@ DEMO_ACCOUNTS = [
     ("staff (receptionist)", DESK, "Rose Achieng"),
     ("staff (nurse)", "nurse@example.org", "Faith Nyambura"),
     ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
+    ("staff (lab technician)", LAB, "Joseph Mutua"),
 ]
 
 # (email, name, specialty, department, fee in minor units, works on Sundays)
@@ -296,13 +299,22 @@ def seed() -> list[tuple[str, str, str]]:
         email="pharmacy@example.org",
         password=DEMO_PASSWORD,
     )
+    technician = accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.lab_technician,
+        full_name="Joseph Mutua",
+        email=LAB,
+        password=DEMO_PASSWORD,
+    )
     db.session.flush()
     _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
+    lab.install_catalogue(hospital)
     today = scheduling.local_today(hospital)
     for patient, doctor, days_ago, at, reason, record, paid in PAST:
         visit = _book(hospital, patient, doctor, today - timedelta(days=days_ago), at, reason, search_days=-7)
         if visit is not None:
             _see(visit, desk, record, paid)
+    _seed_lab(hospital, desk, technician)
     _book_demo_days(hospital, desk)
     _triage_walk_ins(hospital, desk, nurse)
     _urgent_walk_in(hospital, desk, walk_in)
@@ -626,3 +638,89 @@ def _seed_inventory(hospital: Hospital, admin: User, pharmacist: User) -> None:
     gauze = items[1]
     inventory.adjust_stock(gauze, change=-5, reason="Stock-take: water-damaged packs", actor=admin)
     inventory.transfer_out_stock(gauze, quantity=20, destination="Hillside Community Clinic", actor=admin)
+
+
+# Laboratory orders of past visits: (patient, days ago, panels and tests by code, priority, how far they
+# got, values by test code in order of entry). "verified" orders were verified by the ordering doctor.
+LAB_ORDERS = [
+    ("david@example.org", 28, ["LIPID", "HBA1C"], "routine", "verified",
+     {"CHOL": "232", "HDL": "38", "LDL": "158", "TG": "181", "HBA1C": "7.8"}),
+    ("john@example.org", 21, ["KFT"], "urgent", "verified",
+     {"CREA": "1.21", "BUN": "18", "NA": "139", "K": "6.8", "CL": "101"}),
+    ("sofia@example.org", 6, ["MRDT", "FBC"], "stat", "verified",
+     {"MRDT": "negative", "HB": "12.9", "HCT": "38.5", "WBC": "13.2", "PLT": "241", "MCV": "86"}),
+    ("halima@example.org", 3, ["FBC", "TSH"], "routine", "resulted",
+     {"HB": "11.4", "HCT": "34.9", "WBC": "6.1", "PLT": "288", "MCV": "78", "TSH": "2.10"}),
+    ("halima@example.org", 3, ["UA"], "routine", "ordered", {}),
+]  # fmt: skip
+
+
+def _seed_lab(hospital: Hospital, desk: User, technician: User) -> None:
+    """Orders of past visits in every state: verified (one with a critical potassium acknowledged by the
+    doctor and a creatinine amended), resulted and waiting for verification, waiting for the sample."""
+    tests, panels = lab.catalogue(hospital.id)
+    test_ids = {t.code: t.id for t in tests}
+    panel_ids = {p.code: p.id for p in panels}
+    for email, days_ago, codes, priority, state, values in LAB_ORDERS:
+        encounter = _past_encounter(hospital, email, days_ago)
+        if encounter is None:
+            continue
+        doctor = encounter.doctor.user
+        at = encounter.created_at + timedelta(minutes=10)
+        with clock.frozen(at):
+            order = lab.place_order(
+                encounter,
+                doctor,
+                test_ids=[test_ids[c] for c in codes if c in test_ids],
+                panel_ids=[panel_ids[c] for c in codes if c in panel_ids],
+                priority=priority,
+                clinical_note=encounter.chief_complaint[:200],
+            )
+        if state == "ordered":
+            continue
+        with clock.frozen(at + timedelta(minutes=20)):
+            billing.record_desk_payment(
+                order.bill, amount_minor=order.bill.balance_minor, method=PaymentMethod.cash, actor=desk,
+                key=billing.new_key(),
+            )  # fmt: skip
+            lab.collect_specimen(order, technician)
+        _result_order(order, technician, values, at + timedelta(hours=1), verify=state == "verified")
+
+
+def _result_order(order, technician: User, values: dict[str, str], at: datetime, *, verify: bool) -> None:  # type: ignore[no-untyped-def]
+    doctor = order.doctor.user
+    with clock.frozen(at):
+        for item in order.items:
+            result = lab.enter_result(item, technician, values[item.test.code])
+            if result.critical:
+                with clock.frozen(at + timedelta(minutes=8)):
+                    lab.acknowledge_critical(result, doctor)
+    if not verify:
+        return
+    with clock.frozen(at + timedelta(hours=2)):
+        for item in order.items:
+            lab.verify_result(item, doctor)
+    creatinine = next((i for i in order.items if i.test.code == "CREA"), None)
+    if creatinine is not None:
+        with clock.frozen(at + timedelta(hours=5)):
+            lab.amend_result(creatinine, technician, "1.18", "Re-run after the analyser was recalibrated")
+
+
+def _past_encounter(hospital: Hospital, email: str, days_ago: int) -> Encounter | None:
+    """The record of the patient's visit that many days ago at the hospital (or the nearest one)."""
+    patient = _user(email)
+    if patient is None or patient.patient is None:
+        return None
+    day = scheduling.local_today(hospital) - timedelta(days=days_ago)
+
+    def distance(encounter: Encounter) -> int:
+        return abs((encounter.appointment.start_at.astimezone(hospital.tz).date() - day).days)
+
+    # The visit may have moved back a few days to a free slot (`_book`'s search).
+    found = db.session.scalars(
+        select(Encounter).where(
+            Encounter.patient_id == patient.patient.id, Encounter.hospital_id == hospital.id
+        )
+    ).all()
+    near = sorted((e for e in found if distance(e) <= 7), key=distance)
+    return near[0] if near else None
