@@ -379,3 +379,27 @@ def test_the_patient_sees_only_verified_results(make):
     lab.verify_result(item, second)
     assert lab.visible_result(patient, item) == result
     assert lab.visible_result(make.patient(), item) is None
+
+
+def test_the_predicates_for_pages_say_what_the_services_allow(make):
+    order, item, tech, second = _collected(make)
+    doctor, patient = order.doctor.user, order.patient.user
+    assert not lab.can_cancel(doctor, order) and not lab.can_collect(tech, order)  # collected already
+    assert lab.can_enter_result(tech, item) and not lab.can_enter_result(doctor, item)
+    assert not lab.can_verify(second, item)  # nothing entered yet
+    result = lab.enter_result(item, tech, "7.0")
+    assert lab.can_verify(second, item) and lab.can_verify(doctor, item)
+    assert not lab.can_verify(tech, item) and not lab.can_verify(patient, item)
+    assert not lab.can_amend(tech, item)
+    assert lab.can_acknowledge(doctor, result) and not lab.can_acknowledge(tech, result)
+    lab.verify_result(item, second)
+    assert lab.can_amend(tech, item) and lab.can_amend(doctor, item) and not lab.can_enter_result(tech, item)
+    lab.acknowledge_critical(result, doctor)
+    assert not lab.can_acknowledge(doctor, result)
+    waiting = make.lab_order()
+    assert lab.can_cancel(waiting.doctor.user, waiting) and lab.can_collect(
+        make.nurse(waiting.hospital), waiting
+    )
+    assert lab.can_order(waiting.doctor.user, waiting.encounter) and not lab.can_order(
+        tech, waiting.encounter
+    )

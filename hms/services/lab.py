@@ -139,6 +139,61 @@ def _is_admin_of(user: User, hospital_id: int) -> bool:
     return user.hospital_admin is not None and user.hospital_admin.hospital_id == hospital_id
 
 
+def can_order(user: User, encounter: Encounter) -> bool:
+    """Only the doctor of the visit orders tests from its encounter."""
+    return user.doctor is not None and user.doctor.id == encounter.doctor_id
+
+
+def can_cancel(user: User, order: LabOrder) -> bool:
+    """The ordering doctor or the lab, while the specimen is not collected."""
+    return order.can_cancel and (
+        is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id)
+    )
+
+
+def can_collect(user: User, order: LabOrder) -> bool:
+    """A lab technician or a nurse of the order's hospital, while the order waits for its specimen."""
+    staff_hospital = _staff_hospital_id(user, StaffKind.lab_technician, StaffKind.nurse)
+    return order.status == LabOrderStatus.ordered and staff_hospital == order.hospital_id
+
+
+def can_enter_result(user: User, item: LabOrderItem) -> bool:
+    """A lab technician of the hospital, once the specimen is collected and until the value is verified."""
+    return (
+        is_lab_technician(user, item.order.hospital_id)
+        and item.order.status in (LabOrderStatus.collected, LabOrderStatus.resulted)
+        and item.status in (LabItemStatus.registered, LabItemStatus.preliminary)
+    )
+
+
+def can_verify(user: User, item: LabOrderItem) -> bool:
+    """The ordering doctor or a lab technician of the hospital, not the one who entered the value."""
+    order, result = item.order, item.result
+    return (
+        item.status == LabItemStatus.preliminary
+        and result is not None
+        and result.entered_by_id != user.id
+        and (is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id))
+    )
+
+
+def can_amend(user: User, item: LabOrderItem) -> bool:
+    """The ordering doctor or a lab technician of the hospital, once the value is verified."""
+    order = item.order
+    return item.status.is_released and (
+        is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id)
+    )
+
+
+def can_acknowledge(user: User, result: LabResult) -> bool:
+    """A doctor who may see the order, or an administrator of its hospital, while it waits."""
+    order = result.item.order
+    responsible = _is_admin_of(user, order.hospital_id) or (
+        user.doctor is not None and can_see_order(user, order)
+    )
+    return result.awaits_acknowledgement and responsible
+
+
 def can_see_order(user: User, order: LabOrder) -> bool:
     """The ordering doctor; a doctor who may see the patient's records (hms.services.clinical's rule);
     the lab technicians of the order's hospital; the patient himself (his released results only:
@@ -228,7 +283,7 @@ def place_order(
     """Order tests and panels from the doctor's encounter, and bill them (one bill per order, issued at
     once, through the billing service: a panel is one line at its price, a test alone one line).
     Flushes; the caller commits."""
-    if doctor_user.doctor is None or doctor_user.doctor.id != encounter.doctor_id:
+    if not can_order(doctor_user, encounter):
         raise NotAllowed(N_("Only the doctor of this visit can order tests from it."))
     chosen_priority, note = _priority(priority), _clean_note(clinical_note)
     tests = _catalogue_rows(LabTest, list(test_ids), encounter.hospital_id)
