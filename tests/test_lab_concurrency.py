@@ -96,17 +96,17 @@ def test_a_verification_racing_a_correction_never_verifies_a_value_nobody_saw(ap
     order, item, first, second = _collected(make)
     lab.enter_result(item, first, "4.2")
     db.session.commit()
-    item_id, version = item.id, item.version
+    item_id, version, first_id, second_id = item.id, item.version, first.id, second.id
 
     def correct():  # type: ignore[no-untyped-def]
         lab.enter_result(
-            db.session.get(LabOrderItem, item_id), db.session.get(User, first.id), "4.9", version=version
+            db.session.get(LabOrderItem, item_id), db.session.get(User, first_id), "4.9", version=version
         )
         db.session.commit()
 
     def verify():  # type: ignore[no-untyped-def]
         lab.verify_result(
-            db.session.get(LabOrderItem, item_id), db.session.get(User, second.id), version=version
+            db.session.get(LabOrderItem, item_id), db.session.get(User, second_id), version=version
         )
         db.session.commit()
 
@@ -115,7 +115,7 @@ def test_a_verification_racing_a_correction_never_verifies_a_value_nobody_saw(ap
     db.session.rollback()
     item = db.session.get(LabOrderItem, item_id)
     if item.status == LabItemStatus.final:  # the verification won: it verified the value it saw
-        assert [r.value for r in item.results] == ["4.2"] and item.results[0].verified_by_id == second.id
+        assert [r.value for r in item.results] == ["4.2"] and item.results[0].verified_by_id == second_id
     else:  # the correction won: nothing is verified
         assert [r.value for r in item.results] == ["4.2", "4.9"]
         assert _count(LabResult, LabResult.verified_at.is_not(None)) == 0
@@ -125,14 +125,14 @@ def test_a_cancellation_racing_the_collection_is_one_or_the_other(app, make):
     clock.set_frozen(NOW)
     order = make.lab_order()
     technician = make.lab_technician(order.hospital)
-    order_id, doctor_id = order.id, order.doctor.user_id
+    order_id, doctor_id, technician_id = order.id, order.doctor.user_id, technician.id
 
     def cancel():  # type: ignore[no-untyped-def]
         lab.cancel_order(db.session.get(LabOrder, order_id), db.session.get(User, doctor_id), "Not needed")
         db.session.commit()
 
     def collect():  # type: ignore[no-untyped-def]
-        lab.collect_specimen(db.session.get(LabOrder, order_id), db.session.get(User, technician.id))
+        lab.collect_specimen(db.session.get(LabOrder, order_id), db.session.get(User, technician_id))
         db.session.commit()
 
     outcomes = run_at_once(app, [cancel, collect], frozen_at=NOW)
