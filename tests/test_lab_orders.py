@@ -265,3 +265,21 @@ def test_the_bill_of_an_order_is_the_billing_services_ordinary_bill(make):
     order = make.lab_order()
     found = billing.hospital_bill(order.hospital_id, order.bill_id)
     assert found is not None and found.is_payable
+
+
+def test_the_work_list_puts_stat_first_then_urgent_then_routine_oldest_first(make):
+    hospital = make.hospital()
+    encounters = [make.encounter(make.appointment(None, None, hospital, start_at=NOW)) for _ in range(3)]
+    test = make.lab_test(hospital)
+    routine = make.lab_order(encounters[0], tests=[test])
+    clock.set_frozen(NOW + timedelta(minutes=1))
+    stat = make.lab_order(encounters[1], tests=[test], priority="stat")
+    urgent = make.lab_order(encounters[2], tests=[test], priority="urgent")
+    clock.set_frozen(NOW + timedelta(minutes=2))
+    later_routine = make.lab_order(encounters[0], tests=[test])
+    make.lab_order()  # at another hospital
+    assert lab.hospital_work_list(hospital.id) == [stat, urgent, routine, later_routine]
+    lab.cancel_order(later_routine, later_routine.doctor.user, "Duplicate")
+    assert later_routine not in lab.hospital_work_list(hospital.id)
+    assert lab.patient_orders(routine.patient_id) == [later_routine, routine]
+    assert lab.encounter_orders(encounters[0].id) == [routine, later_routine]
