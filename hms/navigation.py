@@ -122,6 +122,12 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
         Link("staff.desk_bills", N_("Billing desk"), (StaffKind.receptionist,), also=("staff.desk_bill",)),
         Link("staff.inventory", N_("Inventory"), (StaffKind.pharmacist,)),
         Link("staff.triage_list", N_("Triage"), (StaffKind.nurse,), also=("staff.triage",)),
+        Link(
+            "staff.lab_work_list",
+            N_("Laboratory"),
+            (StaffKind.lab_technician,),
+            also=("staff.lab_order", "staff.lab_label"),
+        ),
     ),
     Role.super_admin: (
         Link("super_admin.dashboard", N_("Dashboard")),

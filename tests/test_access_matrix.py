@@ -768,6 +768,23 @@ MATRIX = [
     ("POST", "/account/two-factor/disable", {"anonymous": 302, "*": 422}),
     ("GET", "/login/two-factor", {"*": 303}),
     ("POST", "/login/two-factor", {"*": 303}),
+    # The lab technician's pages: the matrix's staff member is a receptionist, refused like every other
+    # role; a technician's own hospital's orders (200) and another's (404) in tests/test_lab_worklist.py.
+    *[
+        (method, f"/staff/lab{tail}", {"anonymous": 302, "*": 403})
+        for method, tail in (
+            ("GET", ""),
+            ("GET", "/orders/999999"),
+            ("POST", "/orders/999999/collect"),
+            ("GET", "/orders/999999/label"),
+            ("GET", "/orders/999999/items/999999"),
+            ("POST", "/orders/999999/items/999999"),
+            ("GET", "/orders/999999/items/999999/edit"),
+            ("POST", "/orders/999999/items/999999/amend"),
+            ("POST", "/orders/999999/items/999999/verify"),
+            ("POST", "/orders/999999/items/999999/acknowledge"),
+        )
+    ],
     ("GET", "/no/such/page", {"*": 404}),
 ]
 

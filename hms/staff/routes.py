@@ -35,6 +35,10 @@ def dashboard():
         from hms.services.triage import triage_queue
 
         extra["triage_rows"] = triage_queue(staff.hospital)
+    if staff.kind == StaffKind.lab_technician and staff.hospital.is_active:
+        from hms.staff.lab import waiting_criticals
+
+        extra["lab_criticals"] = waiting_criticals(staff.hospital_id)
     return render("staff/dashboard.html", staff=staff, **extra)
 
 
@@ -43,4 +47,5 @@ from hms.staff import desk as _desk  # noqa: E402,F401
 from hms.staff import desk_booking as _desk_booking  # noqa: E402,F401
 from hms.staff import flow as _flow  # noqa: E402,F401
 from hms.staff import inventory as _inventory  # noqa: E402,F401
+from hms.staff import lab as _lab  # noqa: E402,F401
 from hms.staff import triage as _triage  # noqa: E402,F401
