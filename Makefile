@@ -19,12 +19,17 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) hms seed-demo
 
+# Tests run on every core (pytest-xdist; TEST_WORKERS=0 runs them in this process), each worker with a
+# database of its own; the browser tests stay together on one worker (tests/conftest.py).
+TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS)
+
 test: setup dev browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The inner loop: SQLite, no browser, stop at the first failure (PYTEST_ARGS narrows it to a file or test).
 test-fast: setup dev
-	$(BIN)/python -m pytest -x -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -x -m "not e2e" $(PYTEST_ARGS)
 
 # The README's screenshots of each role's first page at 390 and 1,280 px (docs/screens/), from the demo data.
 screens: setup dev browser

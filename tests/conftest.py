@@ -37,6 +37,22 @@ def pytest_terminal_summary(terminalreporter, config):  # type: ignore[no-untype
         terminalreporter.write_line(f"Random order: repeat it with --randomly-seed={seed}")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
+    """With pytest-xdist (`make test` runs a worker per core): every test under tests/e2e runs on one
+    worker, one Chromium at a time on a 2-core machine, while the other workers share the rest test by
+    test. (xdist's own `--dist loadgroup` renames node ids, which pytest 9 no longer lets a plugin do.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/e2e/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 def _create_database(base_url: str) -> tuple[str, callable]:
     """A fresh, empty database on the server of `base_url`, and a function that drops it."""
     url = make_url(base_url)

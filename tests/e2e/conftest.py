@@ -26,6 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
+    """Every test here is `e2e` (tests/conftest.py keeps them on one xdist worker)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
