@@ -120,6 +120,7 @@ def build_access_world(make) -> dict:  # type: ignore[no-untyped-def]
         | token_ids(make)
         | _billing_world(make, patient, hospital, other_hospital)
     )
+    ids |= lab_doctor_ids(make, ids)
     return {"users": {role: user.id for role, user in users.items()}, "ids": ids}
 
 
@@ -269,3 +270,29 @@ _receipts = iter(range(1, 10**9))
 
 def payment_seq() -> str:
     return f"{next(_receipts):06d}"
+
+
+def lab_doctor_ids(make, ids: dict) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A collected order from the patient's visit with the doctor whose critical potassium waits for
+    verification and acknowledgement, another one verified, and an order from another doctor's visit."""
+    from hms.models import Encounter
+    from hms.services import lab
+
+    encounter = db.session.get(Encounter, ids["encounter"])
+    test = make.lab_test(encounter.hospital, name="Potassium")
+    order = make.collected_lab_order(encounter, tests=[test])
+    technician, verifier = make.lab_technician(encounter.hospital), make.lab_technician(encounter.hospital)
+    result = lab.enter_result(order.items[0], technician, "7.2")
+    verified = make.collected_lab_order(encounter, tests=[test])
+    lab.enter_result(verified.items[0], technician, "5.6")
+    lab.verify_result(verified.items[0], verifier)
+    other = make.lab_order(db.session.get(Encounter, ids["other_encounter"]))
+    db.session.commit()
+    return {
+        "doctor_lab_order": order.id,
+        "doctor_lab_item": order.items[0].id,
+        "doctor_lab_result": result.id,
+        "verified_lab_order": verified.id,
+        "other_doctor_lab_order": other.id,
+        "other_doctor_lab_item": other.items[0].id,
+    }

@@ -24,6 +24,7 @@ from hms.clinical_forms import (
     NoteForm,
     PatientSearchForm,
 )
+from hms.doctor import lab_section
 from hms.doctor.routes import bp
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
@@ -303,6 +304,7 @@ def _encounter_page(
     conflict: Encounter | None = None,
     saved: bool = False,
     query: str = "",
+    lab: dict | None = None,
 ) -> Response:
     if block is None and status == 200:
         clinical.audit(
@@ -328,6 +330,7 @@ def _encounter_page(
         results=clinical.search_icd10(query) if query else [],
         remove_form=EmptyForm(),
         triage=triage.latest_for_appointment(encounter.appointment_id) if block is None else None,
+        **(lab or (lab_section.context(encounter) if block is None or not is_htmx() else {})),
     )
 
 

@@ -49,6 +49,7 @@ def dashboard():
         memberships=doctor.memberships,
         todays=todays,
         today_counts=VisitCounts.of(a.status for a in todays),
+        open_criticals=_lab.open_criticals_count(),
     )
 
 
@@ -443,4 +444,5 @@ def cancel_appointment(appointment_id: int):
 
 from hms.doctor import clinical as _clinical  # noqa: E402, F401  (registers the clinical-record routes)
 from hms.doctor import hospitals as _hospitals  # noqa: E402,F401  (registers its routes)
+from hms.doctor import lab as _lab  # noqa: E402,F401  (registers the laboratory pages)
 from hms.doctor import queue as _queue  # noqa: E402,F401  (registers the doctor's queue)
