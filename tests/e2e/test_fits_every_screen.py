@@ -43,6 +43,18 @@ def _ids(busy) -> dict[str, int]:  # type: ignore[no-untyped-def]
     }
 
 
+def _lab_ids(busy, technician) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A collected order of the busy hospital's visit with a critical value entered (its pages at their
+    fullest: the critical on top of the work list, a flagged row, a label)."""
+    from hms.models import Encounter
+    from hms.services import lab
+
+    order = factories.lab_order(db.session.get(Encounter, busy.prescription.encounter_id), priority="stat")
+    lab.collect_specimen(order, technician)
+    lab.enter_result(order.items[0], technician, "7.5")
+    return {"order_id": order.id, "item_id": order.items[0].id}
+
+
 def pages_of(app, client, user, ids: dict[str, int]) -> list[str]:  # type: ignore[no-untyped-def]
     """The GET pages `user` can open (200, HTML), found from the url map."""
     from tests.signin import sign_in
@@ -75,6 +87,7 @@ def pages_of(app, client, user, ids: dict[str, int]) -> list[str]:  # type: igno
         "receptionist",
         "nurse",
         "pharmacist",
+        "lab_technician",
         "super_admin",
     ],
 )
@@ -82,9 +95,12 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
     with app.test_request_context():
         busy = busy_hospital.build()
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
+        technician = factories.lab_technician(busy.hospital, email="lab@busy.example.org")
+        ids = _ids(busy) | (_lab_ids(busy, technician) if role == "lab_technician" else {})
         db.session.commit()
     user = {
         "pharmacist": pharmacist,
+        "lab_technician": technician,
         "nurse": busy.nurse,
         "anonymous": None,
         "patient": busy.patient,
@@ -93,7 +109,7 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
         "receptionist": busy.receptionist,
         "super_admin": busy.super_admin,
     }[role]
-    paths = pages_of(app, app.test_client(), user, _ids(busy))
+    paths = pages_of(app, app.test_client(), user, ids)
     assert len(paths) >= 3, paths
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 800}, locale="en-GB")
     tab = context.new_page()
