@@ -420,3 +420,20 @@ def test_the_technicians_home_and_menu_lead_to_the_work_list(client, login_as, m
     assert 'href="/staff/lab"' in home and "Open the work list" in home
     page = client.get(f"/staff/lab/orders/{order.id}").get_data(as_text=True)
     assert re.search(r'<a href="/staff/lab"[^>]*aria-current="page"[^>]*>Laboratory</a>', page)
+
+
+def test_opening_an_order_is_audited_and_a_refused_one_too(client, login_as, make):  # type: ignore[no-untyped-def]
+    from hms.models import AuditEvent
+
+    order, technician = _lab(make)
+    login_as(technician)
+    client.get(f"/staff/lab/orders/{order.id}")
+    login_as(make.lab_technician())
+    client.get(f"/staff/lab/orders/{order.id}")
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.record_type == "lab_order", AuditEvent.action == "view")
+    ).all()
+    assert [(e.outcome, e.patient_id) for e in events] == [
+        ("success", order.patient_id),
+        ("denied", None),
+    ]

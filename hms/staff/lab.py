@@ -39,6 +39,7 @@ from hms.models import (
     StaffKind,
 )
 from hms.services import lab
+from hms.services.audit import record_event
 from hms.services.errors import DomainError, Invalid, NotAllowed
 from hms.staff.routes import bp
 
@@ -203,7 +204,17 @@ def order_or_404(order_id: int) -> LabOrder:
     """The order, if it is one of the technician's hospital (anything else reads as not there)."""
     order = db.session.get(LabOrder, order_id)
     if order is None or not lab.can_see_order(current_user, order):
+        db.session.rollback()
+        record_event("view", "lab_order", order_id, outcome="denied")  # another hospital's patient unnamed
+        db.session.commit()
         abort(404)
+    return order
+
+
+def _viewed(order: LabOrder) -> LabOrder:
+    """Write the technician's look at the order's patient data to the audit log."""
+    record_event("view", "lab_order", order.id, patient_id=order.patient_id, hospital_id=order.hospital_id)
+    db.session.commit()
     return order
 
 
@@ -254,7 +265,7 @@ def _item_response(order: LabOrder, item: LabOrderItem, *, status: int = 200, **
 @bp.get("/lab/orders/<int:order_id>")
 @lab_only
 def lab_order(order_id: int):
-    return _order_page(order_or_404(order_id))
+    return _order_page(_viewed(order_or_404(order_id)))
 
 
 @bp.post("/lab/orders/<int:order_id>/collect")
@@ -279,6 +290,7 @@ def lab_label(order_id: int):
     order = order_or_404(order_id)
     if not order.specimens:
         return redirect_to(url_for("staff.lab_order", order_id=order.id))
+    _viewed(order)
     return render("staff/lab_label.html", order=order, hospital=order.hospital)
 
 
