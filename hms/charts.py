@@ -115,3 +115,38 @@ def _clean(chart: pygal.graph.graph.Graph, label: str) -> Markup:
     svg = svg.replace('id=""', "", 1).replace("<defs></defs>", f"<title>{escape(label)}</title>", 1)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
     return Markup(svg)  # noqa: S704  (pygal's own markup, labels escaped by pygal, scripts and styles removed)
+
+
+def line_chart(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    label: str,
+    width: int = 640,
+    height: int = 220,
+) -> Markup:
+    """Lines of one or more named series over `labels` (a value over time, with its limits), inline SVG;
+    a None leaves a gap."""
+    chart = pygal.Line(
+        js=[],
+        css=[],
+        disable_xml_declaration=True,
+        show_legend=len(series) > 1,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=min(len(series), 3) or 1,
+        width=width,
+        height=height,
+        explicit_size=False,
+        no_prefix=True,
+        print_values=False,
+        x_label_rotation=0,
+        truncate_label=12,
+        margin=12,
+        dots_size=3,
+        allow_interruptions=True,
+        classes=["chart", "line-chart"],
+    )
+    chart.x_labels = list(labels)
+    for name, values in series:
+        chart.add(name, list(values))
+    return _clean(chart, label)

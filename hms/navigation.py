@@ -41,6 +41,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
             (
                 Link("patient.records", N_("Medical history")),
                 Link("patient.encounters", N_("My visits")),
+                Link("patient.lab_results", N_("Test results"), also=("patient.lab_order",)),
                 Link("patient.record_access", N_("Record access")),
             ),
         ),

@@ -300,6 +300,13 @@ MATRIX = [
     ("POST", "/doctor/lab/{other_doctor_lab_order}/items/{other_doctor_lab_item}/verify", DOCTOR_404),
     ("POST", "/doctor/lab/{doctor_lab_order}/results/{doctor_lab_result}/acknowledge", DOCTOR_303),
     ("POST", "/doctor/lab/{other_doctor_lab_order}/results/{doctor_lab_result}/acknowledge", DOCTOR_404),
+    ("GET", "/patient/lab", PATIENT | {"patient": 200}),
+    ("GET", "/patient/lab/{verified_lab_order}", PATIENT | {"patient": 200}),
+    ("GET", "/patient/lab/{doctor_lab_order}", PATIENT | {"patient": 200}),
+    ("GET", "/patient/lab/{other_doctor_lab_order}", PATIENT | {"patient": 404}),
+    ("GET", "/patient/lab/{verified_lab_order}.pdf", PATIENT | {"patient": 200}),
+    ("GET", "/patient/lab/{doctor_lab_order}.pdf", PATIENT | {"patient": 404}),  # nothing verified yet
+    ("GET", "/patient/lab/{other_doctor_lab_order}.pdf", PATIENT | {"patient": 404}),
     ("GET", "/patient/record-access", PATIENT | {"patient": 200}),
     ("POST", "/logout", {"*": 303}),
     # Languages: anyone may switch, signed in or not

@@ -95,6 +95,9 @@ OWN = {
     "invitation_id": ["invitation"],
     "staff_id": ["staff"],
     "admin_id": ["second_admin"],
+    "lab_order_id": ["doctor_lab_order", "verified_lab_order"],
+    "lab_item_id": ["doctor_lab_item"],
+    "lab_result_id": ["doctor_lab_result"],
 }
 
 

@@ -97,6 +97,7 @@ def _other_ids(make, ids: dict[str, int], users) -> dict[str, int]:  # type: ign
         "invitation_id": ids["other_invitation"],
         "staff_id": ids["other_staff"],
         "admin_id": ids["other_admin"],
+        "lab_order_id": ids["other_doctor_lab_order"],
     }
 
 

@@ -21,6 +21,7 @@ from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
+from hms.lookup import MAX_ID
 from hms.models import Doctor, Encounter, LabOrder, LabOrderItem, LabResult, Patient
 from hms.services import clinical, lab
 from hms.services.errors import DomainError
@@ -176,6 +177,8 @@ def verify_lab_result(lab_order_id: int, lab_item_id: int):
     if not form.validate_on_submit():
         abort(400)
     version = form.version_number
+    if version is not None and not 0 < version <= MAX_ID:
+        abort(400)
     return _change(
         order.id, lambda: lab.verify_result(item, current_user, version=version), N_("Result verified.")
     )

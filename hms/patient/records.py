@@ -15,6 +15,7 @@ from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
+from hms.patient.lab import orders_by_encounter
 from hms.patient.routes import bp
 from hms.services import clinical, triage
 from hms.services.errors import DomainError, NotAllowed
@@ -149,11 +150,13 @@ def encounters():
     total = clinical.count_encounters(patient.id)
     clinical.audit("view", "encounter", None, patient_id=patient.id, detail=f"list page {page}")
     db.session.commit()
+    encounters = clinical.patient_encounters(
+        patient.id, limit=ENCOUNTERS_PER_PAGE, offset=(page - 1) * ENCOUNTERS_PER_PAGE
+    )
     return render(
         "patient/encounters.html",
-        encounters=clinical.patient_encounters(
-            patient.id, limit=ENCOUNTERS_PER_PAGE, offset=(page - 1) * ENCOUNTERS_PER_PAGE
-        ),
+        encounters=encounters,
+        lab_orders=orders_by_encounter([e.id for e in encounters]),
         page=page,
         pages=max((total + ENCOUNTERS_PER_PAGE - 1) // ENCOUNTERS_PER_PAGE, 1),
         vital_signs=triage.patient_vitals(patient.id, limit=VITALS_SHOWN) if page == 1 else [],

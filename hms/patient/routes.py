@@ -281,4 +281,5 @@ def reschedule(appointment_id: int):
 
 
 from hms.patient import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
+from hms.patient import lab as _lab  # noqa: E402,F401  (registers the test results)
 from hms.patient import records as _records  # noqa: E402, F401  (registers the clinical-record routes)

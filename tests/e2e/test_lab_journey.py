@@ -1,0 +1,123 @@
+"""In Chromium: a doctor orders a kidney panel from the visit (debounced search, added to the draft,
+placed: the bill's line shown), the patient's bill holds it; the laboratory's values are entered
+through the services; the doctor sees the critical flag, acknowledges it and verifies the values; the
+patient sees the flagged results and downloads the report. Every page fits a 360 px phone."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from playwright.sync_api import expect
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from hms import clock
+from hms.extensions import db
+from hms.models import LabOrder
+from hms.services import lab
+from tests.e2e.conftest import expect_logged_in, follow, log_out
+from tests.factories import PASSWORD
+
+
+def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect_logged_in(page)
+
+
+def _fits_a_phone(page, live_server: str, paths: list[str]) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 360, "height": 800})
+    for path in paths:
+        page.goto(f"{live_server}{path}")
+        assert not page.evaluate("document.documentElement.scrollWidth > innerWidth"), path
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def _results_entered(order_id: int, technician, verifier_values: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """What the laboratory does on its own pages: collect the specimen and enter each value."""
+    db.session.rollback()  # see what the server committed
+    order = db.session.get(LabOrder, order_id)
+    lab.collect_specimen(order, technician)
+    for item in order.items:
+        lab.enter_result(item, technician, verifier_values[item.test.code])
+    db.session.commit()
+
+
+def test_a_panel_is_ordered_resulted_verified_and_read_by_the_patient(page, live_server, make):
+    hospital = make.hospital(name="Riverside General", currency="KES")
+    doctor = make.doctor_at(hospital, email="dr.okafor@example.org", name="Chinedu Okafor")
+    patient = make.patient(email="amina@example.org", name="Amina Hassan")
+    visit = make.encounter(
+        make.appointment(patient, doctor, hospital, start_at=clock.now().replace(microsecond=0))
+    )
+    potassium = make.lab_test(hospital, "K", name="Potassium")
+    creatinine = make.lab_test(
+        hospital, "CREA", name="Creatinine", unit="µmol/L", decimals=0,
+        ranges=[(None, 0, None, "45", "90")], critical_low=None, critical_high=Decimal("800"),
+        physical_low=Decimal("5"), physical_high=Decimal("3000"), price_minor=50000,
+    )  # fmt: skip
+    make.lab_panel(hospital, [potassium, creatinine], "KFT", name="Kidney function", price_minor=150000)
+    technician = make.lab_technician(hospital)
+
+    _log_in(page, live_server, "dr.okafor@example.org")
+    page.goto(f"{live_server}/doctor/encounters/{visit.id}")
+    section = page.locator("#lab")
+    section.get_by_label("Find a test or panel").fill("kidn")  # debounced search, swapped in by HTMX
+    section.get_by_role("button", name="Add Kidney function").click()
+    expect(section.locator("fieldset.lab-chosen")).to_contain_text("Kidney function")
+    section.get_by_label("Priority").select_option("urgent")
+    section.get_by_label("Clinical note").fill("Oedema, on ACE inhibitor")
+    encounter_url = page.url
+    section.get_by_role("button", name="Place order").click()
+    placed = section.get_by_role("status")
+    expect(placed).to_contain_text("added to bill B")
+    expect(placed).to_contain_text("Lab: Kidney function")
+    assert page.url == encounter_url  # swapped in place
+    db.session.rollback()
+    order = db.session.scalar(select(LabOrder).where(LabOrder.encounter_id == visit.id))
+    log_out(page)
+
+    _log_in(page, live_server, "amina@example.org")
+    follow(page, "My bills")
+    expect(page.locator("main")).to_contain_text("1,500.00")
+    log_out(page)
+
+    _results_entered(order.id, technician, {"K": "7.1", "CREA": "120"})
+
+    _log_in(page, live_server, "dr.okafor@example.org")
+    page.get_by_role("link", name="1 critical laboratory result waits for your acknowledgement").click()
+    expect(page.locator("main")).to_contain_text("Potassium: 7.1 mmol/L")
+    page.get_by_role("link", name=f"Open order {order.number}").click()
+    potassium_row = page.locator("tr", has_text="Potassium")
+    expect(potassium_row.locator(".result-flag")).to_contain_text("HH")
+    expect(potassium_row).to_contain_text("Critically high")  # a word, not colour alone
+    potassium_row.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#lab-results")).to_contain_text("Critical result acknowledged.")
+    page.locator("tr", has_text="Potassium").get_by_role("button", name="Verify Potassium").click()
+    expect(page.locator("#lab-results")).to_contain_text("Result verified.")
+    page.locator("tr", has_text="Creatinine").get_by_role("button", name="Verify Creatinine").click()
+    expect(page.locator("tr", has_text="Creatinine")).to_contain_text("final")
+    _fits_a_phone(
+        page, live_server, [f"/doctor/encounters/{visit.id}", f"/doctor/lab/{order.id}", "/doctor/"]
+    )
+    log_out(page)
+
+    _log_in(page, live_server, "amina@example.org")
+    follow(page, "Test results")
+    results = page.locator(f"#lab-order-{order.id}")
+    expect(results.locator("tr", has_text="Potassium")).to_contain_text("7.1")
+    expect(results.locator("tr", has_text="Creatinine")).to_contain_text("120")
+    expect(results.locator("tr", has_text="Creatinine")).to_contain_text("High")
+    with page.expect_download() as download_info:
+        results.get_by_role("link", name="Download PDF").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{order.number}.pdf"
+    with open(download.path(), "rb") as handle:
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(handle.read())).pages)
+    for expected in ("Riverside General", "Amina Hassan", order.number, "7.1", "HH Critically high", "45–90"):
+        assert expected in text, expected
+    _fits_a_phone(page, live_server, ["/patient/lab", f"/patient/lab/{order.id}", "/patient/encounters"])
+    assert page.js_errors == []
