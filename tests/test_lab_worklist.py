@@ -437,3 +437,36 @@ def test_opening_an_order_is_audited_and_a_refused_one_too(client, login_as, mak
         ("success", order.patient_id),
         ("denied", None),
     ]
+
+
+def test_no_nasty_input_to_the_technicians_pages_answers_5xx(client, login_as, make):  # type: ignore[no-untyped-def]
+    """tests/test_fuzz.py's values (its world's staff member is no lab technician) in every field and
+    query name of these pages: an order waiting, one with a value entered, one verified."""
+    from tests.test_fuzz import NASTY
+
+    waiting, technician = _lab(make)
+    test = waiting.items[0].test
+    entered = make.lab_order(_visit(make, waiting.hospital), tests=[test])
+    verified = make.lab_order(_visit(make, waiting.hospital), tests=[test])
+    for order in (entered, verified):
+        lab.collect_specimen(order, technician)
+        lab.enter_result(_item(order), technician, "4.0")
+    lab.verify_result(_item(verified), make.lab_technician(waiting.hospital))
+    db.session.commit()
+    login_as(make.lab_technician(waiting.hospital))
+    problems = []
+    for value in NASTY:
+        for name in ("state", "priority", "fragment"):
+            response = client.get("/staff/lab", query_string={name: value}, headers=HX)
+            if response.status_code >= 500:
+                problems.append(f"GET /staff/lab {name}={value!r:.40}")
+        for order in (waiting, entered, verified):
+            item = _item(order)
+            for tail in ("", "/amend", "/verify", "/acknowledge"):
+                for data in ({"value": value, "version": "1"}, {"version": value}, {"reason": value}):
+                    data = data | ({"value": "4.1"} if "value" not in data else {})
+                    response = client.post(_item_url(order, item, tail), data=data, headers=HX)
+                    if response.status_code >= 500:
+                        problems.append(f"POST {tail or 'save'} {data!r:.60}: {response.status_code}")
+                    db.session.rollback()
+    assert not problems, "\n".join(problems[:20])
