@@ -109,6 +109,8 @@ def test_the_range_is_the_patients_sex_and_age_on_the_day_of_collection(make):
         ("0.2", None, "not a possible value"),
         ("high", None, "Enter a number"),
         ("NaN", None, "Enter a number"),
+        ("1e30", None, "Enter a number"),  # no physical limit needed to refuse what cannot be stored
+        ("1e999999", None, "Enter a number"),
         ("", None, "Enter a result"),
         ("4.2", "mg/dL", "Enter the value in mmol/L"),
     ],

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from hms import clock
@@ -62,6 +62,9 @@ NOTE_MAX = 500
 TEXT_MAX = 500
 MAX_ITEMS = 60
 URGENT = Channels(email=True, sms=True)  # critical values reach people whatever their preferences
+
+# A lab value has at most 10 digits before the point (`LabNumber`, Numeric(14, 4)).
+LAB_NUMBER_LIMIT = Decimal(10) ** 10
 
 
 # ---------------------------------------------------------------- the flagging rule (pure)
@@ -481,7 +484,7 @@ def _clean_number(test: LabTest, text: str, unit: str | None) -> Decimal:
         number = Decimal(text.replace(",", "."))
     except InvalidOperation:
         number = Decimal("NaN")
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) >= LAB_NUMBER_LIMIT:  # 1e30 cannot be stored, nor measured
         raise Invalid(N_("Enter a number."), field="value")
     number = number.quantize(Decimal(1).scaleb(-test.decimals), rounding=ROUND_HALF_UP)
     low, high = test.physical_low, test.physical_high
@@ -933,15 +936,17 @@ def hospital_work_list(
     ),
     limit: int = 200,
 ) -> list[LabOrder]:
-    """The lab's work list: stat first, then urgent, then routine; oldest first within each."""
-    rank = {LabPriority.stat: 0, LabPriority.urgent: 1, LabPriority.routine: 2}
-    orders = db.session.scalars(
-        _with_details(select(LabOrder))
-        .where(LabOrder.hospital_id == hospital_id, LabOrder.status.in_(statuses))
-        .order_by(LabOrder.ordered_at, LabOrder.id)
-        .limit(limit)
-    ).all()
-    return sorted(orders, key=lambda o: rank[o.priority])
+    """The lab's work list: stat first, then urgent, then routine; oldest first within each (ranked in
+    SQL, so that the limit never cuts a stat order behind older routine ones)."""
+    rank = case({LabPriority.stat: 0, LabPriority.urgent: 1}, value=LabOrder.priority, else_=2)
+    return list(
+        db.session.scalars(
+            _with_details(select(LabOrder))
+            .where(LabOrder.hospital_id == hospital_id, LabOrder.status.in_(statuses))
+            .order_by(rank, LabOrder.ordered_at, LabOrder.id)
+            .limit(limit)
+        )
+    )
 
 
 def patient_orders(patient_id: int, limit: int = 50) -> list[LabOrder]:
