@@ -109,6 +109,20 @@ def test_the_filters_work_as_a_plain_get_and_as_an_htmx_fragment(client, login_a
         assert response.status_code == 200 and f'lab-order-{order.id}"' in response.get_data(as_text=True)
 
 
+def test_the_list_fetches_itself_again_every_minute_with_the_filter(client, login_as, make):  # type: ignore[no-untyped-def]
+    order, technician = _lab(make)
+    login_as(technician)
+    page = client.get("/staff/lab?priority=routine").get_data(as_text=True)
+    section = page[page.index('<section id="lab-list"') :].split(">", 1)[0]
+    assert 'hx-trigger="every 60s"' in section and 'hx-include="#lab-filter"' in section
+    assert "fragment=table" in section
+    # an order placed meanwhile is in the next fetch
+    newer = make.lab_order(_visit(make, order.hospital, "Newer Patient"), tests=[order.items[0].test])
+    db.session.commit()
+    body = client.get("/staff/lab?priority=routine&fragment=table", headers=HX).get_data(as_text=True)
+    assert f'lab-order-{newer.id}"' in body and "<html" not in body
+
+
 def test_each_row_shows_the_turnaround_left_and_an_overdue_one_in_red(client, login_as, make):  # type: ignore[no-untyped-def]
     order, technician = _lab(make)  # the potassium test's turnaround: 60 minutes by default
     login_as(technician)
