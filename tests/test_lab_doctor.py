@@ -318,3 +318,10 @@ def test_the_order_page_sends_as_many_statements_for_one_result_as_for_many(clie
     login_as(visit["doctor"])
     _statements(client, f"/doctor/lab/{small.id}")  # warm-up
     assert _statements(client, f"/doctor/lab/{big.id}") == _statements(client, f"/doctor/lab/{small.id}")
+
+
+def test_the_orders_are_on_the_patients_record(client, login_as, make, visit):
+    order, _ = _resulted(make, visit, "4.2")
+    login_as(visit["doctor"])
+    page = client.get(f"/doctor/patients/{visit['patient'].patient.id}").get_data(as_text=True)
+    assert f"Test results {order.number}" in page and f'href="/doctor/lab/{order.id}"' in page

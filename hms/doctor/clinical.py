@@ -31,6 +31,7 @@ from hms.forms import EmptyForm, attach_error
 from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
+from hms.lab_timeline import orders_by_encounter
 from hms.models import (
     Appointment,
     Diagnosis,
@@ -143,6 +144,9 @@ def _record_page(
 ):  # type: ignore[no-untyped-def]
     page = query_args.page()
     total = clinical.count_encounters(patient.id)
+    encounters = clinical.patient_encounters(
+        patient.id, limit=ENCOUNTERS_PER_PAGE, offset=(page - 1) * ENCOUNTERS_PER_PAGE
+    )
     if block is None:
         clinical.audit("view", "patient_record", patient.id, patient_id=patient.id)
         db.session.commit()
@@ -153,9 +157,8 @@ def _record_page(
         patient=patient,
         history=clinical.history_by_kind(patient.id),
         history_form=history_form or HistoryForm(formdata=None),
-        encounters=clinical.patient_encounters(
-            patient.id, limit=ENCOUNTERS_PER_PAGE, offset=(page - 1) * ENCOUNTERS_PER_PAGE
-        ),
+        encounters=encounters,
+        lab_orders=orders_by_encounter([e.id for e in encounters]) if block is None else {},
         page=page,
         pages=max((total + ENCOUNTERS_PER_PAGE - 1) // ENCOUNTERS_PER_PAGE, 1),
         today=clock.now().date(),

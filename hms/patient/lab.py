@@ -149,16 +149,3 @@ def lab_report(lab_order_id: int):
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{order.number}.pdf"'
     return response
-
-
-def orders_by_encounter(encounter_ids: list[int]) -> dict[int, list[LabOrder]]:
-    """The orders of these visits (for the patient's visits page), in one statement."""
-    found: dict[int, list[LabOrder]] = defaultdict(list)
-    if encounter_ids:
-        for order in db.session.scalars(
-            select(LabOrder)
-            .where(LabOrder.encounter_id.in_(encounter_ids), LabOrder.status != LabOrderStatus.cancelled)
-            .order_by(LabOrder.id)
-        ):
-            found[order.encounter_id].append(order)
-    return found

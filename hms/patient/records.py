@@ -14,8 +14,8 @@ from hms.forms import EmptyForm, attach_error
 from hms.history_views import edit_history_entry, save_history_entry
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
+from hms.lab_timeline import orders_by_encounter
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
-from hms.patient.lab import orders_by_encounter
 from hms.patient.routes import bp
 from hms.services import clinical, triage
 from hms.services.errors import DomainError, NotAllowed
