@@ -94,13 +94,13 @@ class Trend:
 
 
 def _trends(orders: list[LabOrder]) -> list[Trend]:
-    """A trend for each test with at least two verified numbers (tests matched by LOINC code, else name)."""
-    trends: dict[tuple[str, str], Trend] = defaultdict(lambda: Trend("", ""))
+    """A trend for each test with at least two verified numbers (tests matched by LOINC code, name, unit)."""
+    trends: dict[tuple[str, str, str], Trend] = defaultdict(lambda: Trend("", ""))
     for order in orders:
         for item, result in _released(order):
             if result is None or result.value_number is None:
                 continue
-            key = (item.test.loinc or item.test.name, result.unit or "")
+            key = (item.test.loinc or "", item.test.name.casefold(), result.unit or "")
             trend = trends[key]
             trend.name, trend.unit = item.test.name, result.unit or ""
             moment = order.collected_at or order.ordered_at
