@@ -5,6 +5,7 @@ from __future__ import annotations
 from hms.api.fhir.billing import INVOICE
 from hms.api.fhir.clinical import ALLERGY, CONDITION, ENCOUNTER, MEDICATION_REQUEST
 from hms.api.fhir.common import ResourceType
+from hms.api.fhir.lab import DIAGNOSTIC_REPORT, SERVICE_REQUEST, SPECIMEN
 from hms.api.fhir.observations import OBSERVATION
 from hms.api.fhir.organizations import ORGANIZATION
 from hms.api.fhir.people import PATIENT, PRACTITIONER, PRACTITIONER_ROLE
@@ -26,5 +27,8 @@ RESOURCES: dict[str, ResourceType] = {
         ALLERGY,
         MEDICATION_REQUEST,
         INVOICE,
+        SERVICE_REQUEST,
+        SPECIMEN,
+        DIAGNOSTIC_REPORT,
     )
 }

@@ -6,7 +6,10 @@ Observations with LOINC codes and UCUM units.
 They are not stored as rows of their own: each is one measurement of an encounter, with the id
 "<kind>-<encounter id>" (bp-12, heart-rate-12, …), or of a triage (hms.models.triage.VitalSigns),
 with the id "<kind>-t<vital signs id>" (bp-t7, oxygen-saturation-t7). Who sees them, and the audit
-log, follow the encounter's rules (hms/api/fhir/clinical.py): the patient's own, a doctor's patients."""
+log, follow the encounter's rules (hms/api/fhir/clinical.py): the patient's own, a doctor's patients.
+
+Laboratory results are Observations too (category laboratory, ids "lab-<result id>"): built, and
+guarded by the laboratory's access rule, in hms/api/fhir/lab.py; searched here with the vital signs."""
 
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
+from hms.api.fhir import lab
 from hms.api.fhir.clinical import _audit, _clinical_scope, _denied, _tokens
 from hms.api.fhir.common import (
     FhirError,
+    Forbidden,
     ResourceType,
     Search,
     audit_views,
@@ -30,7 +35,7 @@ from hms.api.fhir.common import (
     reference,
 )
 from hms.extensions import db
-from hms.models import Appointment, Encounter, User, VitalSigns
+from hms.models import Appointment, Encounter, LabResult, User, VitalSigns
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -80,6 +85,9 @@ BY_CODE = (
     | {code: v for v in VITALS for code, _display in v.also}
     | {SYSTOLIC[0]: BY_KIND["bp"], DIASTOLIC[0]: BY_KIND["bp"]}
 )
+LAB_ID = re.compile(r"^lab-(\d{1,10})$")
+LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
+LAB_STATUSES = {"registered", "preliminary", "final", "amended", "cancelled"}
 OBSERVATION_ID = re.compile(r"^(" + "|".join(BY_KIND) + r")-(t?)(\d{1,10})$")
 
 
@@ -187,6 +195,9 @@ def _visible(user: User) -> Any:
 
 
 def read_observation(user: User, raw_id: str) -> dict[str, Any] | None:
+    if lab_match := LAB_ID.match(raw_id):
+        result_id = int(lab_match.group(1))
+        return lab.read_lab_observation(user, result_id) if 0 < result_id < 2**31 else None
     match = OBSERVATION_ID.match(raw_id)
     if not match or not 0 < int(match.group(3)) < 2**31:
         return None
@@ -209,29 +220,55 @@ def read_observation(user: User, raw_id: str) -> dict[str, Any] | None:
     return observation_resource(encounter, vital)
 
 
+def _try(scope: Any) -> Any:
+    """A role's clause, or None when the role has no access to that kind of Observation."""
+    try:
+        return scope()
+    except Forbidden:
+        return None
+
+
 def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]], int]:
     """One per measurement taken (an encounter without a pulse has no heart-rate Observation): the
     encounters' in the order they were written, then the triages' in the order they were taken, each
-    by kind; vital-signs is the only category."""
-    clauses = [_visible(user)]
-    clauses += search.refers(Encounter.patient_id, "Patient", "patient", "subject")
-    clauses += search.refers(Encounter.id, "Encounter", "encounter")
-    triage_encounter = (
-        select(Encounter.id).where(Encounter.appointment_id == VitalSigns.appointment_id).scalar_subquery()
-    )
-    triage_clauses = [_clinical_scope(user, VitalSigns.patient_id, "Observation")]
-    triage_clauses += search.refers(VitalSigns.patient_id, "Patient", "patient", "subject")
-    triage_clauses += search.refers(triage_encounter, "Encounter", "encounter")
-    for when in search.dates("date"):
-        clauses.append(
-            Encounter.appointment_id.in_(select(Appointment.id).where(when.clause(Appointment.start_at)))
-        )
-        triage_clauses.append(when.clause(VitalSigns.taken_at))
-    _tokens(search, "category", {"vital-signs"})
+    by kind, then the laboratory's current results (hms/api/fhir/lab.py). A fixed number of
+    statements whatever the page's size: the page with its total, the encounters, the triages (with
+    their encounters), the lab results, the audit events."""
+    categories = set(_tokens(search, "category", {"vital-signs", "laboratory"}))
+    statuses = set(_tokens(search, "status", LAB_STATUSES))
     codes = [v.split("|")[-1] for item in search.getlist("code") for v in item.split(",") if v]
-    kinds = list(dict.fromkeys(BY_CODE[_known_code(c)] for c in codes)) or list(VITALS)
-    measured = union_all(
-        *[
+    for code in codes:
+        if not LOINC_CODE.match(code):
+            raise FhirError(400, f"code is a LOINC code such as 8867-4 or 2823-3, not '{code[:20]}'.")
+    vital_scope = _try(lambda: _visible(user))
+    lab_scope = _try(lambda: lab.results_clause(user))
+    if vital_scope is None and lab_scope is None:
+        raise Forbidden("Observation")
+    kinds = list(dict.fromkeys(BY_CODE[c] for c in codes if c in BY_CODE)) if codes else list(VITALS)
+    if vital_scope is None or (categories and "vital-signs" not in categories):
+        kinds = []
+    if statuses and "final" not in statuses:
+        kinds = []
+    with_lab = lab_scope is not None and (not categories or "laboratory" in categories)
+    branches = []
+    if kinds:
+        clauses = [vital_scope]
+        clauses += search.refers(Encounter.patient_id, "Patient", "patient", "subject")
+        clauses += search.refers(Encounter.id, "Encounter", "encounter")
+        triage_encounter = (
+            select(Encounter.id)
+            .where(Encounter.appointment_id == VitalSigns.appointment_id)
+            .scalar_subquery()
+        )
+        triage_clauses = [_clinical_scope(user, VitalSigns.patient_id, "Observation")]
+        triage_clauses += search.refers(VitalSigns.patient_id, "Patient", "patient", "subject")
+        triage_clauses += search.refers(triage_encounter, "Encounter", "encounter")
+        for when in search.dates("date"):
+            clauses.append(
+                Encounter.appointment_id.in_(select(Appointment.id).where(when.clause(Appointment.start_at)))
+            )
+            triage_clauses.append(when.clause(VitalSigns.taken_at))
+        branches += [
             select(
                 literal(0).label("source"),
                 Encounter.id.label("record_id"),
@@ -241,8 +278,8 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
             .where(or_(*[getattr(Encounter, column).is_not(None) for column in vital.columns]))
             for vital in kinds
             if vital in ENCOUNTER_VITALS
-        ],
-        *[
+        ]
+        branches += [
             select(
                 literal(1).label("source"),
                 VitalSigns.id.label("record_id"),
@@ -251,59 +288,91 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
             .where(*triage_clauses)
             .where(*[getattr(VitalSigns, column).is_not(None) for column in vital.columns])
             for vital in kinds
-        ],
-    ).subquery()
-    total = db.session.scalar(select(func.count()).select_from(measured)) or 0
+        ]
+    if with_lab:
+        branches.append(
+            select(
+                literal(2).label("source"), LabResult.id.label("record_id"), literal(0).label("position")
+            ).where(*lab.lab_branch_clauses(user, search, codes, sorted(statuses)))
+        )
+    if not branches:
+        return [], 0
+    measured = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
     page = db.session.execute(
-        select(measured.c.source, measured.c.record_id, measured.c.position)
+        select(
+            measured.c.source,
+            measured.c.record_id,
+            measured.c.position,
+            func.count().over().label("total"),
+        )
         .order_by(measured.c.source, measured.c.record_id, measured.c.position)
         .limit(search.count)
         .offset(search.offset)
     ).all()
-    encounters = {
-        e.id: e
-        for e in db.session.scalars(
-            select(Encounter)
-            .where(Encounter.id.in_({row.record_id for row in page if row.source == 0}))
-            .options(joinedload(Encounter.appointment))
+    if page:
+        total = page[0].total
+    elif search.offset:
+        total = db.session.scalar(select(func.count()).select_from(measured)) or 0
+    else:
+        total = 0
+    encounters: dict[int, Encounter] = {}
+    triages: dict[int, VitalSigns] = {}
+    encounter_of: dict[int, int | None] = {}
+    if kinds:
+        encounters = {
+            e.id: e
+            for e in db.session.scalars(
+                select(Encounter)
+                .where(Encounter.id.in_({row.record_id for row in page if row.source == 0}))
+                .options(joinedload(Encounter.appointment))
+            )
+        }
+        visit_encounter = (
+            select(Encounter.id)
+            .where(Encounter.appointment_id == VitalSigns.appointment_id)
+            .limit(1)
+            .scalar_subquery()
         )
-    }
-    triages = {
-        v.id: v
-        for v in db.session.scalars(
-            select(VitalSigns)
+        for vitals, encounter_id in db.session.execute(
+            select(VitalSigns, visit_encounter)
             .where(VitalSigns.id.in_({row.record_id for row in page if row.source == 1}))
             .options(joinedload(VitalSigns.recorded_by))
-        )
-    }
-    encounter_of = _encounter_ids({v.appointment_id for v in triages.values()})
+        ):
+            triages[vitals.id] = vitals
+            encounter_of[vitals.id] = encounter_id
+    results: dict[int, LabResult] = {}
+    if with_lab:
+        results = {
+            r.id: r
+            for r in db.session.scalars(
+                select(LabResult)
+                .where(LabResult.id.in_({row.record_id for row in page if row.source == 2}))
+                .options(*lab.RESULT_OPTIONS)
+            )
+        }
     audit_views(
         [audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in encounters.values()]
         + [audited_record("vital_signs", v.id, v.patient_id, v.hospital_id) for v in triages.values()]
+        + [lab.audited_result(r) for r in results.values()]
     )
-    return [
-        observation_resource(encounters[row.record_id], VITALS[row.position])
-        if row.source == 0
-        else triage_observation(
-            triages[row.record_id],
-            VITALS[row.position],
-            encounter_of.get(triages[row.record_id].appointment_id),
-        )
-        for row in page
-    ], total
-
-
-def _known_code(code: str) -> str:
-    if code not in BY_CODE:
-        raise FhirError(400, f"code is a LOINC vital sign: {', '.join(sorted(BY_CODE))}.")
-    return code
+    found = []
+    for row in page:
+        if row.source == 0:
+            found.append(observation_resource(encounters[row.record_id], VITALS[row.position]))
+        elif row.source == 1:
+            vitals = triages[row.record_id]
+            found.append(triage_observation(vitals, VITALS[row.position], encounter_of[vitals.id]))
+        else:
+            found.append(clean(lab.lab_observation(results[row.record_id])))
+    return found, total
 
 
 OBSERVATION = ResourceType(
     "Observation",
-    ("patient", "subject", "encounter", "category", "code", "date"),
+    ("patient", "subject", "encounter", "category", "code", "date", "status"),
     read_observation,
     search_observations,
     "Vital signs written in encounters and taken at triage (LOINC, UCUM units); ids "
-    "<kind>-<encounter id> and <kind>-t<triage id>, kind one of " + ", ".join(BY_KIND) + ".",
+    "<kind>-<encounter id> and <kind>-t<triage id>, kind one of " + ", ".join(BY_KIND) + "; "
+    "laboratory results (category laboratory, LOINC, ids lab-<result id>), a patient's once verified.",
 )

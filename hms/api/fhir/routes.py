@@ -119,7 +119,7 @@ def metadata() -> Response:
 
 
 def _param_type(name: str) -> str:
-    if name in ("date", "birthdate", "start", "authoredon", "recorded-date"):
+    if name in ("date", "birthdate", "start", "authoredon", "authored", "recorded-date"):
         return "date"
     if name in (
         "patient",
@@ -132,6 +132,7 @@ def _param_type(name: str) -> str:
         "subject",
         "issuer",
         "participant",
+        "request",
     ):
         return "reference"
     if name == "name":
