@@ -102,6 +102,15 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                 ),
                 Link("hospital_admin.desk_bills", N_("Bills"), also=("hospital_admin.desk_bill",)),
                 Link("hospital_admin.inventory", N_("Inventory")),
+                Link(
+                    "hospital_admin.lab_tests",
+                    N_("Laboratory"),
+                    also=(
+                        "hospital_admin.lab_test",
+                        "hospital_admin.lab_panels",
+                        "hospital_admin.lab_criticals",
+                    ),
+                ),
                 Link("hospital_admin.reports", N_("Reports")),
             ),
         ),

@@ -98,6 +98,10 @@ OWN = {
     "lab_order_id": ["doctor_lab_order", "verified_lab_order"],
     "lab_item_id": ["doctor_lab_item"],
     "lab_result_id": ["doctor_lab_result"],
+    "test_id": ["lab_test"],
+    "range_id": ["lab_range"],
+    "panel_id": ["lab_panel"],
+    "result_id": ["doctor_lab_result"],
 }
 
 

@@ -98,6 +98,9 @@ def _other_ids(make, ids: dict[str, int], users) -> dict[str, int]:  # type: ign
         "staff_id": ids["other_staff"],
         "admin_id": ids["other_admin"],
         "lab_order_id": ids["other_doctor_lab_order"],
+        "test_id": ids["other_lab_test"],
+        "range_id": ids["other_lab_range"],
+        "panel_id": ids["other_lab_panel"],
     }
 
 

@@ -121,6 +121,7 @@ def build_access_world(make) -> dict:  # type: ignore[no-untyped-def]
         | _billing_world(make, patient, hospital, other_hospital)
     )
     ids |= lab_doctor_ids(make, ids)
+    ids |= lab_admin_ids(make, hospital, other_hospital)
     return {"users": {role: user.id for role, user in users.items()}, "ids": ids}
 
 
@@ -270,6 +271,19 @@ _receipts = iter(range(1, 10**9))
 
 def payment_seq() -> str:
     return f"{next(_receipts):06d}"
+
+
+def lab_admin_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The catalogue the hospital admin edits (a test with a reference range, a panel), and another
+    hospital's of each."""
+
+    def catalogue(where):  # type: ignore[no-untyped-def]
+        test, second = make.lab_test(where, "ADM1"), make.lab_test(where, "ADM2")
+        return test.id, test.ranges[0].id, make.lab_panel(where, [test, second], code="ADMP").id
+
+    own, other = catalogue(hospital), catalogue(other_hospital)
+    keys = ("lab_test", "lab_range", "lab_panel")
+    return dict(zip(keys, own, strict=True)) | dict(zip([f"other_{k}" for k in keys], other, strict=True))
 
 
 def lab_doctor_ids(make, ids: dict) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -51,6 +51,7 @@ from hms.services import departments as department_service
 from hms.services import hospitals as hospital_service
 from hms.services import inventory as inventory_service
 from hms.services import invitations as invitation_service
+from hms.services import lab_admin as lab_admin_service
 from hms.services import memberships as membership_service
 from hms.services import reports as report_service
 from hms.services import staff as staff_service
@@ -116,6 +117,7 @@ def dashboard():
     figures = report_service.hospital_dashboard(hospital) if hospital.is_active else None
     chart = report_pages.chart(figures["month"]) if figures else None
     alerts = inventory_service.alert_counts(hospital) if hospital.is_active else None
+    criticals = lab_admin_service.count_open_criticals(hospital.id) if hospital.is_active else 0
     return render(
         "hospital_admin/dashboard.html",
         hospital=hospital,
@@ -123,6 +125,7 @@ def dashboard():
         figures=figures,
         chart=chart,
         alerts=alerts,
+        criticals=criticals,
         today=VisitCounts.from_totals(figures["today"]) if figures else None,
     )
 
@@ -815,6 +818,7 @@ from hms.hospital_admin import desk as _desk  # noqa: E402,F401  (registers its 
 from hms.hospital_admin import desk_booking as _desk_booking  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import flow as _flow  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import inventory as _inventory  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import lab as _lab  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import reports as _reports  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import terms as _terms  # noqa: E402,F401  (registers its routes)
