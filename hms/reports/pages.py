@@ -40,6 +40,11 @@ SERIES_LABELS = {
     "units dispensed": N_("Units dispensed"),
     "average rating": N_("Average rating (1–5)"),
     "ratings": N_("Ratings"),
+    "average turnaround": N_("Average turnaround (minutes)"),
+    "verified results": N_("Verified results"),
+    "critical share": N_("Critical values (%)"),
+    "critical values": N_("Critical values"),
+    "results": N_("Results"),
 }
 
 

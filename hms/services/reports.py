@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from hms import clock
@@ -33,6 +33,10 @@ from hms.models import (
     Hospital,
     HospitalStatus,
     InventoryItem,
+    LabOrder,
+    LabOrderItem,
+    LabResult,
+    LabTest,
     Membership,
     MovementKind,
     Patient,
@@ -97,6 +101,10 @@ METRICS: dict[str, Metric] = {
             ("doctor", "department", "hospital"),
         ),
         Metric("stock_usage", N_("Stock usage"), PERIODS + ("item", "hospital"), ("hospital",)),
+        Metric("lab_turnaround", N_("Lab turnaround"), PERIODS + ("test", "hospital"), ("hospital",)),
+        Metric(
+            "lab_criticals", N_("Share of critical lab values"), PERIODS + ("test", "hospital"), ("hospital",)
+        ),
     )
 }
 
@@ -108,6 +116,7 @@ GROUP_LABELS = {
     "department": N_("Department"),
     "hospital": N_("Hospital"),
     "item": N_("Item"),
+    "test": N_("Lab test"),
 }
 
 
@@ -519,6 +528,56 @@ def _stock_usage(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]
     return {k: {"units": int(units or 0)} for k, units in rows}
 
 
+def _seconds_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+    """`end - start` in seconds, on each database its own way."""
+    dialect = _dialect()
+    if dialect == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return func.timestampdiff(literal_column("SECOND"), start, end)
+
+
+def _lab_rows(params: ReportParams, scope: Scope, moment: ColumnElement, *columns: ColumnElement) -> Any:
+    """First results (not amendments) of the scope's lab orders, keyed by period, test or hospital."""
+    lo, hi = _bounds(params, scope)
+    if params.group in UNITS:
+        key: ColumnElement = period_start(moment, params.group, scope.tz, lo, hi, _dialect())
+    elif params.group == "test":
+        key = LabOrderItem.test_id
+    else:
+        key = LabOrder.hospital_id
+    inner = (
+        select(key.label("k"), *columns)
+        .select_from(LabResult)
+        .join(LabOrderItem, LabOrderItem.id == LabResult.item_id)
+        .join(LabOrder, LabOrder.id == LabOrderItem.order_id)
+        .where(LabResult.amends_id.is_(None), moment >= lo, moment < hi)
+    )
+    if scope.hospital is not None:
+        inner = inner.where(LabOrder.hospital_id == scope.hospital.id)
+    elif params.hospital is not None:
+        inner = inner.where(LabOrder.hospital_id == params.hospital)
+    return inner.subquery()
+
+
+def _lab_turnaround(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
+    """Minutes from the order to the verification of its first results, by the day they were verified:
+    their sum and number (averaged afterwards)."""
+    seconds = _seconds_between(LabOrder.ordered_at, LabResult.verified_at)
+    sub = _lab_rows(params, scope, LabResult.verified_at, seconds.label("s"))
+    rows = db.session.execute(select(sub.c.k, func.sum(sub.c.s), func.count()).group_by(sub.c.k)).all()
+    return {k: {"seconds": int(total or 0), "verified": int(n)} for k, total, n in rows}
+
+
+def _lab_criticals(params: ReportParams, scope: Scope) -> dict[Any, dict[str, int]]:
+    """Results entered, and how many of them were critical, by the day they were entered."""
+    sub = _lab_rows(params, scope, LabResult.entered_at, LabResult.critical.label("c"))
+    critical = func.count(case((sub.c.c.is_(True), 1)))
+    rows = db.session.execute(select(sub.c.k, critical, func.count()).group_by(sub.c.k)).all()
+    return {k: {"critical": int(n), "results": int(total)} for k, n, total in rows}
+
+
 QUERIES = {
     "appointments": _appointments,
     "bookings": _bookings,
@@ -527,6 +586,8 @@ QUERIES = {
     "new_patients": _new_patients,
     "stock_usage": _stock_usage,
     "rating": _ratings,
+    "lab_turnaround": _lab_turnaround,
+    "lab_criticals": _lab_criticals,
 }
 
 
@@ -570,6 +631,13 @@ def _keys_and_labels(
             .where(InventoryItem.id.in_(ids))
         ).all()
         names = {i: f"{n} ({unit}, {h})" if platform else f"{n} ({unit})" for i, n, unit, h in rows}
+    elif ids and params.group == "test":
+        rows = db.session.execute(
+            select(LabTest.id, LabTest.name, LabTest.code, Hospital.name)
+            .join(Hospital, Hospital.id == LabTest.hospital_id)
+            .where(LabTest.id.in_(ids))
+        ).all()
+        names = {i: f"{n} ({code}, {h})" if platform else f"{n} ({code})" for i, n, code, h in rows}
     elif ids and params.group == "hospital":
         names = dict(db.session.execute(select(Hospital.id, Hospital.name).where(Hospital.id.in_(ids))).all())
     none_label = "—"
@@ -616,6 +684,23 @@ def run_report(params: ReportParams, scope: Scope) -> ReportResult:
         result.series += [
             Series("average rating", averages, kind="rating", total=overall),
             Series("ratings", ratings, charted=False, total=sum(ratings)),
+        ]
+    elif params.metric == "lab_turnaround":
+        seconds, verified = column("seconds"), column("verified")
+        minutes = [round(s / n / 60) if n else 0 for s, n in zip(seconds, verified, strict=True)]
+        overall = round(sum(seconds) / sum(verified) / 60) if sum(verified) else 0
+        result.series += [
+            Series("average turnaround", minutes, total=overall),
+            Series("verified results", verified, charted=False, total=sum(verified)),
+        ]
+    elif params.metric == "lab_criticals":
+        critical, results = column("critical"), column("results")
+        shares = [round(100 * c / n, 1) if n else 0.0 for c, n in zip(critical, results, strict=True)]
+        overall_share = round(100 * sum(critical) / sum(results), 1) if sum(results) else 0.0
+        result.series += [
+            Series("critical share", shares, kind="percent", total=overall_share),
+            Series("critical values", critical, charted=False, total=sum(critical)),
+            Series("results", results, charted=False, total=sum(results)),
         ]
     elif params.metric == "revenue":
         currencies = sorted({c for v in found.values() for c in v})
