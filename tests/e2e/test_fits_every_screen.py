@@ -55,6 +55,22 @@ def _lab_ids(busy, technician) -> dict[str, int]:  # type: ignore[no-untyped-def
     return {"order_id": order.id, "item_id": order.items[0].id}
 
 
+def _lab_admin_ids(busy, technician) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The hospital admin's laboratory at its fullest: the standard catalogue (a test's page with its
+    ranges) and a critical value waiting for an acknowledgement."""
+    from sqlalchemy import select
+
+    from hms.models import LabReferenceRange, LabTest
+    from hms.services import lab
+
+    lab.install_catalogue(busy.hospital)
+    _lab_ids(busy, technician)
+    test = db.session.scalars(
+        select(LabTest).join(LabReferenceRange).where(LabTest.hospital_id == busy.hospital.id).limit(1)
+    ).first()
+    return {"test_id": test.id}
+
+
 def pages_of(app, client, user, ids: dict[str, int]) -> list[str]:  # type: ignore[no-untyped-def]
     """The GET pages `user` can open (200, HTML), found from the url map."""
     from tests.signin import sign_in
@@ -97,6 +113,7 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
         technician = factories.lab_technician(busy.hospital, email="lab@busy.example.org")
         ids = _ids(busy) | (_lab_ids(busy, technician) if role == "lab_technician" else {})
+        ids |= _lab_admin_ids(busy, technician) if role == "hospital_admin" else {}
         db.session.commit()
     user = {
         "pharmacist": pharmacist,
