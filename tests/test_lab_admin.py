@@ -295,7 +295,8 @@ def test_the_dashboard_counts_unacknowledged_criticals(client, make, login_as): 
     result = _critical(make)
     login_as(make.hospital_admin(result.item.order.hospital))
     page = client.get("/hospital/")
-    assert "/hospital/lab/criticals" in page.text
+    count = page.text.split('id="lab-criticals-count"')[1].split("</article>")[0]
+    assert '<span class="badge badge-warning">1</span>' in count and "/hospital/lab/criticals" in count
 
 
 # ---------------------------------------------------------------- access
