@@ -52,7 +52,16 @@ def w(make, app, monkeypatch):  # type: ignore[no-untyped-def]
         physical_high=None,
     )
     malaria = make.lab_choice_test(hospital, "MAL")
-    local = make.lab_test(hospital, "ESR", name="Erythrocyte sedimentation rate", loinc=None, unit="mm/h")
+    local = make.lab_test(
+        hospital,
+        "ESR",
+        name="Erythrocyte sedimentation rate",
+        loinc=None,
+        unit="mm/h",
+        ranges=[],
+        critical_low=None,
+        critical_high=None,
+    )
     panel = make.lab_panel(hospital, [potassium, creatinine], "KFT", loinc="24362-6")
 
     verified = make.collected_lab_order(
@@ -276,6 +285,7 @@ def test_results_are_laboratory_observations(client, w):  # type: ignore[no-unty
     assert preliminary["interpretation"][0]["coding"][0]["code"] == "LL"
     esr = _get(client, f"/fhir/Observation/lab-{w['pending'].items[1].result.id}", headers)
     assert esr["valueQuantity"]["unit"] == "mm/h" and esr["code"]["coding"][0]["code"] == "ESR"
+    assert "interpretation" not in esr  # a number with no reference range is not called normal
 
 
 def test_an_order_has_a_diagnostic_report(client, w):  # type: ignore[no-untyped-def]

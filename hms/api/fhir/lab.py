@@ -310,7 +310,9 @@ def observation_status(result: LabResult, current: bool) -> str:
 
 
 def interpretation(result: LabResult) -> list[dict[str, Any]] | None:
-    if result.value_number is None:
+    """The flag (H, L, HH, LL), or N for a number within a reference range; nothing without one."""
+    ranged = result.reference_low is not None or result.reference_high is not None
+    if result.value_number is None or (result.flag is None and not ranged):
         return None
     code = result.flag.value if result.flag is not None else "N"
     display = INTERPRETATION_DISPLAY[code]
