@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # (file name, demo account, page): one for each kind of account of hms/demo.py, on the page it lands on
-# after logging in, except the staff, shown on the screen they work on (flow board, triage, inventory).
+# after logging in, except the staff, shown on the screen they work on (flow board, triage, inventory, the lab's work list).
 ROLES = [
     ("patient", "amina@example.org", None),
     ("doctor", "dr.okafor@example.org", None),
@@ -37,11 +37,11 @@ ROLES = [
     ("receptionist", "reception@example.org", "/staff/flow"),
     ("nurse", "nurse@example.org", "/staff/triage"),
     ("pharmacist", "pharmacy@example.org", "/staff/inventory"),
+    ("lab-technician", "lab@example.org", "/staff/lab"),
 ]
 # Demo accounts left out, and why.
 LEFT_OUT = {
     "clinic.admin@example.org": "a pending hospital's pages are closed until the platform approves it",
-    "lab@example.org": "the laboratory has its services but no pages yet (issue 21's next part)",
 }
 WIDTHS = (390, 1280)
 VIEWPORT_HEIGHT = {390: 844, 1280: 800}
