@@ -6,7 +6,8 @@ result is a 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext
@@ -14,7 +15,7 @@ from flask_login import current_user
 
 from hms import query as query_args
 from hms.extensions import db
-from hms.forms import EmptyForm, submit
+from hms.forms import EmptyForm, Submitted, submit
 from hms.hospital_admin.lab_forms import LabTestForm, PanelForm, RangeForm
 from hms.hospital_admin.routes import bp
 from hms.htmx import is_htmx, redirect_to, render
@@ -27,6 +28,7 @@ TESTS = "hospital_admin/lab_tests.html"
 TEST = "hospital_admin/lab_test.html"
 PANELS = "hospital_admin/lab_panels.html"
 CRITICALS = "hospital_admin/lab_criticals.html"
+T = TypeVar("T")
 
 
 def _test(test_id: int) -> LabTest:
@@ -48,15 +50,14 @@ def _done(message: str, endpoint: str, **values: Any) -> Response:
     return redirect_to(url_for(endpoint, **values))
 
 
-def _priced_submit(form: Any, action: Any) -> Any:
-    """`submit` with the price turned into minor units of the hospital's currency first."""
+def _priced_submit(form: Any, action: Callable[[int], T]) -> Submitted[T]:
+    """`submit` with the form's price turned into minor units of the hospital's currency first."""
     if not form.validate_on_submit():
-        return False, 422
+        return Submitted(False, status=422)
     price_minor = form.price_minor(g.hospital.currency)
     if price_minor is None:
-        return False, 422
-    result = submit(form, lambda: action(price_minor))
-    return result.done, result.status
+        return Submitted(False, status=422)
+    return submit(form, lambda: action(price_minor))
 
 
 # --- Tests ------------------------------------------------------------------------------------------
@@ -94,15 +95,12 @@ def lab_tests():
 @bp.post("/lab/tests")
 def lab_test_create():
     form = LabTestForm()
-    created: list[LabTest] = []
-
-    def create(price_minor: int) -> None:
-        created.append(lab_admin.create_test(g.hospital, form.fields(price_minor), current_user))
-
-    done, status = _priced_submit(form, create)
-    if not done:
-        return _tests_page(form, status)
-    test = created[0]
+    result = _priced_submit(
+        form, lambda price: lab_admin.create_test(g.hospital, form.fields(price), current_user)
+    )
+    if not result.done:
+        return _tests_page(form, result.status)
+    test = result.value
     return _done(
         gettext("%(name)s added. Add its reference ranges here.", name=test.name),
         "hospital_admin.lab_test",
@@ -116,7 +114,7 @@ def lab_catalogue_install():
     if not form.validate_on_submit():
         abort(400)
     if lab_admin.has_catalogue(g.hospital.id):
-        flash(gettext("The hospital already has a catalogue."), "warning")
+        flash(gettext("The hospital already has a catalogue."), "error")
         return redirect_to(url_for("hospital_admin.lab_tests"))
     added = lab.install_catalogue(g.hospital)
     db.session.commit()
@@ -162,18 +160,13 @@ def lab_test_save(test_id: int):
     test = _test(test_id)
     form = LabTestForm()
     in_row = query_args.flag("fragment", "row")
-    changed: list[bool] = []
-
-    def save(price_minor: int) -> None:
-        changed.append(lab_admin.update_test(test, form.fields(price_minor), current_user))
-
-    done, status = _priced_submit(form, save)
+    result = _priced_submit(form, lambda price: lab_admin.update_test(test, form.fields(price), current_user))
     test = _test(test_id)
-    if not done:
+    if not result.done:
         if in_row:
-            return _edit_row(test, form, status)
-        return _test_page(test, status, "test_form", form=form)
-    message = gettext("Saved.") if changed[0] else gettext("Nothing changed.")
+            return _edit_row(test, form, result.status)
+        return _test_page(test, result.status, "test_form", form=form)
+    message = gettext("Saved.") if result.value else gettext("Nothing changed.")
     if not is_htmx():
         return _done(message, "hospital_admin.lab_test", test_id=test.id)
     if in_row:
@@ -286,21 +279,20 @@ def lab_panels():
 @bp.post("/lab/panels")
 def lab_panel_create():
     form = _panel_form(submitted=True)
-
-    def create(price_minor: int) -> None:
-        lab_admin.create_panel(
+    result = _priced_submit(
+        form,
+        lambda price: lab_admin.create_panel(
             g.hospital,
             current_user,
             code=form.code.data or "",
             name=form.name.data or "",
             loinc=form.loinc.data,
-            price_minor=price_minor,
+            price_minor=price,
             test_ids=form.test_ids(),
-        )
-
-    done, status = _priced_submit(form, create)
-    if not done:
-        return _panels_page(form, status)
+        ),
+    )
+    if not result.done:
+        return _panels_page(form, result.status)
     return _done(gettext("Panel added."), "hospital_admin.lab_panels")
 
 
@@ -308,36 +300,32 @@ def lab_panel_create():
 def lab_panel_save(panel_id: int):
     panel = _panel(panel_id)
     form = _panel_form(panel, submitted=True)
-    changed: list[bool] = []
-
-    def save(price_minor: int) -> None:
-        changed.append(
-            lab_admin.update_panel(
-                panel,
-                current_user,
-                code=form.code.data or "",
-                name=form.name.data or "",
-                loinc=form.loinc.data,
-                price_minor=price_minor,
-                test_ids=form.test_ids(),
-                active=bool(form.active.data),
-            )
-        )
-
-    done, status = _priced_submit(form, save)
-    if not done:
+    result = _priced_submit(
+        form,
+        lambda price: lab_admin.update_panel(
+            panel,
+            current_user,
+            code=form.code.data or "",
+            name=form.name.data or "",
+            loinc=form.loinc.data,
+            price_minor=price,
+            test_ids=form.test_ids(),
+            active=bool(form.active.data),
+        ),
+    )
+    if not result.done:
         panel = _panel(panel_id)
         return render(
             PANELS,
             "edit_panel",
-            status=status,
+            status=result.status,
             hospital=g.hospital,
             panels=lab_admin.hospital_panels(g.hospital.id),
             form=_panel_form(),
             editing=panel,
             edit_form=form,
         )
-    message = gettext("Saved.") if changed[0] else gettext("Nothing changed.")
+    message = gettext("Saved.") if result.value else gettext("Nothing changed.")
     return _done(message, "hospital_admin.lab_panels")
 
 
