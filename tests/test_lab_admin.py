@@ -245,6 +245,23 @@ def test_a_bad_panel_is_a_422(client, admin, make):  # type: ignore[no-untyped-d
         assert 'value="New"' in response.text
 
 
+def test_a_bad_panel_edit_is_a_422_with_its_form_and_a_good_one_redirects(client, admin, make):  # type: ignore[no-untyped-def]
+    hospital = admin.hospital_admin.hospital
+    na, k = make.lab_test(hospital, "NA"), make.lab_test(hospital, "K")
+    panel = make.lab_panel(hospital, [na, k], code="ELEC")
+    data = {"code": "ELEC", "name": "Renamed", "price": "1", "tests": [na.id], "active": "y"}
+    response = client.post(f"/hospital/lab/panels/{panel.id}", data=data, headers=HX)
+    assert response.status_code == 422
+    assert 'id="edit-panel"' in response.text and 'value="Renamed"' in response.text
+    assert "<html" not in response.text
+    response = client.post(
+        f"/hospital/lab/panels/{panel.id}", data=data | {"tests": [k.id, na.id]}, headers=HX
+    )
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/hospital/lab/panels"
+    db.session.refresh(panel)
+    assert [t.code for t in panel.tests] == ["K", "NA"] and panel.active and panel.name == "Renamed"
+
+
 # ---------------------------------------------------------------- critical results
 
 
