@@ -116,8 +116,11 @@ def dashboard():
     counts = membership_service.counts_by_status(hospital) if hospital.is_active else {}
     figures = report_service.hospital_dashboard(hospital) if hospital.is_active else None
     chart = report_pages.chart(figures["month"]) if figures else None
-    alerts = inventory_service.alert_counts(hospital) if hospital.is_active else None
-    criticals = lab_admin_service.count_open_criticals(hospital.id) if hospital.is_active else 0
+    alerts, criticals = None, 0
+    if hospital.is_active:  # the badges in one statement: low stock, expiring batches, lab criticals
+        alerts, (criticals,) = inventory_service.alert_counts(
+            hospital, lab_admin_service.count_open_criticals(hospital.id)
+        )
     return render(
         "hospital_admin/dashboard.html",
         hospital=hospital,

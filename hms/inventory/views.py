@@ -60,7 +60,7 @@ def items_page(hospital: Hospital, ep: str, form: ItemForm | None = None, status
         kind=kind_filter,
         args=args,
         form=form or (ItemForm(formdata=None) if ep == "hospital_admin" else None),
-        alerts=inventory.alert_counts(hospital),
+        alerts=inventory.alert_counts(hospital)[0],
     )
 
 

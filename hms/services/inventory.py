@@ -549,12 +549,13 @@ class Alerts:
         return self.low_stock + self.expiring
 
 
-def alert_counts(hospital: Hospital) -> Alerts:
-    """How many items are low and how many batches expire soon (for the dashboard's badge)."""
+def alert_counts(hospital: Hospital, *more: Select) -> tuple[Alerts, list[int]]:
+    """How many items are low and how many batches expire soon (for the dashboard's badge), and the
+    counts of `more` (other `SELECT count(...)` statements), all in one statement."""
     low = select(func.count()).select_from(low_stock(hospital.id).order_by(None).subquery())
     expiring = select(func.count()).select_from(expiring_soon(hospital).order_by(None).subquery())
-    counts = db.session.execute(select(low.scalar_subquery(), expiring.scalar_subquery())).one()
-    return Alerts(low_stock=counts[0] or 0, expiring=counts[1] or 0)
+    counts = db.session.execute(select(*(q.scalar_subquery() for q in (low, expiring, *more)))).one()
+    return Alerts(low_stock=counts[0] or 0, expiring=counts[1] or 0), [n or 0 for n in counts[2:]]
 
 
 def stock_usage(hospital_id: int, start_utc: datetime, end_utc: datetime) -> Select:
