@@ -28,7 +28,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # (file name, demo account, page): one for each kind of account of hms/demo.py, on the page it lands on
-# after logging in, except the staff, shown on the screen they work on (flow board, triage, inventory, the lab's work list).
+# after logging in, except the staff, shown on the screen they work on (flow board, triage, inventory,
+# the lab's work list).
 ROLES = [
     ("patient", "amina@example.org", None),
     ("doctor", "dr.okafor@example.org", None),
