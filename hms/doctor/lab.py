@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from hms import query as query_args
 from hms.clinical_forms import VersionedForm
 from hms.doctor import lab_section
 from hms.doctor.clinical import _deny, _encounter_or_404, _encounter_page, _refuse
@@ -40,22 +41,23 @@ def _section(encounter: Encounter, block: str = "lab", status: int = 200, **stat
     return _encounter_page(encounter, status=status, lab=context)
 
 
+def _draft_in_query() -> dict:
+    """The draft and its form as the query string carries them (a GET form: no CSRF token needed)."""
+    values = query_args.cleaned()
+    form = lab_section.LabOrderForm(formdata=values, meta={"csrf": False})
+    return {"draft": lab_section.Draft.read(values), "form": form}
+
+
 @bp.get("/encounters/<int:encounter_id>/lab")
 def lab_draft(encounter_id: int):
     """The section with the draft as the form carries it (a test added or removed, a search)."""
-    encounter = _encounter_or_404(encounter_id)
-    draft = lab_section.Draft.read(request.args)
-    form = lab_section.LabOrderForm(formdata=request.args, meta={"csrf": False})
-    return _section(encounter, draft=draft, form=form)
+    return _section(_encounter_or_404(encounter_id), **_draft_in_query())
 
 
 @bp.get("/encounters/<int:encounter_id>/lab/search")
 def lab_search(encounter_id: int):
     """The catalogue's matches for the search box (the page itself without JavaScript)."""
-    encounter = _encounter_or_404(encounter_id)
-    draft = lab_section.Draft.read(request.args)
-    form = lab_section.LabOrderForm(formdata=request.args, meta={"csrf": False})
-    return _section(encounter, "lab_results", draft=draft, form=form)
+    return _section(_encounter_or_404(encounter_id), "lab_results", **_draft_in_query())
 
 
 @bp.post("/encounters/<int:encounter_id>/lab/orders")
