@@ -13,6 +13,9 @@ from hms.models import (
     AppointmentStatus,
     Bill,
     HospitalStatus,
+    LabOrder,
+    LabOrderItem,
+    LabPanel,
     Membership,
     Notification,
     Prescription,
@@ -58,6 +61,10 @@ class BusyHospital:
     membership: Membership
     prescription: Prescription
     bill: Bill  # an issued, unpaid bill of the first patient
+    lab_technician: User
+    lab_order: LabOrder  # a collected kidney panel of the first doctor's: a critical value, some to enter
+    lab_item: LabOrderItem  # its sodium, waiting for its value
+    patient_lab_order: LabOrder  # a verified order of the first patient, with values out of range
 
 
 def build() -> BusyHospital:
@@ -158,6 +165,8 @@ def build() -> BusyHospital:
     membership = factories.db.session.scalar(
         factories.select(Membership).where(Membership.doctor_id == doctors[1].doctor.id)
     )
+    technician = factories.lab_technician(hospital, email="lab@busy.example.org")
+    lab_orders = _laboratory(hospital, doctors, encounters, technician)
     return BusyHospital(
         hospital=hospital,
         admin=factories.hospital_admin(hospital, email="admin@busy.example.org"),
@@ -169,7 +178,69 @@ def build() -> BusyHospital:
         membership=membership,
         prescription=prescription,
         bill=bill,
+        lab_technician=technician,
+        lab_order=lab_orders[0],
+        lab_item=next(item for item in lab_orders[0].items if item.test.code == "NA"),
+        patient_lab_order=lab_orders[1],
     )
+
+
+def _lab_value(test, high: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """A value of `test` within its first reference range (above it when `high`)."""
+    from decimal import Decimal
+
+    if test.choices:
+        return test.choices.split("|")[-1 if high else 0]
+    band = test.ranges[0] if test.ranges else None
+    low = band.low if band is not None and band.low is not None else Decimal(0)
+    top = band.high if band is not None and band.high is not None else low * 2 + 1
+    value = top * Decimal("1.2") if high else (low + top) / 2
+    return f"{value:.{test.decimals}f}"
+
+
+def _laboratory(hospital, doctors: list[User], encounters: list, technician: User) -> list[LabOrder]:  # type: ignore[no-untyped-def]
+    """The standard catalogue, and 36 orders of panels from past visits: a third waiting for their
+    specimen, a third with values entered, a third verified. Returns the technician's kidney panel
+    (potassium critical, creatinine high, three values to enter) and the first patient's verified order."""
+    from hms.services import lab
+
+    lab.install_catalogue(hospital)
+    panels = {
+        p.code: p
+        for p in factories.db.session.scalars(
+            factories.select(LabPanel).where(LabPanel.hospital_id == hospital.id)
+        )
+    }
+    codes = ["FBC", "KFT", "LFT", "LIPID"]
+
+    def order(encounter, doctor, code, priority="routine"):  # type: ignore[no-untyped-def]
+        return lab.place_order(
+            encounter, doctor, panel_ids=[panels[code].id], priority=priority, clinical_note="Tired, pale"
+        )
+
+    def resulted(placed, doctor, verify: bool):  # type: ignore[no-untyped-def]
+        lab.collect_specimen(placed, technician)
+        for n, item in enumerate(placed.items):
+            lab.enter_result(item, technician, _lab_value(item.test, high=n % 2 == 1))
+            if verify:
+                lab.verify_result(item, doctor)
+
+    for n in range(36):
+        encounter, doctor = encounters[n + 1], doctors[(n + 1) % len(doctors)]
+        placed = order(encounter, doctor, codes[n % 4], "stat" if n % 5 == 0 else "routine")
+        if n % 3:
+            resulted(placed, doctor, verify=n % 3 == 2)
+    kidney = order(encounters[12], doctors[0], "KFT", "urgent")
+    lab.collect_specimen(kidney, technician)
+    values = {"K": "7.1", "CREA": "1.9"}
+    for item in kidney.items:
+        if item.test.code in values:
+            lab.enter_result(item, technician, values[item.test.code])
+    for code in codes:
+        mine = order(encounters[0], doctors[0], code)
+        resulted(mine, doctors[0], verify=True)
+    factories.db.session.commit()
+    return [kidney, mine]
 
 
 def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
@@ -184,7 +255,15 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
     )
     patient_id = busy.patient.patient.id
     extra = [
-        (Role.patient, busy.patient, [doctor_page, url_for("patient.bill", bill_id=busy.bill.id)]),
+        (
+            Role.patient,
+            busy.patient,
+            [
+                doctor_page,
+                url_for("patient.bill", bill_id=busy.bill.id),
+                url_for("patient.lab_order", lab_order_id=busy.patient_lab_order.id),
+            ],
+        ),
         (
             Role.doctor,
             busy.doctor,
@@ -203,6 +282,14 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
             ],
         ),
         (Role.staff, busy.nurse, []),  # the triage list and the flow board, from her navigation
+        (  # the work list from her navigation, an order's page and its specimen label
+            Role.staff,
+            busy.lab_technician,
+            [
+                url_for("staff.lab_order", order_id=busy.lab_order.id),
+                url_for("staff.lab_label", order_id=busy.lab_order.id),
+            ],
+        ),
         (Role.super_admin, busy.super_admin, []),
     ]
     pages: list[tuple[str, User | None, str]] = [
@@ -215,6 +302,7 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
             for link in [*links_for(role), ACCOUNT[1]]
             if not link.kinds or user.staff.kind in link.kinds
         ]
-        label = "nurse" if user is busy.nurse else role.value  # a login per label (page_weight)
+        # a login per label (page_weight)
+        label = "nurse" if user is busy.nurse else "lab" if user is busy.lab_technician else role.value
         pages += [(label, user, path) for path in [*nav, *paths]]
     return pages

@@ -279,6 +279,15 @@ def fragment_sizes(client, busy, login_as) -> dict[str, tuple[int, int]]:  # typ
             headers=HX | BR,
         ),
     )
+    login_as(busy.lab_technician)
+    measure("lab work list filter", client.get("/staff/lab?fragment=table&priority=stat", headers=HX | BR))
+    row = f"/staff/lab/orders/{busy.lab_order.id}/items/{busy.lab_item.id}"
+    measure("lab result row edit form", client.get(f"{row}/edit", headers=HX | BR))
+    saved = measure(
+        "lab result row save",
+        client.post(row, data={"value": "139", "version": str(busy.lab_item.version)}, headers=HX | BR),
+    )
+    assert b"139" in decoded(saved), decoded(saved)
     return sizes
 
 
@@ -291,6 +300,9 @@ def test_every_htmx_interaction_answers_with_a_fragment_under_5_kb(client, busy,
         "prescription edit save",
         "membership toggle",
         "paying a bill",
+        "lab work list filter",
+        "lab result row edit form",
+        "lab result row save",
     }
     for name, (status, size) in sizes.items():
         assert status in (200, 204), (name, status)

@@ -27,6 +27,7 @@ def _gzipped(text: str) -> int:
         ("hospital_admin", "/hospital/"),
         ("receptionist", "/staff/"),
         ("pharmacist", "/staff/"),
+        ("lab_technician", "/staff/lab"),
         ("super_admin", "/admin/"),
     ],
 )
@@ -38,6 +39,7 @@ def test_the_shell_adds_at_most_2_kb_compressed(client, make, login_as, role, pa
         "hospital_admin": lambda: make.hospital_admin(hospital),
         "receptionist": lambda: make.staff(hospital, StaffKind.receptionist),
         "pharmacist": lambda: make.staff(hospital, StaffKind.pharmacist),
+        "lab_technician": lambda: make.lab_technician(hospital),
         "super_admin": lambda: make.super_admin(),
     }
     if role != "anonymous":

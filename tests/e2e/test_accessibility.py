@@ -4,6 +4,7 @@ right to left, has no serious or critical accessibility violation."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from hms import clock
 from hms.extensions import db
 from hms.models import HospitalStatus, PrescriptionStatus
+from hms.services import lab
 from hms.services.notifications import notify
 from tests.e2e import axe
 from tests.e2e.conftest import expect_logged_in, log_out
@@ -66,6 +68,21 @@ def clinic(make):  # type: ignore[no-untyped-def]
     make.desk_payment(paid, receptionist)
     make.history_entry(patient)
     notify(patient, "bill_issued", "Your bill is ready.")
+    # The laboratory: a technician; a kidney panel collected, its potassium entered critical (waiting
+    # for the doctor) and its creatinine still to enter; a potassium out of range, verified (the patient's).
+    technician = make.lab_technician(hospital, email="lab@example.org")
+    potassium = make.lab_test(hospital, "K", name="Potassium")
+    creatinine = make.lab_test(
+        hospital, "CREA", name="Creatinine", unit="µmol/L", decimals=0,
+        ranges=[(None, 0, None, "45", "90")], critical_low=None, critical_high=Decimal("800"),
+        physical_low=Decimal("5"), physical_high=Decimal("3000"),
+    )  # fmt: skip
+    panel = make.lab_panel(hospital, [potassium, creatinine], "KFT", name="Kidney function")
+    critical = make.collected_lab_order(encounter, panels=[panel], collector=technician)
+    lab.enter_result(critical.items[0], technician, "7.1")
+    verified = make.collected_lab_order(encounter, tests=[potassium], collector=technician)
+    lab.enter_result(verified.items[0], technician, "5.8")
+    lab.verify_result(verified.items[0], doctor)
     db.session.commit()
     return {
         "hospital": hospital.id,
@@ -79,6 +96,10 @@ def clinic(make):  # type: ignore[no-untyped-def]
         "bill": bill.id,
         "paid": paid.id,
         "admin": admin.id,
+        "lab_test": potassium.id,
+        "critical_order": critical.id,
+        "pending_item": critical.items[1].id,
+        "verified_order": verified.id,
     }
 
 
@@ -348,3 +369,57 @@ def test_the_account_claim_page_has_no_serious_violations(page, live_server, mak
     body = db.session.query(OutboxEmail.body).filter(OutboxEmail.kind == claims.KIND).one()[0]
     db.session.commit()
     audit(page, live_server, [re.search(r"(/claim/[A-Za-z0-9_-]+)", body).group(1)])
+
+
+def test_laboratory_pages_of_every_role_have_no_serious_violations(page, live_server, clinic):
+    """The technician's work list, order (a row in edit mode) and label; the doctor's lab section,
+    order and criticals; the patient's results and order; the administrator's catalogue and criticals."""
+    critical, verified = clinic["critical_order"], clinic["verified_order"]
+    here = f"/staff/lab/orders/{critical}"
+    log_in(page, live_server, "lab@example.org")
+    audit(page, live_server, ["/staff/", "/staff/lab", here, f"{here}/label"])
+    # the creatinine's row as a form, swapped in by HTMX as the technician does it
+    page.goto(f"{live_server}{here}")
+    row = page.locator(f"#lab-item-{clinic['pending_item']}")
+    row.get_by_role("button", name="Enter result", exact=True).click()
+    expect(page.get_by_label("Creatinine (µmol/L)")).to_be_visible()
+    found: dict[str, list[str]] = {}
+    axe.check(page, f"{here} with a row in edit mode", found)
+    # the row sent back with its error (an impossible value)
+    page.get_by_label("Creatinine (µmol/L)").fill("99999")
+    page.get_by_role("button", name="Save result").click()
+    expect(row.locator(".field-error")).to_be_visible()
+    axe.check(page, f"{here} with a refused value", found)
+    assert not found, axe.report(found)
+    audit(page, live_server, [f"{here}/items/{clinic['pending_item']}/edit"])  # the same without JavaScript
+    log_out(page)
+
+    log_in(page, live_server, "doctor@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            f"/doctor/encounters/{clinic['encounter']}",  # its Laboratory section with both orders
+            f"/doctor/encounters/{clinic['encounter']}/lab/search?q=pot",  # matches of the search
+            f"/doctor/lab/{critical}",
+            f"/doctor/lab/{verified}",
+            "/doctor/lab/criticals",
+        ],
+    )
+    log_out(page)
+
+    log_in(page, live_server, "patient@example.org")
+    audit(page, live_server, ["/patient/lab", f"/patient/lab/{verified}"])
+    log_out(page)
+
+    log_in(page, live_server, "admin@example.org")
+    audit(
+        page,
+        live_server,
+        [
+            "/hospital/lab/tests",
+            f"/hospital/lab/tests/{clinic['lab_test']}",
+            "/hospital/lab/panels",
+            "/hospital/lab/criticals",
+        ],
+    )

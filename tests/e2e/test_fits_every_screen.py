@@ -111,7 +111,7 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
     with app.test_request_context():
         busy = busy_hospital.build()
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
-        technician = factories.lab_technician(busy.hospital, email="lab@busy.example.org")
+        technician = busy.lab_technician
         ids = _ids(busy) | (_lab_ids(busy, technician) if role == "lab_technician" else {})
         ids |= _lab_admin_ids(busy, technician) if role == "hospital_admin" else {}
         db.session.commit()
