@@ -215,6 +215,9 @@ def _fresh_state(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
             db.session.rollback()
             db.session.remove()
             _empty_every_table()
+            # A fresh pool for the next test: this one may have killed connections that sit idle in the
+            # pool (the outage tests kill every connection of the database), and the pool does not ping.
+            db.engine.dispose()
             ctx.pop()
         return
     connection = _Binding.module or db.engine.connect()

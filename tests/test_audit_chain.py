@@ -147,14 +147,21 @@ def _sealed_events(make, count: int = 3) -> list[AuditEvent]:  # type: ignore[no
 
 
 def test_a_request_writes_the_event_and_the_worker_seals_it(make):
+    audit.seal_all()  # the chain as it stands (empty, unless an earlier test left sealed events)
+    head = db.session.get(AuditChainHead, audit.HEAD_ID)
+    before = (head.length, head.last_hash) if head is not None else (0, audit.GENESIS)
     user = make.super_admin()
     event = audit.record_event("view", "hospital", 1, user_id=user.id)
     db.session.commit()
     assert (event.seal_seq, event.prev_hash, event.hash) == (None, None, None)
-    assert db.session.get(AuditChainHead, audit.HEAD_ID) is None  # writing touched no shared row
+    db.session.expire_all()
+    head = db.session.get(AuditChainHead, audit.HEAD_ID)
+    after = (head.length, head.last_hash) if head is not None else (0, audit.GENESIS)
+    assert after == before  # writing touched no shared row
     assert audit.seal_all() == 1
     db.session.refresh(event)
-    assert event.seal_seq == 1 and event.prev_hash == audit.GENESIS and event.hash == event.compute_hash()
+    assert event.seal_seq == before[0] + 1 and event.prev_hash == before[1]
+    assert event.hash == event.compute_hash()
 
 
 def test_an_event_committed_late_is_sealed_after_the_others(make):
