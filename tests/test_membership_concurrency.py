@@ -90,8 +90,11 @@ def test_two_admins_removing_each_other_at_once_leave_one(app, make):
 
 def remove_job(membership_id: int, admin_id: int, appointments: str):  # type: ignore[no-untyped-def]
     def job():  # type: ignore[no-untyped-def]
+        membership = db.session.get(Membership, membership_id)
+        if membership is None:  # the other removal committed before this one began (its page: a 404)
+            return
         membership_service.remove_membership(
-            db.session.get(Membership, membership_id),
+            membership,
             db.session.get(User, admin_id),
             cancel_future=appointments == "cancel",
             reason="The doctor has left the hospital",
