@@ -157,12 +157,20 @@ def _count(key: str, client: str, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         )
         if changed.rowcount == 0:  # none yet, or only a forgotten one: start again at 1
-            db.session.execute(
-                delete(LoginFailure)
+            # The forgotten row goes by its id: a DELETE by range would take InnoDB gap locks, and two
+            # first failures at once then deadlock on their INSERTs (MariaDB rolls the whole transaction
+            # back, savepoint included) instead of one waiting and meeting the other's row.
+            stale = db.session.scalar(
+                select(LoginFailure.id)
                 .where(LoginFailure.account_key == key, LoginFailure.client == client)
                 .where(LoginFailure.last_at <= forgotten)
-                .execution_options(synchronize_session=False)
             )
+            if stale is not None:
+                db.session.execute(
+                    delete(LoginFailure)
+                    .where(LoginFailure.id == stale)
+                    .execution_options(synchronize_session=False)
+                )
             try:
                 with db.session.begin_nested():
                     db.session.add(
