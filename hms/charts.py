@@ -63,6 +63,24 @@ def bar_chart(
     return _clean(chart, label)
 
 
+def _inline(series: object, width: int, height: int, *, legend_columns: int) -> dict:
+    """pygal's options shared by every chart: inline SVG without scripts or styles (the CSP), a
+    legend below only when there is more than one series, sized by the viewBox."""
+    return dict(
+        js=[],
+        css=[],
+        disable_xml_declaration=True,
+        show_legend=len(series) > 1,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=min(len(series), legend_columns) or 1,
+        width=width,
+        height=height,
+        explicit_size=False,
+        no_prefix=True,
+        print_values=False,
+    )
+
+
 def series_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | int]]],
@@ -76,17 +94,7 @@ def series_chart(
     kind = pygal.StackedBar if stacked else pygal.Bar
     many = len(labels) > 16
     chart = kind(
-        js=[],
-        css=[],
-        disable_xml_declaration=True,
-        show_legend=len(series) > 1,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=min(len(series), 5) or 1,
-        width=width,
-        height=height,
-        explicit_size=False,
-        no_prefix=True,
-        print_values=False,
+        **_inline(series, width, height, legend_columns=5),
         x_label_rotation=30 if many else 0,
         show_minor_x_labels=not many,
         x_labels_major_every=max(1, len(labels) // 12) if many else None,
@@ -128,17 +136,7 @@ def line_chart(
     """Lines of one or more named series over `labels` (a value over time, with its limits), inline SVG;
     a None leaves a gap."""
     chart = pygal.Line(
-        js=[],
-        css=[],
-        disable_xml_declaration=True,
-        show_legend=len(series) > 1,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=min(len(series), 3) or 1,
-        width=width,
-        height=height,
-        explicit_size=False,
-        no_prefix=True,
-        print_values=False,
+        **_inline(series, width, height, legend_columns=3),
         x_label_rotation=0,
         truncate_label=12,
         margin=12,
