@@ -43,6 +43,17 @@ from hms.models.inventory import (
     StockKind,
     StockMovement,
 )
+from hms.models.inpatient import (
+    Admission,
+    AdmissionNote,
+    AdmissionStatus,
+    Bed,
+    BedStatus,
+    BedStay,
+    NoteKind,
+    Ward,
+    WardKind,
+)
 from hms.models.invitations import Invitation, InvitationState
 from hms.models.lab import (
     LabFlag,
@@ -87,6 +98,15 @@ from hms.models.triage import TriageLevel, VitalSigns
 from hms.models.users import Doctor, Patient, Role, Sex, Staff, StaffKind, User
 
 __all__ = [
+    "Admission",
+    "AdmissionNote",
+    "AdmissionStatus",
+    "Bed",
+    "BedStatus",
+    "BedStay",
+    "NoteKind",
+    "Ward",
+    "WardKind",
     "AccountClaim",
     "ApiToken",
     "TokenKind",

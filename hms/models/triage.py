@@ -22,6 +22,7 @@ from hms.models.types import UTCDateTime
 
 if TYPE_CHECKING:
     from hms.models.hospitals import Hospital
+    from hms.models.inpatient import Admission
     from hms.models.scheduling import Appointment
     from hms.models.users import Patient, User
 
@@ -66,10 +67,13 @@ class VitalSigns(db.Model):
         Index("ix_vital_signs_patient_taken", "patient_id", "taken_at"),
         Index("ix_vital_signs_appointment_taken", "appointment_id", "taken_at"),
         CheckConstraint("triage_level BETWEEN 1 AND 5", name="triage_level_range"),
+        CheckConstraint("(appointment_id IS NULL) <> (admission_id IS NULL)", name="visit_or_admission"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
+    # A visit's triage, or a round on the ward during an admission (hms.models.inpatient): one of them.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admissions.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -85,7 +89,8 @@ class VitalSigns(db.Model):
     chief_complaint: Mapped[str] = mapped_column(String(500), default="")
     triage_level: Mapped[int | None] = mapped_column(SmallInteger)
 
-    appointment: Mapped[Appointment] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+    admission: Mapped[Admission | None] = relationship()
     patient: Mapped[Patient] = relationship()
     hospital: Mapped[Hospital] = relationship()
     recorded_by: Mapped[User] = relationship()

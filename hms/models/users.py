@@ -214,6 +214,8 @@ class Staff(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
     kind: Mapped[StaffKind] = mapped_column(enum_type(StaffKind))
+    # A senior lab technician verifies the results other technicians entered (hms.services.lab).
+    senior: Mapped[bool] = mapped_column(default=False)
 
     user: Mapped[User] = relationship(back_populates="staff")
     hospital: Mapped[Hospital] = relationship()
