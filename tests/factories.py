@@ -668,3 +668,31 @@ def collected_lab_order(encounter_row: Encounter | None = None, *, collector: Us
     lab.collect_specimen(order, collector or lab_technician(order.hospital))
     db.session.commit()
     return order
+
+
+def ward(hospital_row: Hospital, name: str | None = None, *, beds: int = 0, **fields):  # type: ignore[no-untyped-def]
+    """A general ward (5,000.00 a night in minor units by default) with `beds` free beds B1..Bn."""
+    from hms.models import Bed, Ward, WardKind
+
+    values = {
+        "name": name or f"Ward {next(_seq)}",
+        "kind": WardKind.general,
+        "daily_rate_minor": 500000,
+    } | fields
+    row = Ward(hospital_id=hospital_row.id, **values)
+    row.beds = [Bed(hospital_id=hospital_row.id, label=f"B{n}") for n in range(1, beds + 1)]
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def bed(ward_row, label: str | None = None, **fields):  # type: ignore[no-untyped-def]
+    """A bed of `ward_row` (free by default)."""
+    from hms.models import Bed
+
+    row = Bed(
+        ward_id=ward_row.id, hospital_id=ward_row.hospital_id, label=label or f"B{next(_seq)}", **fields
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
