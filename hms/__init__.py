@@ -201,6 +201,7 @@ def register_blueprints(app: Flask) -> None:
     from hms.public.routes import bp as public_bp
     from hms.staff.routes import bp as staff_bp
     from hms.super_admin.routes import bp as super_admin_bp
+    from hms.ward.routes import bp as ward_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -219,6 +220,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(api_tokens_bp, url_prefix="/account")
+    app.register_blueprint(ward_bp, url_prefix="/ward")
     if app.config["DEV_MAILBOX"]:
         from hms.dev import bp as dev_bp
 

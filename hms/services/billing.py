@@ -303,6 +303,11 @@ def create_bill(*, hospital: Hospital, mrn: str, actor: User, note: str = "") ->
     patient = find_hospital_patient(hospital, mrn)
     if patient is None:
         raise Invalid(N_("No patient of this hospital has this record number."), field="mrn")
+    return open_bill(hospital=hospital, patient=patient, actor=actor, note=note)
+
+
+def open_bill(*, hospital: Hospital, patient: Patient, actor: User, note: str = "") -> Bill:
+    """A draft bill for a patient the caller already knows to be the hospital's (an admission's)."""
     bill = Bill(
         hospital_id=hospital.id,
         patient_id=patient.id,

@@ -31,6 +31,7 @@ from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import (
+    Admission,
     Appointment,
     AppointmentStatus,
     AuditEvent,
@@ -99,7 +100,7 @@ class StaleRecord(Conflict):
 
 def _has_care_relationship(doctor_id: int, patient_id_column: Any) -> Any:
     """SQL: the patient in `patient_id_column` has or had a non-cancelled appointment with the doctor,
-    or the doctor wrote an encounter for him."""
+    the doctor wrote an encounter for him, or admitted him or treats him on a ward."""
     return or_(
         exists().where(
             Appointment.patient_id == patient_id_column,
@@ -107,6 +108,10 @@ def _has_care_relationship(doctor_id: int, patient_id_column: Any) -> Any:
             Appointment.status != AppointmentStatus.cancelled,
         ),
         exists().where(Encounter.patient_id == patient_id_column, Encounter.doctor_id == doctor_id),
+        exists().where(
+            Admission.patient_id == patient_id_column,
+            or_(Admission.admitting_doctor_id == doctor_id, Admission.attending_doctor_id == doctor_id),
+        ),
     )
 
 
