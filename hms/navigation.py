@@ -111,6 +111,11 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                         "hospital_admin.lab_criticals",
                     ),
                 ),
+                Link(
+                    "hospital_admin.wards_list",
+                    N_("Wards and beds"),
+                    also=("hospital_admin.ward", "hospital_admin.bed_remove_confirm"),
+                ),
                 Link("hospital_admin.reports", N_("Reports")),
             ),
         ),

@@ -122,6 +122,7 @@ def build_access_world(make) -> dict:  # type: ignore[no-untyped-def]
     )
     ids |= lab_doctor_ids(make, ids)
     ids |= lab_admin_ids(make, hospital, other_hospital)
+    ids |= ward_ids(make, hospital, other_hospital)
     return {"users": {role: user.id for role, user in users.items()}, "ids": ids}
 
 
@@ -284,6 +285,20 @@ def lab_admin_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ig
     own, other = catalogue(hospital), catalogue(other_hospital)
     keys = ("lab_test", "lab_range", "lab_panel")
     return dict(zip(keys, own, strict=True)) | dict(zip([f"other_{k}" for k in keys], other, strict=True))
+
+
+def ward_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A ward with a free bed and a bed being cleaned, and another hospital's ward and bed."""
+    from hms.models import BedStatus
+
+    ward, other = make.ward(hospital, "Matrix ward", beds=1), make.ward(other_hospital, "Matrix ward", beds=1)
+    return {
+        "ward": ward.id,
+        "bed": ward.beds[0].id,
+        "cleaning_bed": make.bed(ward, "C1", status=BedStatus.cleaning).id,
+        "other_ward": other.id,
+        "other_bed": other.beds[0].id,
+    }
 
 
 def lab_doctor_ids(make, ids: dict) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -825,3 +825,4 @@ from hms.hospital_admin import lab as _lab  # noqa: E402,F401  (registers its ro
 from hms.hospital_admin import patients as _patients  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import reports as _reports  # noqa: E402,F401  (registers its routes)
 from hms.hospital_admin import terms as _terms  # noqa: E402,F401  (registers its routes)
+from hms.hospital_admin import wards as _wards  # noqa: E402,F401  (registers its routes)
