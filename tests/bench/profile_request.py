@@ -10,10 +10,11 @@ gunicorn runs it there), signs pat0@example.org in on a Flask test client, and s
 as the limit benchmark: the slot picker's day fragment (HTMX), the doctor page with its 14-day strip,
 the anonymous /login page and the doctor search's results fragment. For each it prints the CPU time
 per request (time.process_time: this process only, so the database server's work is not counted, and
-other processes on the machine do not count either) and the top functions of a cProfile run (timed by
-CPU time too) by cumulative (or --sort tottime) time; --echo logs each request's SQL once, which shows
-whether SQLAlchemy's compiled-statement cache hits ("cached since"). Compare the "CPU ms/request" lines
-before and after a change."""
+other processes on the machine do not count either), the number of Python function calls per request
+(unlike times, it does not move with the machine's load: a steadier yardstick for a change), and the
+top functions of a cProfile run (timed by CPU time too) by cumulative (or --sort tottime) time.
+--echo logs each request's SQL once, which shows whether SQLAlchemy's compiled-statement cache hits
+("cached since"). Compare the "CPU ms/request" and "calls" figures before and after a change."""
 
 from __future__ import annotations
 
@@ -73,18 +74,18 @@ def build(sqlite: bool):  # type: ignore[no-untyped-def]
     return targets, clean_up
 
 
-def measure(client, url: str, headers: dict[str, str], requests: int) -> float:  # type: ignore[no-untyped-def]
-    """CPU milliseconds per request: the best of three rounds of `requests` requests each (after a few
-    to warm caches up), so that a garbage collection or a busy neighbour weighs less."""
+def measure(client, url: str, headers: dict[str, str], requests: int, rounds: int = 5) -> float:  # type: ignore[no-untyped-def]
+    """CPU milliseconds per request: the best of `rounds` rounds of `requests` requests each (after a
+    few to warm caches up), so that a garbage collection or a busy neighbour weighs less."""
     for _ in range(10):
         check(client.get(url, headers=headers), url)
-    rounds = []
-    for _round in range(3):
+    per_round = []
+    for _round in range(rounds):
         started = time.process_time()
         for _ in range(requests):
             client.get(url, headers=headers)
-        rounds.append((time.process_time() - started) * 1000 / requests)
-    return min(rounds)
+        per_round.append((time.process_time() - started) * 1000 / requests)
+    return min(per_round)
 
 
 def check(response, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -95,6 +96,7 @@ def check(response, url: str) -> None:  # type: ignore[no-untyped-def]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5, help="the best round counts")
     parser.add_argument("--top", type=int, default=35, help="functions listed per request (0: none)")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
     parser.add_argument("--only", choices=["fragment", "doctor", "login", "search"], action="append")
@@ -115,26 +117,27 @@ def main() -> int:
                 print(f"\n===== {name}: {url}")
                 client.get(url, headers=headers)
             logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-        figures = {}
+        figures, calls = {}, {}
         for name in chosen:
             client, url, headers = targets[name]
-            figures[name] = measure(client, url, headers, args.requests)
-        if args.top:
-            for name in chosen:
-                client, url, headers = targets[name]
-                profile = cProfile.Profile(time.process_time)  # CPU time: no waiting for the database
-                profile.enable()
-                for _ in range(args.requests):
-                    client.get(url, headers=headers)
-                profile.disable()
-                out = io.StringIO()
-                stats = pstats.Stats(profile, stream=out).sort_stats(args.sort)
+            figures[name] = measure(client, url, headers, args.requests, args.rounds)
+        for name in chosen:
+            client, url, headers = targets[name]
+            profile = cProfile.Profile(time.process_time)  # CPU time: no waiting for the database
+            profile.enable()
+            for _ in range(args.requests):
+                client.get(url, headers=headers)
+            profile.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profile, stream=out).sort_stats(args.sort)
+            calls[name] = stats.total_calls / args.requests  # type: ignore[attr-defined]
+            if args.top:
                 stats.print_stats(*([args.match] if args.match else []), args.top)
                 print(f"\n===== {name}: {url} ({args.requests} requests, by {args.sort})")
                 print(out.getvalue())
         print()
         for name, ms in figures.items():
-            print(f"CPU ms/request  {name:<9} {ms:6.2f}   {targets[name][1]}")
+            print(f"CPU ms/request  {name:<9} {ms:6.2f}   calls {calls[name]:7.0f}   {targets[name][1]}")
     finally:
         clean_up()
     return 0
