@@ -35,8 +35,10 @@ _CLDR = {
 _DIRECTIVE = re.compile(r"%(-?[a-zA-Z%])")
 
 
+@functools.lru_cache(maxsize=1024)
 def cldr_pattern(strftime_format: str, zone_abbreviation: str = "") -> str:
-    """A strftime format as a CLDR pattern; literal text is quoted."""
+    """A strftime format as a CLDR pattern; literal text is quoted. Worked out once per format (a
+    page uses a few formats, dozens of times each)."""
     out, pos = [], 0
     for match in _DIRECTIVE.finditer(strftime_format):
         out.append(_quote(strftime_format[pos : match.start()]))
@@ -144,14 +146,28 @@ def local_date(value: date | None, fmt: str = "%a %d %b %Y") -> str:
     """A calendar day (no time zone involved), e.g. the agenda's heading."""
     if value is None:
         return ""
-    return format_date(value, cldr_pattern(fmt), locale=locale_code())
+    return _formatted_day(value, fmt, locale_code())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_day(value: date, fmt: str, locale: str) -> str:
+    """A day in a format and language, formatted once per process: the doctor page's strip writes
+    each of its 14 days twice, on every request, and Babel's formatting is the costly part."""
+    return format_date(value, cldr_pattern(fmt), locale=locale)
 
 
 def clock_time(value: time | None, fmt: str = "%H:%M") -> str:
     """A wall-clock time of a schedule (already in the hospital's time)."""
     if value is None:
         return ""
-    return format_time(value, cldr_pattern(fmt), locale=locale_code())
+    if value.tzinfo is not None:
+        return format_time(value, cldr_pattern(fmt), locale=locale_code())
+    return _formatted_clock(value, fmt, locale_code())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted_clock(value: time, fmt: str, locale: str) -> str:
+    return format_time(value, cldr_pattern(fmt), locale=locale)
 
 
 def spoken_time(value: datetime) -> str:
@@ -189,6 +205,28 @@ def translate(message: object) -> str:
     `_()`, it neither marks the text safe nor applies % formatting, so user input in it stays inert."""
     text = str(message or "")
     return get_translations().ugettext(text) if text else ""
+
+
+def _catalog():  # type: ignore[no-untyped-def]
+    """The request's catalog for templates' `_()` and `ngettext()`: Flask-Babel's own, looked up once
+    per request and locale instead of once per text (each lookup walked `g` three times and spelled
+    the locale out again; a page has dozens of texts). `force_locale` changes the locale object, so a
+    text made inside it still gets that language's catalog."""
+    from flask import g
+
+    try:
+        context = g._flask_babel
+    except (AttributeError, RuntimeError):  # no locale chosen yet in this request, or no app context
+        return get_translations()
+    locale = getattr(context, "babel_locale", None)
+    cached = getattr(context, "hms_catalog", None)
+    if locale is not None and cached is not None and cached[0] is locale:
+        return cached[1]
+    catalog = get_translations()
+    locale = getattr(context, "babel_locale", None)  # chosen by the lookup when it was not yet
+    if locale is not None:
+        context.hms_catalog = (locale, catalog)
+    return catalog
 
 
 def unread_notifications() -> int:
@@ -244,6 +282,13 @@ def register(app: Flask) -> None:
         date_tag=date_tag,
         state=state_word,
         weekday_short=weekday_short,
+    )
+    app.jinja_env.install_gettext_callables(  # Flask-Babel's, with the catalog looked up once (_catalog)
+        gettext=lambda s: _catalog().ugettext(s),
+        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
