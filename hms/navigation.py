@@ -42,6 +42,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                 Link("patient.records", N_("Medical history")),
                 Link("patient.encounters", N_("My visits")),
                 Link("patient.lab_results", N_("Test results"), also=("patient.lab_order",)),
+                Link("patient.admissions", N_("Hospital stays"), also=("patient.admission",)),
                 Link("patient.record_access", N_("Record access")),
             ),
         ),
@@ -59,6 +60,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
             (
                 Link("doctor.schedule", N_("My schedule")),
                 Link("doctor.hospitals", N_("My hospitals")),
+                Link("ward.my_admissions", N_("My inpatients"), also=("ward.admission",)),
             ),
         ),
     ),

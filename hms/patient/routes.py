@@ -280,6 +280,7 @@ def reschedule(appointment_id: int):
     return render("patient/reschedule.html", block, status=status, **context)
 
 
+from hms.patient import admissions as _admissions  # noqa: E402,F401  (registers the hospital stays)
 from hms.patient import billing as _billing  # noqa: E402,F401  (registers its routes on bp)
 from hms.patient import lab as _lab  # noqa: E402,F401  (registers the test results)
 from hms.patient import records as _records  # noqa: E402, F401  (registers the clinical-record routes)

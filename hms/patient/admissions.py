@@ -1,0 +1,49 @@
+"""The patient's hospital stays: his admissions (newest first), one stay's discharge summary once his
+doctor has written it, and the summary as a PDF. Another patient's admission is a 404."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from hms.extensions import db
+from hms.htmx import render
+from hms.models import Admission
+from hms.patient.routes import bp
+from hms.services import clinical, inpatient
+from hms.ward.admission import pdf_response
+
+
+def _own_or_404(admission_id: int) -> Admission:
+    admission = inpatient.admission_detail(admission_id)
+    if admission is None or admission.patient_id != current_user.patient.id:
+        abort(404)
+    return admission
+
+
+@bp.get("/admissions")
+def admissions():
+    patient = current_user.patient
+    response = render("patient/admissions.html", admissions=inpatient.patient_admissions(patient.id))
+    clinical.audit("view", "admission", None, patient_id=patient.id, detail="admissions list")
+    db.session.commit()
+    return response
+
+
+@bp.get("/admissions/<int:admission_id>")
+def admission(admission_id: int):
+    admission = _own_or_404(admission_id)
+    response = render("patient/admission.html", admission=admission, tz=admission.hospital.timezone)
+    clinical.audit(
+        "view", "admission", admission.id, patient_id=admission.patient_id, hospital_id=admission.hospital_id
+    )
+    db.session.commit()
+    return response
+
+
+@bp.get("/admissions/<int:admission_id>.pdf")
+def admission_pdf(admission_id: int):
+    admission = _own_or_404(admission_id)
+    if admission.discharge_ordered_at is None:
+        abort(404)
+    return pdf_response(admission)
