@@ -37,6 +37,7 @@ REPORT_FORM = {
 }
 DOCTOR = {"anonymous": 302, "*": 403}  # a doctor's page: the doctor's status is added per row
 PATIENT = {"anonymous": 302, "*": 403}
+WARD_404 = {"anonymous": 302, "doctor": 404, "staff": 404, "hospital_admin": 404, "*": 403}
 
 # (method, url template, {role: status}[, form data]); "*" is every role not named. A POST sends
 # {"action": "approve"} unless the row gives its own valid data, so that only access decides.
@@ -855,6 +856,31 @@ MATRIX = [
     ("GET", "/hospital/wards/{other_ward}/beds/{other_bed}/remove", ADMIN_404),
     ("POST", "/hospital/wards/{ward}/beds/{bed}/remove", ADMIN_303),
     ("POST", "/hospital/wards/{other_ward}/beds/{other_bed}/remove", ADMIN_404),
+    # An admission's page on the ward (tests/test_ward_admission.py): its doctors (and the hospital's
+    # nurses while open: the matrix's staff member is a receptionist); the patient's hospital stays
+    ("GET", "/ward/admissions/mine", WARD_404 | {"doctor": 200}),
+    ("GET", "/ward/admissions/{own_admission}", WARD_404 | {"doctor": 200}),
+    ("GET", "/ward/admissions/{other_admission}", WARD_404),
+    ("GET", "/ward/admissions/{patient_admission}/summary.pdf", WARD_404 | {"doctor": 200}),
+    ("GET", "/ward/admissions/{own_admission}/summary.pdf", WARD_404),  # no summary yet
+    ("GET", "/ward/admissions/{other_admission}/summary.pdf", WARD_404),
+    ("POST", "/ward/admissions/{own_admission}/notes", WARD_404 | {"doctor": 303}, {"text": "Matrix"}),
+    ("POST", "/ward/admissions/{other_admission}/notes", WARD_404, {"text": "Matrix"}),
+    ("POST", "/ward/admissions/{own_admission}/vitals", WARD_404 | {"doctor": 303}, {"pulse": "80"}),
+    ("POST", "/ward/admissions/{other_admission}/vitals", WARD_404, {"pulse": "80"}),
+    ("POST", "/ward/admissions/{own_admission}/transfer", WARD_404 | {"doctor": 422}, {"reason": "x"}),
+    ("POST", "/ward/admissions/{other_admission}/transfer", WARD_404, {"reason": "x"}),
+    ("POST", "/ward/admissions/{own_admission}/attending", WARD_404 | {"doctor": 422}, {"doctor_id": ""}),
+    ("POST", "/ward/admissions/{other_admission}/attending", WARD_404, {"doctor_id": ""}),
+    ("POST", "/ward/admissions/{own_admission}/discharge-summary", WARD_404 | {"doctor": 422}),
+    ("POST", "/ward/admissions/{other_admission}/discharge-summary", WARD_404),
+    ("POST", "/ward/admissions/{own_admission}/discharge", WARD_404 | {"doctor": 409}),  # not ordered
+    ("POST", "/ward/admissions/{other_admission}/discharge", WARD_404),
+    ("GET", "/patient/admissions", PATIENT | {"patient": 200}),
+    ("GET", "/patient/admissions/{patient_admission}", PATIENT | {"patient": 200}),
+    ("GET", "/patient/admissions/{own_admission}", PATIENT | {"patient": 404}),
+    ("GET", "/patient/admissions/{patient_admission}.pdf", PATIENT | {"patient": 200}),
+    ("GET", "/patient/admissions/{own_admission}.pdf", PATIENT | {"patient": 404}),
     ("GET", "/no/such/page", {"*": 404}),
 ]
 

@@ -123,6 +123,7 @@ def build_access_world(make) -> dict:  # type: ignore[no-untyped-def]
     ids |= lab_doctor_ids(make, ids)
     ids |= lab_admin_ids(make, hospital, other_hospital)
     ids |= ward_ids(make, hospital, other_hospital)
+    ids |= admission_ids(make, hospital, other_hospital, users)
     return {"users": {role: user.id for role, user in users.items()}, "ids": ids}
 
 
@@ -299,6 +300,28 @@ def ward_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ignore[
         "other_ward": other.id,
         "other_bed": other.beds[0].id,
     }
+
+
+def admission_ids(make, hospital, other_hospital, users) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The doctor's inpatient (another patient, in a bed), the world patient's stay with him (discharged,
+    its summary written) and another hospital's inpatient."""
+    from hms.services import inpatient
+
+    def admit(where, doctor, patient, bed):  # type: ignore[no-untyped-def]
+        return inpatient.admit_patient(
+            hospital=where, patient=patient.patient, ward_id=None, bed_id=bed.id, doctor_id=None,
+            actor=doctor, reason="Matrix stay",
+        )  # fmt: skip
+
+    ward = make.ward(hospital, "Matrix stays", beds=2, daily_rate_minor=0)
+    own = admit(hospital, users["doctor"], make.patient(), ward.beds[0])
+    past = admit(hospital, users["doctor"], users["patient"], ward.beds[1])
+    inpatient.order_discharge(past, users["doctor"], {"discharge_diagnoses": "J18.9 Pneumonia"})
+    inpatient.discharge_patient(past, users["doctor"])
+    other_ward = make.ward(other_hospital, "Matrix stays", beds=1)
+    other = admit(other_hospital, make.doctor_at(other_hospital), make.patient(), other_ward.beds[0])
+    db.session.commit()
+    return {"own_admission": own.id, "patient_admission": past.id, "other_admission": other.id}
 
 
 def lab_doctor_ids(make, ids: dict) -> dict[str, int]:  # type: ignore[no-untyped-def]
