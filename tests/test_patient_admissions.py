@@ -112,3 +112,25 @@ def test_another_patients_stay_is_404(client, login_as, world, make):  # type: i
 def test_staff_do_not_reach_the_patients_pages(client, login_as, world, who):  # type: ignore[no-untyped-def]
     login_as(world[who])
     assert client.get(f"/patient/admissions/{world['earlier'].id}").status_code == 403
+
+
+def test_the_visit_that_led_to_the_stay_links_to_it(client, login_as, make):  # type: ignore[no-untyped-def]
+    clock.set_frozen(NOW)
+    hospital = make.hospital(name="Riverside General")
+    doctor = make.doctor_at(hospital)
+    patient = make.patient()
+    encounter = make.encounter(make.appointment(patient, doctor, hospital, start_at=NOW))
+    admission = inpatient.admit_patient(
+        hospital=hospital,
+        patient=patient.patient,
+        ward_id=None,
+        bed_id=make.ward(hospital, beds=1).beds[0].id,
+        doctor_id=None,
+        actor=doctor,
+        reason="Observation",
+        encounter=encounter,
+    )
+    db.session.commit()
+    login_as(patient)
+    page = client.get("/patient/encounters").get_data(as_text=True)
+    assert f"/patient/admissions/{admission.id}" in page and "Hospital stay at Riverside General" in page

@@ -3,15 +3,34 @@ doctor has written it, and the summary as a PDF. Another patient's admission is 
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from hms.extensions import db
 from hms.htmx import render
-from hms.models import Admission
+from hms.models import Admission, AdmissionStatus
 from hms.patient.routes import bp
 from hms.services import clinical, inpatient
 from hms.ward.admission import pdf_response
+
+
+def by_encounter(encounter_ids: list[int]) -> dict[int, list[Admission]]:
+    """The admissions (but the cancelled orders) made from these visits, for the visits' timeline: one
+    statement for a page of visits."""
+    found: dict[int, list[Admission]] = defaultdict(list)
+    if encounter_ids:
+        for admission in db.session.scalars(
+            select(Admission)
+            .where(Admission.encounter_id.in_(encounter_ids), Admission.status != AdmissionStatus.cancelled)
+            .options(joinedload(Admission.hospital))
+            .order_by(Admission.id)
+        ):
+            found[admission.encounter_id].append(admission)  # type: ignore[index]
+    return found
 
 
 def _own_or_404(admission_id: int) -> Admission:

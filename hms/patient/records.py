@@ -16,6 +16,7 @@ from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.lab_timeline import orders_by_encounter
 from hms.models import MedicalHistoryEntry, Patient, Prescription, PrescriptionStatus
+from hms.patient.admissions import by_encounter as admissions_by_encounter
 from hms.patient.routes import bp
 from hms.services import clinical, triage
 from hms.services.errors import DomainError, NotAllowed
@@ -157,6 +158,7 @@ def encounters():
         "patient/encounters.html",
         encounters=encounters,
         lab_orders=orders_by_encounter([e.id for e in encounters]),
+        admissions=admissions_by_encounter([e.id for e in encounters]),
         page=page,
         pages=max((total + ENCOUNTERS_PER_PAGE - 1) // ENCOUNTERS_PER_PAGE, 1),
         vital_signs=triage.patient_vitals(patient.id, limit=VITALS_SHOWN) if page == 1 else [],
