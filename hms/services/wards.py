@@ -39,6 +39,7 @@ RANGE = re.compile(r"(?P<prefix>.*?)(?P<first>\d+)\s*[-–]\s*(?:(?P=prefix))?(?
 NAME_TAKEN = N_("A ward called “%(name)s” already exists in this hospital.")
 LABELS_TAKEN = N_("This ward already has a bed called %(labels)s.")
 IN_USE = N_("Bed %(label)s is in use: a patient lies in it.")
+GONE = N_("Bed %(label)s was removed meanwhile.")
 CHANGED = N_("Bed %(label)s was changed by someone else meanwhile; it is now %(status)s.")
 # What the administrator may do to a bed's status (occupied beds are the admission service's).
 ADMIN_MOVES = {
@@ -323,17 +324,29 @@ def _move(bed: Bed, to: BedStatus, allowed: tuple[BedStatus, ...], version: int 
         .values(status=to, version=Bed.version + 1, changed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
+    label = bed.label
     db.session.expire(bed, ["status", "version", "changed_at", "retired"])
     if moved.rowcount != 1:
-        _refuse(bed)
+        _refuse(bed.id, label)
 
 
-def _refuse(bed: Bed) -> None:
-    db.session.refresh(bed)
-    held = db.session.scalar(select(_held(bed.id)))
-    if bed.status == BedStatus.occupied or held:
-        raise Conflict(gettext(IN_USE, label=bed.label))
-    raise Conflict(gettext(CHANGED, label=bed.label, status=gettext(bed.status.label)))
+def _refuse(bed_id: int, label: str) -> None:
+    """Why a conditional change of the bed found nothing to change: someone lies in it, someone
+    removed it, or someone changed it first."""
+    now = db.session.execute(select(Bed.status, Bed.retired).where(Bed.id == bed_id)).first()
+    if now is None or now.retired:
+        raise Conflict(gettext(GONE, label=label))
+    if now.status == BedStatus.occupied or db.session.scalar(select(_held(bed_id))):
+        raise Conflict(gettext(IN_USE, label=label))
+    raise Conflict(gettext(CHANGED, label=label, status=gettext(BedStatus(now.status).label)))
+
+
+def _unchanged_since(bed: Bed, version: int | None) -> None:
+    """The bed as the user saw it (`version`), or a Conflict saying what it is now."""
+    if version is not None and version != bed.version:
+        if bed.status == BedStatus.occupied:
+            raise Conflict(gettext(IN_USE, label=bed.label))
+        raise Conflict(gettext(CHANGED, label=bed.label, status=gettext(bed.status.label)))
 
 
 def set_bed_status(bed: Bed, status: BedStatus | str, actor: User, *, version: int | None = None) -> bool:
@@ -343,6 +356,7 @@ def set_bed_status(bed: Bed, status: BedStatus | str, actor: User, *, version: i
         to = BedStatus(status)
     except ValueError:
         raise Invalid(N_("Choose a bed status."), field="status") from None
+    _unchanged_since(bed, version)
     if bed.status == to:
         return False
     if bed.status == BedStatus.occupied:
@@ -366,6 +380,7 @@ def _no_move(bed: Bed, to: BedStatus) -> str:
 
 def mark_bed_cleaned(bed: Bed, actor: User, *, version: int | None = None) -> None:
     """Cleaning → free, by a nurse or the administrator: the bed is offered again."""
+    _unchanged_since(bed, version)
     if bed.status == BedStatus.occupied:
         raise Conflict(gettext(IN_USE, label=bed.label))
     if bed.status != BedStatus.cleaning:
@@ -399,16 +414,17 @@ def remove_bed(bed: Bed, actor: User) -> str:
             )
             .execution_options(synchronize_session=False)
         )
-        db.session.expire(bed)
     else:
         done = db.session.execute(
             delete(Bed).where(*free_of_patients).execution_options(synchronize_session=False)
         )
     if done.rowcount != 1:
-        if not used:
-            db.session.expire(bed)
-        _refuse(bed)
-    if not used:
+        db.session.expire(bed)
+        _refuse(bed_id, label)
+    if used:
+        db.session.expire(bed)
+    else:  # gone: out of the session, and out of its ward's loaded list of beds
+        db.session.expire(bed.ward, ["beds"])
         db.session.expunge(bed)
     outcome = "retired" if used else "deleted"
     record_event("delete", "bed", bed_id, hospital_id=hospital_id, detail=f"{label} {outcome}")
