@@ -72,7 +72,7 @@ def _wards_page(form: WardForm | None = None, status: int = 200) -> Response:
 
 
 def _row(ward: Ward, status: int = 200, **context: Any) -> Response:
-    (entry,) = wards.ward_beds(g.hospital.id, ward.id)
+    entry = wards.beds_of(ward)
     return render(
         WARDS,
         "ward_row",
@@ -106,7 +106,7 @@ def ward_create():
 
 
 def _ward_page(ward: Ward, status: int = 200, block: str | None = None, **context: Any) -> Response:
-    (entry,) = wards.ward_beds(g.hospital.id, ward.id)
+    entry = wards.beds_of(ward)
     context.setdefault("form", _ward_form(ward))
     context.setdefault("beds_form", BedsForm(formdata=None))
     return render(
@@ -177,7 +177,7 @@ def ward_status(ward_id: int):
 
 
 def _bed_row(ward: Ward, bed: Bed, status: int = 200, **context: Any) -> Response:
-    (entry,) = wards.ward_beds(g.hospital.id, ward.id)
+    entry = wards.beds_of(ward)
     return render(
         WARD,
         "bed_row",

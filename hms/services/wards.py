@@ -92,6 +92,15 @@ def ward_beds(hospital_id: int, ward_id: int | None = None) -> list[WardBeds]:
     return list(listing.values())
 
 
+def beds_of(ward: Ward) -> WardBeds:
+    """One ward (already looked up) with its beds: one statement."""
+    entry = WardBeds(
+        ward, list(db.session.scalars(select(Bed).where(Bed.ward_id == ward.id, Bed.retired.is_(False))))
+    )
+    entry.beds.sort(key=lambda bed: natural_key(bed.label))
+    return entry
+
+
 def hospital_ward(hospital_id: int, ward_id: int) -> Ward | None:
     ward = db.session.get(Ward, ward_id)
     return ward if ward is not None and ward.hospital_id == hospital_id else None
