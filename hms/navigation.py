@@ -61,6 +61,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                 Link("doctor.schedule", N_("My schedule")),
                 Link("doctor.hospitals", N_("My hospitals")),
                 Link("ward.my_admissions", N_("My inpatients"), also=("ward.admission",)),
+                Link("ward.bed_board", N_("Beds")),
             ),
         ),
     ),
@@ -118,6 +119,7 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
                     N_("Wards and beds"),
                     also=("hospital_admin.ward", "hospital_admin.bed_remove_confirm"),
                 ),
+                Link("ward.bed_board", N_("Beds")),
                 Link("hospital_admin.reports", N_("Reports")),
             ),
         ),
@@ -139,6 +141,12 @@ NAVIGATION: dict[Role, tuple[Item, ...]] = {
         Link("staff.desk_bills", N_("Billing desk"), (StaffKind.receptionist,), also=("staff.desk_bill",)),
         Link("staff.inventory", N_("Inventory"), (StaffKind.pharmacist,)),
         Link("staff.triage_list", N_("Triage"), (StaffKind.nurse,), also=("staff.triage",)),
+        Link(
+            "ward.bed_board",
+            N_("Beds"),
+            (StaffKind.receptionist, StaffKind.nurse),
+            also=("ward.waiting_list", "ward.desk_admit"),
+        ),
         Link(
             "staff.lab_work_list",
             N_("Laboratory"),

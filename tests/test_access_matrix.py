@@ -39,6 +39,9 @@ DOCTOR = {"anonymous": 302, "*": 403}  # a doctor's page: the doctor's status is
 PATIENT = {"anonymous": 302, "*": 403}
 WARD_404 = {"anonymous": 302, "doctor": 404, "staff": 404, "hospital_admin": 404, "*": 403}
 
+# The ward's pages: for doctors, staff and hospital administrators (others 403), each as the page allows.
+BEDS_404 = {"anonymous": 302, "doctor": 404, "staff": 404, "hospital_admin": 404, "*": 403}
+
 # (method, url template, {role: status}[, form data]); "*" is every role not named. A POST sends
 # {"action": "approve"} unless the row gives its own valid data, so that only access decides.
 MATRIX = [
@@ -834,6 +837,27 @@ MATRIX = [
     ("GET", "/hospital/lab/criticals", ADMIN_200),
     ("POST", "/hospital/lab/criticals/{doctor_lab_result}/acknowledge", ADMIN_303),
     ("POST", "/hospital/lab/criticals/999999/acknowledge", ADMIN_404),
+    # The bed board and admitting (tests/test_ward_board.py, tests/test_ward_admit.py): the hospital's
+    # doctors, nurses, desk (the matrix's staff member is a receptionist) and administrator see the
+    # board; the visit's doctor admits from it; the desk gives beds; anyone else of a ward role: 404
+    ("GET", "/ward/beds", BEDS_404 | {"doctor": 200, "staff": 200, "hospital_admin": 200}),
+    ("GET", "/ward/beds?ward={other_ward}", BEDS_404 | {"doctor": 200, "staff": 200, "hospital_admin": 200}),
+    ("GET", "/ward/beds/board", BEDS_404 | {"doctor": 303, "staff": 303, "hospital_admin": 303}),  # no htmx
+    ("POST", "/ward/beds/{cleaning_bed}/cleaned", BEDS_404),  # nurses only
+    ("POST", "/ward/beds/{other_bed}/cleaned", BEDS_404),
+    ("GET", "/ward/beds/free?ward={ward}", BEDS_404 | {"doctor": 200, "staff": 200, "hospital_admin": 200}),
+    ("GET", "/ward/beds/free?ward={other_ward}", BEDS_404),
+    ("GET", "/ward/encounters/{encounter}/admit", BEDS_404 | {"doctor": 200}),
+    ("POST", "/ward/encounters/{encounter}/admit", BEDS_404 | {"doctor": 422}, {"reason": ""}),
+    ("GET", "/ward/encounters/{other_encounter}/admit", BEDS_404),
+    ("POST", "/ward/encounters/{other_encounter}/admit", BEDS_404, {"reason": "x"}),
+    ("GET", "/ward/admit", BEDS_404 | {"staff": 200}),
+    ("POST", "/ward/admit", BEDS_404 | {"staff": 422}, {"mrn": ""}),
+    ("GET", "/ward/admissions", BEDS_404 | {"staff": 200}),
+    ("POST", "/ward/admissions/{waiting_admission}/bed", BEDS_404 | {"staff": 422}, {"bed_id": "x"}),
+    ("POST", "/ward/admissions/999999/bed", BEDS_404, {"bed_id": "x"}),
+    ("POST", "/ward/admissions/{waiting_admission}/cancel", BEDS_404 | {"staff": 303}, {"reason": "Matrix"}),
+    ("POST", "/ward/admissions/999999/cancel", BEDS_404, {"reason": "Matrix"}),
     # The hospital admin's wards and beds (tests/test_wards_admin.py): his own only
     ("GET", "/hospital/wards", ADMIN_200),
     ("POST", "/hospital/wards", {"anonymous": 302, "hospital_admin": 422, "*": 403}),

@@ -289,11 +289,19 @@ def lab_admin_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ig
 
 
 def ward_ids(make, hospital, other_hospital) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """A ward with a free bed and a bed being cleaned, and another hospital's ward and bed."""
+    """A ward with a free bed and a bed being cleaned, another hospital's ward and bed, and an admission
+    order of the hospital waiting for a bed (another doctor's patient)."""
     from hms.models import BedStatus
+    from hms.services import inpatient
 
     ward, other = make.ward(hospital, "Matrix ward", beds=1), make.ward(other_hospital, "Matrix ward", beds=1)
+    waiting = inpatient.admit_patient(
+        hospital=hospital, patient=make.patient().patient, ward_id=ward.id, bed_id=None, doctor_id=None,
+        actor=make.doctor_at(hospital), reason="Matrix order",
+    )  # fmt: skip
+    db.session.commit()
     return {
+        "waiting_admission": waiting.id,
         "ward": ward.id,
         "bed": ward.beds[0].id,
         "cleaning_bed": make.bed(ward, "C1", status=BedStatus.cleaning).id,
