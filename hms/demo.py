@@ -45,7 +45,8 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
 DEMO_HOSPITAL = "Riverside General Hospital"
 DEMO_DOCTOR = "dr.okafor@example.org"  # the doctor with visits today and tomorrow, every day of the week
 DESK = "reception@example.org"
-LAB = "lab@example.org"
+LAB = "lab@example.org"  # a senior technician: she verifies what others entered
+LAB_JUNIOR = "lab.junior@example.org"  # enters results that wait for a senior's verification
 
 DEMO_ACCOUNTS = [
     # (role, email, name)
@@ -65,6 +66,7 @@ DEMO_ACCOUNTS = [
     ("staff (nurse)", "nurse@example.org", "Faith Nyambura"),
     ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
     ("staff (lab technician)", LAB, "Joseph Mutua"),
+    ("staff (lab technician)", LAB_JUNIOR, "Mercy Chebet"),
 ]
 
 # (email, name, specialty, department, fee in minor units, works on Sundays)
@@ -306,6 +308,14 @@ def seed() -> list[tuple[str, str, str]]:
         email=LAB,
         password=DEMO_PASSWORD,
     )
+    technician.staff.senior = True
+    junior = accounts.create_staff(
+        hospital=hospital,
+        kind=StaffKind.lab_technician,
+        full_name="Mercy Chebet",
+        email=LAB_JUNIOR,
+        password=DEMO_PASSWORD,
+    )
     db.session.flush()
     _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
     lab.install_catalogue(hospital)
@@ -314,7 +324,7 @@ def seed() -> list[tuple[str, str, str]]:
         visit = _book(hospital, patient, doctor, today - timedelta(days=days_ago), at, reason, search_days=-7)
         if visit is not None:
             _see(visit, desk, record, paid)
-    _seed_lab(hospital, desk, technician)
+    _seed_lab(hospital, desk, technician, junior)
     _book_demo_days(hospital, desk)
     _triage_walk_ins(hospital, desk, nurse)
     _urgent_walk_in(hospital, desk, walk_in)
@@ -655,9 +665,10 @@ LAB_ORDERS = [
 ]  # fmt: skip
 
 
-def _seed_lab(hospital: Hospital, desk: User, technician: User) -> None:
+def _seed_lab(hospital: Hospital, desk: User, technician: User, junior: User) -> None:
     """Orders of past visits in every state: verified (one with a critical potassium acknowledged by the
-    doctor and a creatinine amended), resulted and waiting for verification, waiting for the sample."""
+    doctor and a creatinine amended by the senior technician), resulted by the junior technician and
+    waiting for verification (by the senior one, or the doctor), waiting for the sample."""
     tests, panels = lab.catalogue(hospital.id)
     test_ids = {t.code: t.id for t in tests}
     panel_ids = {p.code: p.id for p in panels}
@@ -684,7 +695,8 @@ def _seed_lab(hospital: Hospital, desk: User, technician: User) -> None:
                 key=billing.new_key(),
             )  # fmt: skip
             lab.collect_specimen(order, technician)
-        _result_order(order, technician, values, at + timedelta(hours=1), verify=state == "verified")
+        verify = state == "verified"
+        _result_order(order, technician if verify else junior, values, at + timedelta(hours=1), verify=verify)
 
 
 def _result_order(order, technician: User, values: dict[str, str], at: datetime, *, verify: bool) -> None:  # type: ignore[no-untyped-def]

@@ -143,10 +143,14 @@ def hospital_admin(hospital_row: Hospital | None = None, *, email: str | None = 
 
 
 def staff(
-    hospital_row: Hospital, kind: StaffKind = StaffKind.receptionist, *, email: str | None = None
+    hospital_row: Hospital,
+    kind: StaffKind = StaffKind.receptionist,
+    *,
+    email: str | None = None,
+    senior: bool = False,
 ) -> User:
     account = user(Role.staff, email=email)
-    account.staff = Staff(hospital=hospital_row, kind=kind)
+    account.staff = Staff(hospital=hospital_row, kind=kind, senior=senior)
     db.session.commit()
     return account
 
@@ -554,9 +558,12 @@ def vitals(appointment_row: Appointment, taken_by: User, **fields):  # type: ign
 # ---------------------------------------------------------------- laboratory (hms.services.lab)
 
 
-def lab_technician(hospital_row: Hospital | None = None, *, email: str | None = None) -> User:
-    """A lab technician at `hospital_row` (a new active hospital by default)."""
-    return staff(hospital_row or hospital(), StaffKind.lab_technician, email=email)
+def lab_technician(
+    hospital_row: Hospital | None = None, *, email: str | None = None, senior: bool = False
+) -> User:
+    """A lab technician at `hospital_row` (a new active hospital by default); a `senior` one verifies
+    and amends results others entered."""
+    return staff(hospital_row or hospital(), StaffKind.lab_technician, email=email, senior=senior)
 
 
 def lab_test(hospital_row: Hospital, code: str | None = None, **fields):  # type: ignore[no-untyped-def]

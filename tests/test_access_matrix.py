@@ -111,6 +111,14 @@ MATRIX = [
     ),
     ("POST", "/hospital/staff/{staff}/status", ADMIN_303, {"action": "deactivate"}),
     ("POST", "/hospital/staff/{other_staff}/status", ADMIN_404, {"action": "deactivate"}),
+    # The world's staff member is a receptionist: only a lab technician can be senior (422).
+    (
+        "POST",
+        "/hospital/staff/{staff}/senior",
+        {"anonymous": 302, "hospital_admin": 422, "*": 403},
+        {"action": "activate"},
+    ),
+    ("POST", "/hospital/staff/{other_staff}/senior", ADMIN_404, {"action": "activate"}),
     ("POST", "/hospital/admins/{second_admin}/remove", ADMIN_303),
     ("POST", "/hospital/admins/{other_admin}/remove", ADMIN_404),
     # Invitation links are public; a used or unknown one is refused to everyone.

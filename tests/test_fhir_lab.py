@@ -37,7 +37,7 @@ def w(make, app, monkeypatch):  # type: ignore[no-untyped-def]
     )
     encounter = make.encounter(visit)
     technician = make.lab_technician(hospital)
-    verifier = make.lab_technician(hospital, email="verifier@example.org")
+    verifier = make.lab_technician(hospital, email="verifier@example.org", senior=True)
     potassium = make.lab_test(hospital, "K", name="Potassium")
     creatinine = make.lab_test(
         hospital,
@@ -102,7 +102,9 @@ def w(make, app, monkeypatch):  # type: ignore[no-untyped-def]
         other_encounter, tests=[make.lab_test(elsewhere, "K")], collector=other_technician
     )
     lab.enter_result(other_order.items[0], other_technician, "4.0")
-    lab.verify_result(other_order.items[0], make.lab_technician(elsewhere, email="v2@example.org"))
+    lab.verify_result(
+        other_order.items[0], make.lab_technician(elsewhere, email="v2@example.org", senior=True)
+    )
     db.session.commit()
     return {
         "hospital": hospital,

@@ -121,3 +121,66 @@ def test_unknown_staff_kinds_are_refused(client, hospital, admin, kind):
         headers=HX,
     )
     assert response.status_code == 422
+
+
+# ---------------------------------------------------------------- senior lab technicians
+
+
+def _senior_url(member) -> str:  # type: ignore[no-untyped-def]
+    return f"/hospital/staff/{member.staff.id}/senior"
+
+
+def test_admin_makes_a_lab_technician_senior_and_back(client, make, hospital, admin):
+    technician = make.lab_technician(hospital, email="lab@example.org")
+    nurse = make.staff(hospital, StaffKind.nurse, email="nurse@example.org")
+    page = client.get("/hospital/staff").get_data(as_text=True)
+    assert "Senior (verifies results)" in page
+    assert f'id="staff-senior-{technician.staff.id}"' in page
+    assert f'id="staff-senior-{nurse.staff.id}"' not in page  # a switch for lab technicians only
+    response = client.post(_senior_url(technician), data={"action": "activate"}, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith(f'<tr id="staff-{technician.staff.id}">')
+    assert "is now a senior technician and verifies results." in body and 'aria-checked="true"' in body
+    db.session.refresh(technician.staff)
+    assert technician.staff.senior
+    again = client.post(_senior_url(technician), data={"action": "activate"}, headers=HX)
+    assert "Nothing changed" in again.get_data(as_text=True)
+    plain = client.post(_senior_url(technician), data={"action": "deactivate"})
+    assert plain.status_code == 303 and plain.headers["Location"].endswith("/hospital/staff")
+    db.session.refresh(technician.staff)
+    assert not technician.staff.senior
+    events = db.session.execute(
+        select(AuditEvent.action, AuditEvent.record_type, AuditEvent.record_id).order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(e) for e in events] == [
+        ("promote", "staff", technician.staff.id),
+        ("demote", "staff", technician.staff.id),
+    ]
+
+
+def test_the_senior_switch_needs_csrf_and_a_known_state(client, make, hospital, admin):
+    technician = make.lab_technician(hospital)
+    assert client.post(_senior_url(technician), data={"action": "activate"}, csrf=False).status_code == 400
+    assert client.post(_senior_url(technician), data={"action": "flip"}).status_code == 400
+    db.session.refresh(technician.staff)
+    assert not technician.staff.senior
+
+
+def test_only_a_lab_technician_can_be_senior(client, make, hospital, admin):
+    nurse = make.staff(hospital, StaffKind.nurse)
+    response = client.post(_senior_url(nurse), data={"action": "activate"}, headers=HX)
+    assert response.status_code == 422
+    assert "Only a lab technician can be a senior technician." in response.get_data(as_text=True)
+    plain = client.post(_senior_url(nurse), data={"action": "activate"})
+    assert plain.status_code == 422 and "Only a lab technician" in plain.get_data(as_text=True)
+    db.session.refresh(nurse.staff)
+    assert not nurse.staff.senior
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "promote")) is None
+
+
+def test_admin_cannot_make_another_hospitals_technician_senior(client, make, admin):
+    technician = make.lab_technician(make.hospital())
+    assert client.post(_senior_url(technician), data={"action": "activate"}, headers=HX).status_code == 404
+    assert client.post("/hospital/staff/999999/senior", data={"action": "activate"}).status_code == 404
+    db.session.refresh(technician.staff)
+    assert not technician.staff.senior

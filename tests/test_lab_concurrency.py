@@ -33,7 +33,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def _collected(make):  # type: ignore[no-untyped-def]
     clock.set_frozen(NOW)
     order = make.collected_lab_order()
-    first, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital)
+    first, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital, senior=True)
     return order, order.items[0], first, second
 
 

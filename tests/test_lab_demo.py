@@ -42,6 +42,17 @@ def test_the_lab_technician_logs_in_with_the_demo_password(riverside):
     assert passwords.verify_password(technician.password_hash, demo.DEMO_PASSWORD)
 
 
+def test_the_senior_technician_can_verify_what_the_junior_one_entered(riverside):
+    senior = db.session.scalar(select(User).where(User.email == demo.LAB))
+    junior = db.session.scalar(select(User).where(User.email == demo.LAB_JUNIOR))
+    assert senior.staff.senior and not junior.staff.senior
+    assert junior.staff.kind == StaffKind.lab_technician and junior.staff.hospital_id == riverside.id
+    orders = db.session.scalars(select(LabOrder).where(LabOrder.hospital_id == riverside.id)).all()
+    to_verify = [i for o in orders for i in o.items if i.status == LabItemStatus.preliminary]
+    assert to_verify and all(i.result.entered_by_id == junior.id for i in to_verify)
+    assert all(lab.can_verify(senior, i) and not lab.can_verify(junior, i) for i in to_verify)
+
+
 def test_the_catalogue_has_the_common_tests_with_their_loinc_codes(riverside):
     tests, panels = lab.catalogue(riverside.id)
     loinc = {t.loinc for t in tests}

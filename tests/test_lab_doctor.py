@@ -49,7 +49,7 @@ def _resulted(make, visit, value="7.2", *, verify=False):  # type: ignore[no-unt
     technician = make.lab_technician(order.hospital)
     lab.enter_result(order.items[0], technician, value)
     if verify:
-        lab.verify_result(order.items[0], make.lab_technician(order.hospital))
+        lab.verify_result(order.items[0], make.lab_technician(order.hospital, senior=True))
     db.session.commit()
     return order, technician
 
@@ -309,7 +309,7 @@ def test_the_order_page_sends_as_many_statements_for_one_result_as_for_many(clie
     small, _ = _resulted(make, visit, "7.2")
     tests = [make.lab_test(hospital, name=f"Test {n}") for n in range(8)]
     big = make.collected_lab_order(visit["encounter"], tests=tests)
-    technician, amender = make.lab_technician(hospital), make.lab_technician(hospital)
+    technician, amender = make.lab_technician(hospital), make.lab_technician(hospital, senior=True)
     for n, item in enumerate(big.items):
         lab.enter_result(item, technician, "7.0" if n % 2 else "4.0")
         lab.verify_result(item, amender)

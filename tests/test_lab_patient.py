@@ -36,7 +36,7 @@ def visit(make):  # type: ignore[no-untyped-def]
         "encounter": encounter,
         "potassium": make.lab_test(hospital, "K", name="Potassium"),
         "technician": make.lab_technician(hospital),
-        "verifier": make.lab_technician(hospital, email="verifier@example.org"),
+        "verifier": make.lab_technician(hospital, email="verifier@example.org", senior=True),
     }
 
 

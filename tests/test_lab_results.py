@@ -35,9 +35,10 @@ def _frozen():  # type: ignore[no-untyped-def]
 
 
 def _collected(make, **kwargs):  # type: ignore[no-untyped-def]
-    """A collected potassium order, its item, and two lab technicians of its hospital."""
+    """A collected potassium order, its item, and two lab technicians of its hospital: the first one
+    enters values, the second one is senior and verifies them."""
     order = make.collected_lab_order(**kwargs)
-    first, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital)
+    first, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital, senior=True)
     return order, order.items[0], first, second
 
 
@@ -169,7 +170,7 @@ def test_a_stale_version_is_refused(make):
 # ---------------------------------------------------------------- verifying
 
 
-def test_a_second_technician_verifies_and_the_patient_and_doctor_are_told(make):
+def test_a_senior_technician_verifies_and_the_patient_and_doctor_are_told(make):
     order, item, tech, second = _collected(make)
     lab.enter_result(item, tech, "4.2")
     result = lab.verify_result(item, second)
@@ -190,9 +191,43 @@ def test_the_ordering_doctor_may_verify(make):
 def test_the_one_who_entered_a_value_cannot_verify_it(make):
     _order, item, tech, _ = _collected(make)
     lab.enter_result(item, tech, "4.2")
-    with pytest.raises(NotAllowed, match="second person"):
+    with pytest.raises(NotAllowed):
         lab.verify_result(item, tech)
     assert item.status == LabItemStatus.preliminary
+
+
+def test_a_senior_technician_cannot_verify_a_value_she_entered(make):
+    _order, item, _, senior = _collected(make)
+    lab.enter_result(item, senior, "4.2")
+    assert not lab.can_verify(senior, item)
+    with pytest.raises(NotAllowed, match="second person"):
+        lab.verify_result(item, senior)
+    assert item.status == LabItemStatus.preliminary and item.result.verified_by_id is None
+
+
+def test_a_technician_who_is_not_senior_cannot_verify(make):
+    order, item, tech, _ = _collected(make)
+    colleague = make.lab_technician(order.hospital)
+    lab.enter_result(item, tech, "4.2")
+    db.session.commit()
+    assert not lab.can_verify(colleague, item)
+    with pytest.raises(NotAllowed, match="senior lab technician"):
+        lab.verify_result(item, colleague)
+    db.session.rollback()
+    db.session.expire_all()
+    assert item.status == LabItemStatus.preliminary and item.result.verified_by_id is None
+    assert order.status == LabOrderStatus.resulted
+    assert not _notices(order.patient.user, "lab_result")
+    assert lab.visible_result(order.patient.user, item) is None
+
+
+def test_a_technician_made_senior_verifies(make):
+    order, item, tech, _ = _collected(make)
+    colleague = make.lab_technician(order.hospital)
+    lab.enter_result(item, tech, "4.2")
+    colleague.staff.senior = True
+    assert lab.can_verify(colleague, item)
+    assert lab.verify_result(item, colleague).verified_by_id == colleague.id
 
 
 def test_verification_needs_a_value_once_and_the_right_person(make):
@@ -215,7 +250,7 @@ def test_the_order_is_verified_only_when_every_item_is(make):
     encounter = make.encounter()
     tests = [make.lab_test(encounter.hospital), make.lab_test(encounter.hospital, name="Sodium", ranges=[])]
     order = make.collected_lab_order(encounter, tests=tests)
-    tech, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital)
+    tech, second = make.lab_technician(order.hospital), make.lab_technician(order.hospital, senior=True)
     first_item, second_item = order.items
     lab.enter_result(first_item, tech, "4.2")
     assert order.status == LabOrderStatus.collected
@@ -253,14 +288,16 @@ def test_amending_needs_a_verified_result_a_reason_a_valid_value_and_the_right_p
     order, item, tech, second = _collected(make)
     lab.enter_result(item, tech, "4.2")
     with pytest.raises(Conflict, match="Only a verified result"):
-        lab.amend_result(item, tech, "4.4", "Typo")
+        lab.amend_result(item, second, "4.4", "Typo")
     lab.verify_result(item, second)
     with pytest.raises(Invalid, match="why"):
-        lab.amend_result(item, tech, "4.4", " ")
+        lab.amend_result(item, second, "4.4", " ")
     with pytest.raises(Invalid, match="not a possible value"):
-        lab.amend_result(item, tech, "80", "Typo")
+        lab.amend_result(item, second, "80", "Typo")
     with pytest.raises(NotAllowed):
         lab.amend_result(item, order.patient.user, "4.4", "Typo")
+    with pytest.raises(NotAllowed, match="senior lab technician"):
+        lab.amend_result(item, tech, "4.4", "Typo")  # not senior
     assert item.status == LabItemStatus.final and len(item.results) == 1
 
 
@@ -395,7 +432,10 @@ def test_the_predicates_for_pages_say_what_the_services_allow(make):
     assert not lab.can_amend(tech, item)
     assert lab.can_acknowledge(doctor, result) and not lab.can_acknowledge(tech, result)
     lab.verify_result(item, second)
-    assert lab.can_amend(tech, item) and lab.can_amend(doctor, item) and not lab.can_enter_result(tech, item)
+    assert (
+        lab.can_amend(second, item) and lab.can_amend(doctor, item) and not lab.can_enter_result(tech, item)
+    )
+    assert not lab.can_amend(tech, item)  # not senior
     lab.acknowledge_critical(result, doctor)
     assert not lab.can_acknowledge(doctor, result)
     waiting = make.lab_order()

@@ -144,7 +144,7 @@ def test_an_unacknowledged_critical_stays_red_at_the_top_until_the_doctor_acknow
     order, technician = _lab(make)
     lab.collect_specimen(order, technician)
     result = lab.enter_result(_item(order), technician, "7.2")
-    lab.verify_result(_item(order), make.lab_technician(order.hospital))
+    lab.verify_result(_item(order), make.lab_technician(order.hospital, senior=True))
     db.session.commit()
     assert order.status == LabOrderStatus.verified  # no longer open, still listed while critical
     login_as(technician)
@@ -334,7 +334,7 @@ def test_a_value_entered_meanwhile_by_someone_else_is_a_409_showing_theirs(clien
     assert _item(order).result.value == "4.8"
 
 
-def test_another_technician_verifies_but_not_the_one_who_entered_it(client, login_as, make):  # type: ignore[no-untyped-def]
+def test_a_senior_technician_verifies_but_not_the_one_who_entered_it(client, login_as, make):  # type: ignore[no-untyped-def]
     order, technician = _lab(make)
     lab.collect_specimen(order, technician)
     lab.enter_result(_item(order), technician, "4.0")
@@ -344,8 +344,8 @@ def test_another_technician_verifies_but_not_the_one_who_entered_it(client, logi
     row = client.get(_item_url(order, item), headers=HX).get_data(as_text=True)
     assert "Verify" not in row and "Another person verifies it." in row
     own = client.post(_item_url(order, item, "/verify"), data={"version": item.version}, headers=HX)
-    assert own.status_code == 409 and "A second person must verify" in own.get_data(as_text=True)
-    second = make.lab_technician(order.hospital)
+    assert own.status_code == 409 and "senior lab technician" in own.get_data(as_text=True)
+    second = make.lab_technician(order.hospital, senior=True)
     login_as(second)
     assert ">Verify</button>" in client.get(_item_url(order, item), headers=HX).get_data(as_text=True)
     done = client.post(_item_url(order, item, "/verify"), data={"version": item.version}, headers=HX)
@@ -355,14 +355,64 @@ def test_another_technician_verifies_but_not_the_one_who_entered_it(client, logi
     assert again.status_code == 409 and "already verified" in again.get_data(as_text=True)
 
 
+def test_a_technician_who_is_not_senior_is_told_who_verifies_and_the_value_stays_preliminary(
+    client, login_as, make
+):  # type: ignore[no-untyped-def]
+    order, technician = _lab(make)
+    lab.collect_specimen(order, technician)
+    lab.enter_result(_item(order), technician, "4.0")
+    db.session.commit()
+    item = _item(order)
+    login_as(make.lab_technician(order.hospital))
+    row = client.get(_item_url(order, item), headers=HX).get_data(as_text=True)
+    assert ">Verify</button>" not in row
+    assert "A senior lab technician or the ordering doctor verifies it." in row
+    page = client.get(f"/staff/lab/orders/{order.id}").get_data(as_text=True)
+    assert ">Verify</button>" not in page
+    for headers in (HX, {}):
+        refused = client.post(
+            _item_url(order, item, "/verify"), data={"version": item.version}, headers=headers
+        )
+        body = refused.get_data(as_text=True)
+        assert refused.status_code == 409
+        assert "Only the ordering doctor or a senior lab technician of this hospital can verify." in body
+    db.session.expire_all()
+    assert _item(order).status == LabItemStatus.preliminary and _item(order).result.verified_by_id is None
+
+
+def test_a_senior_technician_who_entered_the_value_still_cannot_verify_it(client, login_as, make):  # type: ignore[no-untyped-def]
+    order, _ = _lab(make)
+    senior = make.lab_technician(order.hospital, senior=True)
+    lab.collect_specimen(order, senior)
+    lab.enter_result(_item(order), senior, "4.0")
+    db.session.commit()
+    item = _item(order)
+    login_as(senior)
+    row = client.get(_item_url(order, item), headers=HX).get_data(as_text=True)
+    assert ">Verify</button>" not in row and "Another person verifies it." in row
+    own = client.post(_item_url(order, item, "/verify"), data={"version": item.version}, headers=HX)
+    assert own.status_code == 409 and "A second person must verify" in own.get_data(as_text=True)
+    db.session.expire_all()
+    assert _item(order).status == LabItemStatus.preliminary
+
+
 def test_an_amendment_keeps_the_verified_value_with_who_when_and_why(client, login_as, make):  # type: ignore[no-untyped-def]
     order, technician = _lab(make)
     lab.collect_specimen(order, technician)
     lab.enter_result(_item(order), technician, "4.0")
-    lab.verify_result(_item(order), make.lab_technician(order.hospital))
+    senior = make.lab_technician(order.hospital, senior=True)
+    lab.verify_result(_item(order), senior)
     db.session.commit()
     item = _item(order)
-    login_as(technician)
+    login_as(technician)  # not senior: no amendment
+    row = client.get(_item_url(order, item), headers=HX).get_data(as_text=True)
+    assert ">Amend<" not in row
+    edit = client.get(_item_url(order, item, "/edit"), headers=HX)
+    assert edit.status_code == 409 and "senior lab technician" in edit.get_data(as_text=True)
+    data = {"value": "4.6", "reason": "Haemolysed sample re-run", "version": item.version}
+    refused = client.post(_item_url(order, item, "/amend"), data=data, headers=HX)
+    assert refused.status_code == 409 and "senior lab technician" in refused.get_data(as_text=True)
+    login_as(senior)
     form = client.get(_item_url(order, item, "/edit"), headers=HX).get_data(as_text=True)
     assert "/amend" in form and 'name="reason"' in form
     data = {"value": "4.6", "reason": "", "version": item.version}
@@ -465,9 +515,9 @@ def test_no_nasty_input_to_the_technicians_pages_answers_5xx(client, login_as, m
     for order in (entered, verified):
         lab.collect_specimen(order, technician)
         lab.enter_result(_item(order), technician, "4.0")
-    lab.verify_result(_item(verified), make.lab_technician(waiting.hospital))
+    lab.verify_result(_item(verified), make.lab_technician(waiting.hospital, senior=True))
     db.session.commit()
-    login_as(make.lab_technician(waiting.hospital))
+    login_as(make.lab_technician(waiting.hospital, senior=True))
     problems = []
     for value in NASTY:
         for name in ("state", "priority", "fragment"):

@@ -341,7 +341,10 @@ def lab_doctor_ids(make, ids: dict) -> dict[str, int]:  # type: ignore[no-untype
     encounter = db.session.get(Encounter, ids["encounter"])
     test = make.lab_test(encounter.hospital, name="Potassium")
     order = make.collected_lab_order(encounter, tests=[test])
-    technician, verifier = make.lab_technician(encounter.hospital), make.lab_technician(encounter.hospital)
+    technician, verifier = (
+        make.lab_technician(encounter.hospital),
+        make.lab_technician(encounter.hospital, senior=True),
+    )
     result = lab.enter_result(order.items[0], technician, "7.2")
     verified = make.collected_lab_order(encounter, tests=[test])
     lab.enter_result(verified.items[0], technician, "5.6")

@@ -785,6 +785,44 @@ def set_staff_status(staff_id: int):
     return _done(message, "hospital_admin.staff")
 
 
+@bp.post("/staff/<int:staff_id>/senior")
+def set_staff_senior(staff_id: int):
+    """The "Senior (verifies results)" switch of a lab technician's row; 422 for other staff."""
+    member = _own(Staff, staff_id)
+    form = ToggleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    senior = form.action.data == "activate"
+    name = member.user.full_name
+    try:
+        changed = staff_service.set_staff_senior(member, senior, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        if is_htmx():
+            return render(
+                "hospital_admin/staff.html",
+                "staff_row",
+                status=error.status,
+                member=member,
+                toggle_form=form,
+                senior_message=gettext(error.message),
+            )
+        flash(error.message, "error")
+        return _staff_page(status=error.status)
+    db.session.commit()
+    if changed and senior:
+        message = gettext("%(name)s is now a senior technician and verifies results.", name=name)
+    elif changed:
+        message = gettext("%(name)s no longer verifies results.", name=name)
+    else:
+        message = gettext("Nothing changed for %(name)s.", name=name)
+    if is_htmx():
+        return render(
+            "hospital_admin/staff.html", "staff_row", member=member, toggle_form=form, senior_message=message
+        )
+    return _done(message, "hospital_admin.staff")
+
+
 @bp.post("/admins/<int:admin_id>/remove")
 def remove_admin(admin_id: int):
     admin = _own(HospitalAdmin, admin_id)

@@ -1,5 +1,6 @@
 """The laboratory: orders from encounters (billed through hms.services.billing), specimens, results
-checked against the catalogue, verification by a second person, amendments, critical values.
+checked against the catalogue, verification by a second person (the ordering doctor or a senior lab
+technician), amendments, critical values.
 
 Rules:
 - A value is flagged by one pure function, `flag_value`: the reference range for the patient's sex and
@@ -169,23 +170,34 @@ def can_enter_result(user: User, item: LabOrderItem) -> bool:
     )
 
 
+def is_senior_lab_technician(user: User, hospital_id: int) -> bool:
+    """A lab technician of the hospital whom its administrator made senior (`Staff.senior`)."""
+    return is_lab_technician(user, hospital_id) and user.staff.senior
+
+
+def may_release(user: User, order: LabOrder) -> bool:
+    """Who may vouch for the order's values: its ordering doctor or a senior lab technician of its
+    hospital (verify a value, amend a verified one)."""
+    return is_ordering_doctor(user, order) or is_senior_lab_technician(user, order.hospital_id)
+
+
 def can_verify(user: User, item: LabOrderItem) -> bool:
-    """The ordering doctor or a lab technician of the hospital, not the one who entered the value."""
-    order, result = item.order, item.result
+    """The ordering doctor or a senior lab technician of the hospital, not the one who entered the value."""
+    result = item.result
     return (
         item.status == LabItemStatus.preliminary
         and result is not None
         and result.entered_by_id != user.id
-        and (is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id))
+        and may_release(user, item.order)
     )
 
 
 def can_amend(user: User, item: LabOrderItem) -> bool:
-    """The ordering doctor or a lab technician of the hospital, once the value is verified."""
-    order = item.order
-    return item.status.is_released and (
-        is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id)
-    )
+    """The ordering doctor or a senior lab technician of the hospital, once the value is verified: an
+    amendment changes a value the patient already reads, so it needs the same authority as verifying
+    it. (The amender may be the one who verified or entered it: the amendment is recorded beside the
+    old value, with who, when and why.)"""
+    return item.status.is_released and may_release(user, item.order)
 
 
 def can_acknowledge(user: User, result: LabResult) -> bool:
@@ -590,11 +602,13 @@ def enter_result(
 
 
 def verify_result(item: LabOrderItem, verifier: User, *, version: int | None = None) -> LabResult:
-    """Verify an item's value: the ordering doctor or a lab technician of the hospital, never the one
-    who entered it. When the whole order is verified, the patient and the doctor are told."""
+    """Verify an item's value: the ordering doctor or a senior lab technician of the hospital, never
+    the one who entered it. When the whole order is verified, the patient and the doctor are told."""
     order = item.order
-    if not (is_ordering_doctor(verifier, order) or is_lab_technician(verifier, order.hospital_id)):
-        raise NotAllowed(N_("Only the ordering doctor or a lab technician of this hospital can verify."))
+    if not may_release(verifier, order):
+        raise NotAllowed(
+            N_("Only the ordering doctor or a senior lab technician of this hospital can verify.")
+        )
     result = item.result
     if item.status != LabItemStatus.preliminary or result is None:
         if item.status.is_released:
@@ -623,10 +637,13 @@ def amend_result(
     version: int | None = None,
 ) -> LabResult:
     """Change a verified value: a new result that names the one it replaces and why (the old one stays
-    as it was); the doctor and the patient are told again. Flushes; the caller commits."""
+    as it was); the doctor and the patient are told again. Only the ordering doctor or a senior lab
+    technician amends (`can_amend`). Flushes; the caller commits."""
     order = item.order
-    if not (is_ordering_doctor(user, order) or is_lab_technician(user, order.hospital_id)):
-        raise NotAllowed(N_("Only the ordering doctor or a lab technician of this hospital can amend."))
+    if not may_release(user, order):
+        raise NotAllowed(
+            N_("Only the ordering doctor or a senior lab technician of this hospital can amend.")
+        )
     if not item.status.is_released:
         raise Conflict(N_("Only a verified result is amended; this one can still be corrected."))
     reason = " ".join((reason or "").split())[:500]

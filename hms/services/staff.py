@@ -1,4 +1,5 @@
-"""A hospital's staff and administrators: activate and deactivate accounts; keep at least one admin.
+"""A hospital's staff and administrators: activate and deactivate accounts; make a lab technician
+senior (she verifies results, hms.services.lab); keep at least one admin.
 
 New staff members and administrators join by invitation (hms.services.invitations), which creates
 their account with hms.services.accounts once they set a password."""
@@ -10,9 +11,9 @@ from sqlalchemy import func, select
 from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_
-from hms.models import Hospital, HospitalAdmin, Staff, User
+from hms.models import Hospital, HospitalAdmin, Staff, StaffKind, User
 from hms.services.audit import record_event
-from hms.services.errors import Conflict
+from hms.services.errors import Conflict, Invalid
 
 
 def _set_active(user: User, active: bool) -> bool:
@@ -37,6 +38,26 @@ def set_staff_active(staff: Staff, active: bool, actor: User) -> bool:
             user_id=actor.id,
         )
     return changed
+
+
+def set_staff_senior(staff: Staff, senior: bool, actor: User) -> bool:
+    """Make a lab technician senior (she may verify and amend results others entered) or not; False
+    when she already was so. Only lab technicians can be senior (Invalid for other staff)."""
+    if staff.kind != StaffKind.lab_technician:
+        raise Invalid(N_("Only a lab technician can be a senior technician."))
+    if staff.senior == senior:
+        return False
+    staff.senior = senior
+    db.session.flush()
+    record_event(
+        "promote" if senior else "demote",
+        "staff",
+        staff.id,
+        hospital_id=staff.hospital_id,
+        user_id=actor.id,
+        detail="senior lab technician",
+    )
+    return True
 
 
 def _lock_hospital(hospital: Hospital) -> None:

@@ -318,12 +318,15 @@ def _why_not_editable(item: LabOrderItem) -> str:
         return gettext("This order was cancelled: no result can be entered.")
     if item.order.status == LabOrderStatus.ordered:
         return gettext("Collect the specimen before entering results.")
+    if item.status.is_released:
+        return gettext("Only the ordering doctor or a senior lab technician of this hospital can amend.")
     return gettext("This result cannot be changed now.")
 
 
 def _save(order_id: int, item_id: int, change: Callable[[LabOrderItem, ResultForm], Any]) -> Response:
     """Validate the row's form, run `change`, commit; a refusal re-renders the row with the typed
-    value and its status (422 for a bad value, 409 when the item changed or cannot change)."""
+    value and its status (422 for a bad value, 409 when the item changed or cannot change, or when a
+    rule keeps this technician from it: a technician who is not senior amending a verified value)."""
     order = order_or_404(order_id)
     item = item_or_404(order, item_id)
     form = ResultForm()
@@ -333,11 +336,11 @@ def _save(order_id: int, item_id: int, change: Callable[[LabOrderItem, ResultFor
         change(item, form)
     except DomainError as error:
         db.session.rollback()
-        if error.status == 403:
-            abort(403)
-        attach_error(form, error)
         order = order_or_404(order_id)
         item = item_or_404(order, item_id)
+        if isinstance(error, NotAllowed):
+            return _item_response(order, item, status=409, refusal=error.message)
+        attach_error(form, error)
         form.version.data = str(item.version)
         return _item_response(order, item, form=form, status=error.status, conflict=error.status == 409)
     db.session.commit()
@@ -370,7 +373,8 @@ def _button(
     order_id: int, item_id: int, action: Callable[[LabOrderItem], Any], *, refused: int = 403
 ) -> Response:
     """A state-changing button on a row (verify, acknowledge): the row again, or it with the refusal
-    (`refused` is the status of a rule's NotAllowed: the same person verifying is a 409, not a 403)."""
+    (`refused` is the status of a rule's NotAllowed: the same person verifying, or a technician who is
+    not senior, is a 409, not a 403)."""
     order = order_or_404(order_id)
     item = item_or_404(order, item_id)
     if not EmptyForm().validate_on_submit():
