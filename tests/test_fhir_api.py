@@ -205,6 +205,7 @@ def test_capability_statement_lists_every_resource_and_needs_no_token(client, wo
         "ServiceRequest",
         "Specimen",
         "DiagnosticReport",
+        "Location",
     }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from hms.api.fhir.billing import INVOICE
-from hms.api.fhir.clinical import ALLERGY, CONDITION, ENCOUNTER, MEDICATION_REQUEST
+from hms.api.fhir.clinical import ALLERGY, CONDITION, MEDICATION_REQUEST
 from hms.api.fhir.common import ResourceType
+from hms.api.fhir.inpatient import ENCOUNTER, LOCATION
 from hms.api.fhir.lab import DIAGNOSTIC_REPORT, SERVICE_REQUEST, SPECIMEN
 from hms.api.fhir.observations import OBSERVATION
 from hms.api.fhir.organizations import ORGANIZATION
@@ -30,5 +31,6 @@ RESOURCES: dict[str, ResourceType] = {
         SERVICE_REQUEST,
         SPECIMEN,
         DIAGNOSTIC_REPORT,
+        LOCATION,
     )
 }

@@ -133,6 +133,8 @@ def _param_type(name: str) -> str:
         "issuer",
         "participant",
         "request",
+        "location",
+        "partof",
     ):
         return "reference"
     if name == "name":
