@@ -8,6 +8,7 @@ autumn), each labelled with its local time and UTC offset."""
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -395,17 +396,28 @@ def search_doctors(
     return [], total
 
 
+@functools.cache
+def _bookable_membership_statement():  # type: ignore[no-untyped-def]
+    """`bookable_membership`'s statement, built once per process (its loader options cost more CPU to
+    build on every request than the rest of the statement's work in Python)."""
+    return (
+        bookable_memberships()
+        .where(
+            Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
+        )
+        .options(
+            contains_eager(Membership.hospital),
+            contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
+            joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
+        )
+    )
+
+
 def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
     """The membership if it takes bookings, with its hospital, doctor and weekly hours: one statement."""
     return (
         db.session.scalars(
-            bookable_memberships()
-            .where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
-            .options(
-                contains_eager(Membership.hospital),
-                contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
-                joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
-            )
+            _bookable_membership_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}
         )
         .unique()
         .first()
