@@ -248,7 +248,7 @@ def test_without_javascript_beds_are_added_with_a_redirect(client, admin, make):
     ward = make.ward(_hospital(admin), "General")
     response = client.post(f"/hospital/wards/{ward.id}/beds", data={"labels": "A1"})
     assert response.status_code == 303 and response.headers["Location"] == f"/hospital/wards/{ward.id}"
-    assert "Bed added." in client.get(f"/hospital/wards/{ward.id}").text
+    assert "1 bed added." in client.get(f"/hospital/wards/{ward.id}").text
     bad = client.post(f"/hospital/wards/{ward.id}/beds", data={"labels": "A1"})
     assert bad.status_code == 422 and "<html" in bad.text
 

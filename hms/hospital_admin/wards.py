@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, g, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from hms import query as query_args
@@ -200,9 +200,7 @@ def beds_add(ward_id: int):
     ward = _ward(ward_id)
     if not result.done:
         return _ward_page(ward, result.status, "beds", beds_form=form)
-    message = (
-        gettext("%(n)d beds added.", n=len(result.value)) if len(result.value) != 1 else gettext("Bed added.")
-    )
+    message = ngettext("%(num)d bed added.", "%(num)d beds added.", len(result.value))
     if not is_htmx():
         return _done(message, "hospital_admin.ward", ward_id=ward.id)
     return _ward_page(ward, block="beds", beds_message=message)
