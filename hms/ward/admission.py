@@ -325,7 +325,7 @@ def _refused(admission_id: int, action: str, block: str, error: DomainError, **f
 def _done(admission: Admission, message: str) -> Response:
     db.session.commit()
     flash(message, "success")
-    return redirect_to(url_for("ward.admission", admission_id=admission.id) + "#main")
+    return redirect_to(url_for("ward.admission", admission_id=admission.id))
 
 
 def _posted(admission_id: int, form: FlaskForm) -> Admission:
