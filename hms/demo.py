@@ -36,8 +36,9 @@ from hms.models import (
     StaffKind,
     StockKind,
     User,
+    Ward,
 )
-from hms.services import accounts, audit, billing, clinical, flow, inventory, lab, scheduling
+from hms.services import accounts, audit, billing, clinical, flow, inventory, lab, scheduling, wards
 from hms.services.desk import register_patient as register_at_desk
 from hms.services.errors import DomainError
 
@@ -319,6 +320,7 @@ def seed() -> list[tuple[str, str, str]]:
     db.session.flush()
     _seed_inventory(hospital, hospital.admins[0].user, pharmacist)
     lab.install_catalogue(hospital)
+    _seed_wards(hospital)
     today = scheduling.local_today(hospital)
     for patient, doctor, days_ago, at, reason, record, paid in PAST:
         visit = _book(hospital, patient, doctor, today - timedelta(days=days_ago), at, reason, search_days=-7)
@@ -355,9 +357,32 @@ def top_up() -> int:
     if hospital is None or desk is None or _user(DEMO_DOCTOR) is None:
         return 0
     booked = _book_demo_days(hospital, desk)
-    if booked:
+    added = _seed_wards(hospital)
+    if booked or added:
         audit.seal_all()
     return booked
+
+
+# The demo hospital's wards: name, kind, rate per night in KES, its beds.
+WARDS = [
+    ("General ward", "general", "3500", "G1-G12"),
+    ("Maternity", "maternity", "6000", "M1-M6"),
+    ("ICU", "icu", "25000", "ICU-1-ICU-4"),
+]
+
+
+def _seed_wards(hospital: Hospital) -> int:
+    """The demo wards with their beds, each only when the hospital has no ward of that name (so a demo
+    database loaded before wards existed gains them); returns how many were added."""
+    admin = hospital.admins[0].user
+    have = set(db.session.scalars(select(Ward.name).where(Ward.hospital_id == hospital.id)))
+    added = 0
+    for name, kind, rate, beds in WARDS:
+        if name not in have:
+            ward = wards.create_ward(hospital, admin, name=name, kind=kind, daily_rate=rate)
+            wards.add_beds(ward, beds, admin)
+            added += 1
+    return added
 
 
 def _add_doctor(

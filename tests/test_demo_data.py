@@ -179,6 +179,24 @@ def test_on_a_later_day_loading_it_again_books_the_demo_doctors_day(app, seeded)
     assert "Booked" not in again.output
 
 
+def test_the_demo_hospital_has_three_wards_with_their_beds_once(app, seeded):
+    from hms.models import Bed, Ward
+    from hms.services import wards
+
+    riverside = hospital()
+    listing = {entry.ward.name: entry for entry in wards.ward_beds(riverside.id)}
+    assert {name: len(entry.beds) for name, entry in listing.items()} == {
+        "General ward": 12,
+        "Maternity": 6,
+        "ICU": 4,
+    }
+    assert listing["ICU"].ward.daily_rate_minor > listing["General ward"].ward.daily_rate_minor > 0
+    assert [bed.label for bed in listing["ICU"].beds] == ["ICU-1", "ICU-2", "ICU-3", "ICU-4"]
+    counts = [db.session.scalar(select(func.count(m.id))) for m in (Ward, Bed)]
+    assert demo._seed_wards(riverside) == 0  # noqa: SLF001
+    assert [db.session.scalar(select(func.count(m.id))) for m in (Ward, Bed)] == counts
+
+
 @pytest.mark.parametrize(
     "local",
     [
