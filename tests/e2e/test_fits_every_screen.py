@@ -71,6 +71,16 @@ def _lab_admin_ids(busy, technician) -> dict[str, int]:  # type: ignore[no-untyp
     return {"test_id": test.id}
 
 
+def _ward_ids(busy) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A ward with beds in every status an admin sees (its page, a bed's removal page)."""
+    from hms.models import BedStatus
+
+    ward = factories.ward(busy.hospital, "Surgical ward for adults and adolescents", beds=3)
+    factories.bed(ward, "Side room 12-B", status=BedStatus.cleaning)
+    factories.bed(ward, "Window-4", status=BedStatus.out_of_service)
+    return {"ward_id": ward.id, "bed_id": ward.beds[0].id}
+
+
 def pages_of(app, client, user, ids: dict[str, int]) -> list[str]:  # type: ignore[no-untyped-def]
     """The GET pages `user` can open (200, HTML), found from the url map."""
     from tests.signin import sign_in
@@ -113,7 +123,7 @@ def test_no_page_is_wider_than_the_screen(app, browser, live_server, role):  # t
         pharmacist = factories.staff(busy.hospital, StaffKind.pharmacist, email="pharmacy@busy.example.org")
         technician = busy.lab_technician
         ids = _ids(busy) | (_lab_ids(busy, technician) if role == "lab_technician" else {})
-        ids |= _lab_admin_ids(busy, technician) if role == "hospital_admin" else {}
+        ids |= _lab_admin_ids(busy, technician) | _ward_ids(busy) if role == "hospital_admin" else {}
         db.session.commit()
     user = {
         "pharmacist": pharmacist,
