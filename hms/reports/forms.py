@@ -36,7 +36,7 @@ def report_form(
     """The builder for `scope`, filled from a request (`formdata`) or from saved parameters (`data`)."""
     form = ReportForm(formdata=MultiDict(formdata) if formdata is not None else None, data=dict(data or {}))
     form.metric.choices = [(m.key, _(m.label)) for m in scope.metrics()]
-    groups = ("day", "week", "month", "doctor", "department", "item", "test") + (
+    groups = ("day", "week", "month", "doctor", "department", "item", "test", "ward") + (
         ("hospital",) if scope.is_platform else ()
     )
     form.group.choices = [(g, _(GROUP_LABELS[g])) for g in groups]

@@ -45,6 +45,11 @@ SERIES_LABELS = {
     "critical share": N_("Critical values (%)"),
     "critical values": N_("Critical values"),
     "results": N_("Results"),
+    "occupancy rate": N_("Bed occupancy (%)"),
+    "occupied bed-days": N_("Occupied bed-days"),
+    "available bed-days": N_("Available bed-days"),
+    "average stay": N_("Average length of stay (days)"),
+    "discharges": N_("Discharges"),
 }
 
 

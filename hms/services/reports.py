@@ -17,15 +17,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from hms import clock
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
+    Admission,
+    AdmissionStatus,
     Appointment,
     AppointmentStatus,
+    Bed,
+    BedStatus,
+    BedStay,
     Bill,
     Department,
     Doctor,
@@ -45,7 +50,9 @@ from hms.models import (
     SavedReport,
     StockMovement,
     User,
+    Ward,
 )
+from hms.models.types import UTCDateTime
 from hms.money import minor_to_decimal
 from hms.periods import UNITS, local_bounds, period_start, periods
 from hms.services.errors import Invalid
@@ -105,6 +112,8 @@ METRICS: dict[str, Metric] = {
         Metric(
             "lab_criticals", N_("Share of critical lab values"), PERIODS + ("test", "hospital"), ("hospital",)
         ),
+        Metric("bed_occupancy", N_("Bed occupancy rate"), PERIODS + ("ward", "hospital"), ("hospital",)),
+        Metric("length_of_stay", N_("Average length of stay"), PERIODS + ("ward", "hospital"), ("hospital",)),
     )
 }
 
@@ -117,6 +126,7 @@ GROUP_LABELS = {
     "hospital": N_("Hospital"),
     "item": N_("Item"),
     "test": N_("Lab test"),
+    "ward": N_("Ward"),
 }
 
 
@@ -303,8 +313,8 @@ def default_params(scope: Scope, metric: str = "appointments") -> ReportParams:
 
 @dataclass
 class Series:
-    """One column of the result: `kind` is count, money (minor units of `currency`), percent or rating
-    (an average of 1–5 stars, two decimals)."""
+    """One column of the result: `kind` is count, money (minor units of `currency`), percent, rating
+    (an average of 1–5 stars, two decimals) or days (one decimal)."""
 
     name: str
     values: list[float | int]
@@ -354,7 +364,7 @@ def _csv_value(series: Series, value: float | int | None) -> str:
         return ""
     if series.kind == "money":
         return str(minor_to_decimal(int(value), series.currency or "XXX"))
-    if series.kind == "percent":
+    if series.kind in ("percent", "days"):
         return f"{value:.1f}"
     if series.kind == "rating":
         return f"{value:.2f}"
@@ -578,6 +588,152 @@ def _lab_criticals(params: ReportParams, scope: Scope) -> dict[Any, dict[str, in
     return {k: {"critical": int(n), "results": int(total)} for k, n, total in rows}
 
 
+# --- Inpatient care: bed occupancy and length of stay -------------------------------------------------
+
+DAY_SECONDS = 86400
+
+
+def _at(moment: datetime) -> ColumnElement:
+    """A UTC instant as an SQL value stored like the timestamp columns (naive UTC)."""
+    return literal(moment, UTCDateTime())
+
+
+def _overlap_seconds(start: ColumnElement, end: ColumnElement, lo: ColumnElement, hi: ColumnElement) -> Any:
+    """Seconds of [start, end) inside [lo, hi), for rows where the two overlap (CASE, not GREATEST
+    and LEAST, which SQLite lacks); NULL when `start` is (an outer join's missing stay)."""
+    return _seconds_between(case((start <= lo, lo), else_=start), case((end >= hi, hi), else_=end))
+
+
+def _ward_scope(query: Any, params: ReportParams, scope: Scope) -> Any:
+    if scope.hospital is not None:
+        return query.where(Ward.hospital_id == scope.hospital.id)
+    if params.hospital is not None:
+        return query.where(Ward.hospital_id == params.hospital)
+    return query
+
+
+def _open_beds(ward_id: ColumnElement) -> Any:
+    """The ward's beds that are not retired, counted as available while the ward is open."""
+    beds = select(func.count(Bed.id)).where(Bed.ward_id == ward_id, Bed.retired.is_(False)).scalar_subquery()
+    return case((Ward.active.is_(True), beds), else_=0)
+
+
+def _report_window(params: ReportParams, scope: Scope) -> tuple[datetime, datetime]:
+    """The range's [lo, hi) cut at now: the future is neither occupied nor available."""
+    lo, hi = _bounds(params, scope)
+    return lo, max(lo, min(hi, clock.now()))
+
+
+def _bed_occupancy(params: ReportParams, scope: Scope) -> dict[Any, dict[str, float]]:
+    """Occupied and available bed-seconds in one GROUP BY: per ward or hospital over the range, or per
+    period (a derived table of the periods' UTC bounds, which bed stays join by overlap). A stay still
+    open counts until now; available is the open wards' beds (not retired, as they are now) times the
+    time covered."""
+    now = clock.now()
+    stay_end = func.coalesce(BedStay.ended_at, _at(now))
+    if params.group in UNITS:
+        lo, hi = _report_window(params, scope)
+        windows = []
+        for first in periods(params.start, params.end, params.group):
+            p_lo, p_hi = local_bounds(first, _period_last(first, params.group), scope.tz)
+            p_lo, p_hi = max(p_lo, lo), min(p_hi, hi)
+            windows.append((first, p_lo, max(p_lo, p_hi)))
+        table = union_all(
+            *(
+                select(literal(n).label("n"), _at(p_lo).label("lo"), _at(p_hi).label("hi"))
+                for n, (_first, p_lo, p_hi) in enumerate(windows)
+            )
+        ).subquery()
+        stays = _ward_scope(
+            select(BedStay.started_at.label("s"), stay_end.label("e")).join(Ward, Ward.id == BedStay.ward_id),
+            params,
+            scope,
+        ).subquery()
+        beds = _ward_scope(
+            select(func.count(Bed.id))
+            .join(Ward, Ward.id == Bed.ward_id)
+            .where(Bed.retired.is_(False), Ward.active.is_(True)),
+            params,
+            scope,
+        ).scalar_subquery()
+        occupied = func.coalesce(func.sum(_overlap_seconds(stays.c.s, stays.c.e, table.c.lo, table.c.hi)), 0)
+        rows = db.session.execute(
+            select(table.c.n, occupied, func.max(beds))
+            .select_from(table)
+            .outerjoin(stays, and_(stays.c.s < table.c.hi, stays.c.e > table.c.lo))
+            .group_by(table.c.n)
+        ).all()
+        found: dict[Any, dict[str, float]] = {}
+        for n, seconds, bed_count in rows:
+            first, p_lo, p_hi = windows[int(n)]
+            span = (p_hi - p_lo).total_seconds()
+            found[first] = {"occupied": float(seconds or 0), "available": float(bed_count or 0) * span}
+        return found
+    lo, hi = _report_window(params, scope)
+    occupied = func.coalesce(func.sum(_overlap_seconds(BedStay.started_at, stay_end, _at(lo), _at(hi))), 0)
+    per_ward = _ward_scope(
+        select(
+            Ward.id.label("ward_id"),
+            Ward.hospital_id.label("hospital_id"),
+            _open_beds(Ward.id).label("beds"),
+            occupied.label("occupied"),
+        )
+        .select_from(Ward)
+        .outerjoin(
+            BedStay,
+            and_(BedStay.ward_id == Ward.id, BedStay.started_at < _at(hi), stay_end > _at(lo)),
+        )
+        .where(or_(Ward.active.is_(True), BedStay.id.is_not(None)))
+        .group_by(Ward.id, Ward.hospital_id, Ward.active),
+        params,
+        scope,
+    )
+    span = (hi - lo).total_seconds()
+    if params.group == "ward":
+        rows = db.session.execute(per_ward).all()
+    else:
+        sub = per_ward.subquery()
+        rows = db.session.execute(
+            select(sub.c.hospital_id, func.sum(sub.c.beds), func.sum(sub.c.occupied)).group_by(
+                sub.c.hospital_id
+            )
+        ).all()
+        rows = [(key, None, bed_count, seconds) for key, bed_count, seconds in rows]
+    return {row[0]: {"occupied": float(row[3] or 0), "available": float(row[2] or 0) * span} for row in rows}
+
+
+def _period_last(first: date, unit: str) -> date:
+    if unit == "day":
+        return first
+    if unit == "week":
+        return first + timedelta(days=6)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _length_of_stay(params: ReportParams, scope: Scope) -> dict[Any, dict[str, float]]:
+    """Admissions discharged in the range: the sum of their stays (admission to discharge, in seconds)
+    and their number, by the day of discharge, the ward they left from or the hospital."""
+    lo, hi = _bounds(params, scope)
+    moment = Admission.discharged_at
+    if params.group in UNITS:
+        key: ColumnElement = period_start(moment, params.group, scope.tz, lo, hi, _dialect())
+    elif params.group == "ward":
+        key = Admission.ward_id
+    else:
+        key = Admission.hospital_id
+    inner = select(key.label("k"), _seconds_between(Admission.admitted_at, moment).label("s")).where(
+        Admission.status == AdmissionStatus.discharged, moment >= lo, moment < hi
+    )
+    if scope.hospital is not None:
+        inner = inner.where(Admission.hospital_id == scope.hospital.id)
+    elif params.hospital is not None:
+        inner = inner.where(Admission.hospital_id == params.hospital)
+    sub = inner.subquery()
+    rows = db.session.execute(select(sub.c.k, func.sum(sub.c.s), func.count()).group_by(sub.c.k)).all()
+    return {k: {"seconds": float(total or 0), "discharged": int(n)} for k, total, n in rows}
+
+
 QUERIES = {
     "appointments": _appointments,
     "bookings": _bookings,
@@ -588,6 +744,8 @@ QUERIES = {
     "rating": _ratings,
     "lab_turnaround": _lab_turnaround,
     "lab_criticals": _lab_criticals,
+    "bed_occupancy": _bed_occupancy,
+    "length_of_stay": _length_of_stay,
 }
 
 
@@ -638,6 +796,13 @@ def _keys_and_labels(
             .where(LabTest.id.in_(ids))
         ).all()
         names = {i: f"{n} ({code}, {h})" if platform else f"{n} ({code})" for i, n, code, h in rows}
+    elif ids and params.group == "ward":
+        rows = db.session.execute(
+            select(Ward.id, Ward.name, Hospital.name)
+            .join(Hospital, Hospital.id == Ward.hospital_id)
+            .where(Ward.id.in_(ids))
+        ).all()
+        names = {i: f"{n} ({h})" if platform else n for i, n, h in rows}
     elif ids and params.group == "hospital":
         names = dict(db.session.execute(select(Hospital.id, Hospital.name).where(Hospital.id.in_(ids))).all())
     none_label = "—"
@@ -702,6 +867,29 @@ def run_report(params: ReportParams, scope: Scope) -> ReportResult:
             Series("critical values", critical, charted=False, total=sum(critical)),
             Series("results", results, charted=False, total=sum(results)),
         ]
+    elif params.metric == "bed_occupancy":
+        occupied, available = column("occupied"), column("available")
+        rates = [round(100 * o / a, 1) if a else 0.0 for o, a in zip(occupied, available, strict=True)]
+        overall_rate = round(100 * sum(occupied) / sum(available), 1) if sum(available) else 0.0
+        result.series += [
+            Series("occupancy rate", rates, kind="percent", total=overall_rate),
+            Series(
+                "occupied bed-days", _days(occupied), kind="days", charted=False, total=_days_of(occupied)
+            ),
+            Series(
+                "available bed-days", _days(available), kind="days", charted=False, total=_days_of(available)
+            ),
+        ]
+    elif params.metric == "length_of_stay":
+        seconds, discharged = column("seconds"), column("discharged")
+        means = [
+            round(s / n / DAY_SECONDS, 1) if n else 0.0 for s, n in zip(seconds, discharged, strict=True)
+        ]
+        overall_mean = round(sum(seconds) / sum(discharged) / DAY_SECONDS, 1) if sum(discharged) else 0.0
+        result.series += [
+            Series("average stay", means, kind="days", total=overall_mean),
+            Series("discharges", discharged, charted=False, total=sum(discharged)),
+        ]
     elif params.metric == "revenue":
         currencies = sorted({c for v in found.values() for c in v})
         if not currencies:
@@ -714,6 +902,14 @@ def run_report(params: ReportParams, scope: Scope) -> ReportResult:
     return result
 
 
+def _days(seconds: list[float]) -> list[float]:
+    return [round(s / DAY_SECONDS, 1) for s in seconds]
+
+
+def _days_of(seconds: list[float]) -> float:
+    return round(sum(seconds) / DAY_SECONDS, 1)
+
+
 # --- Dashboards --------------------------------------------------------------------------------------
 
 
@@ -721,23 +917,51 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+@dataclass(frozen=True)
+class WardBeds:
+    """A ward's beds now: how many (not retired) and how many a patient lies in."""
+
+    ward_id: int
+    name: str
+    occupied: int
+    total: int
+
+
+def beds_now(hospital_id: int) -> list[WardBeds]:
+    """The open wards' beds, occupied and in all, by ward name (one GROUP BY)."""
+    occupied = func.count(case((Bed.status == BedStatus.occupied, 1)))
+    rows = db.session.execute(
+        select(Ward.id, Ward.name, occupied, func.count(Bed.id))
+        .outerjoin(Bed, and_(Bed.ward_id == Ward.id, Bed.retired.is_(False)))
+        .where(Ward.hospital_id == hospital_id, Ward.active.is_(True))
+        .group_by(Ward.id, Ward.name)
+        .order_by(Ward.name)
+    ).all()
+    return [WardBeds(ward_id, name, int(busy), int(total)) for ward_id, name, busy, total in rows]
+
+
 def hospital_dashboard(hospital: Hospital) -> dict[str, Any]:
-    """Today's appointments by status, this month's revenue and no-shows, and the month by day. (The
-    low-stock tile beside them is inventory's: hms.services.inventory.alert_counts.)"""
+    """Today's appointments by status, this month's revenue and no-shows, the month by day and the beds
+    occupied now, ward by ward. (The low-stock tile beside them is inventory's:
+    hms.services.inventory.alert_counts.)"""
     scope = Scope(hospital)
     today = clock.now().astimezone(hospital.tz).date()
     first = _month_start(today)
-    today_result = run_report(ReportParams("appointments", today, today, "day"), scope)
     month = run_report(ReportParams("appointments", first, today, "day"), scope)
+    today_counts = {s.name: s.values[-1] for s in month.series}  # the month's last day is today
     revenue = run_report(ReportParams("revenue", first, today, "month"), scope)
     noshows = run_report(ReportParams("noshow_rate", first, today, "month"), scope)
+    wards = beds_now(hospital.id)
     return {
-        "today": {s.name: s.total for s in today_result.series},
-        "today_total": sum(s.total or 0 for s in today_result.series),
+        "today": today_counts,
+        "today_total": sum(today_counts.values()),
         "month": month,
         "revenue": [(s.currency, s.total) for s in revenue.series],
         "noshows": noshows.series[1].total,
         "noshow_rate": noshows.series[0].total,
+        "wards": wards,
+        "beds_occupied": sum(w.occupied for w in wards),
+        "beds_total": sum(w.total for w in wards),
     }
 
 
