@@ -123,7 +123,8 @@ def test_fhir_search_pages_stay_within_budget_whatever_their_size(app, client, b
         bearer = {"Authorization": f"Bearer {secret}"}
         for resource in ("Patient", "Appointment", "Encounter", "Condition", "MedicationRequest",
                          "Invoice", "Practitioner", "PractitionerRole", "Schedule", "Observation",
-                         "Organization", "ServiceRequest", "Specimen", "DiagnosticReport"):  # fmt: skip
+                         "Organization", "ServiceRequest", "Specimen", "DiagnosticReport",
+                         "Location"):  # fmt: skip
             counts = {}
             for size in (1, 50):
                 path = f"/fhir/{resource}?_count={size}"
