@@ -397,3 +397,50 @@ def test_my_inpatients_lists_the_doctors_open_admissions(client, login_as, world
     assert "Amina Hassan" not in client.get("/ward/admissions/mine").get_data(as_text=True)
     login_as(world["nurse"])
     assert client.get("/ward/admissions/mine").status_code == 404
+
+
+def test_a_too_long_note_is_422_with_one_message(client, login_as, world):  # type: ignore[no-untyped-def]
+    login_as(world["doctor"])
+    response = client.post(_url(world, "/notes"), data={"text": "x" * 4001}, headers=HX)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert body.count('class="field-error"') == 1 and "<html" not in body
+
+
+def test_a_taken_bed_with_htmx_answers_the_transfer_form_alone(client, login_as, world, make):  # type: ignore[no-untyped-def]
+    taken = world["icu"].beds[0]
+    inpatient.admit_patient(
+        hospital=world["hospital"],
+        patient=make.patient().patient,
+        ward_id=None,
+        bed_id=taken.id,
+        doctor_id=None,
+        actor=world["doctor"],
+        reason="Observation",
+    )
+    db.session.commit()
+    login_as(world["nurse"])
+    response = client.post(
+        _url(world, "/transfer"), data={"bed_id": str(taken.id), "reason": "Needs ICU"}, headers=HX
+    )
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "no longer free" in body and "Needs ICU" in body
+    assert f'value="{world["icu"].beds[1].id}"' in body  # the ICU's other bed is offered
+
+
+def test_an_order_waiting_for_a_bed_shows_without_forms(client, login_as, world, make):  # type: ignore[no-untyped-def]
+    waiting = inpatient.admit_patient(
+        hospital=world["hospital"],
+        patient=make.patient(name="Baraka Otieno").patient,
+        ward_id=world["general"].id,
+        bed_id=None,
+        doctor_id=None,
+        actor=world["doctor"],
+        reason="Elective surgery",
+    )
+    db.session.commit()
+    login_as(world["doctor"])
+    page = client.get(f"/ward/admissions/{waiting.id}").get_data(as_text=True)
+    assert "Waiting for a bed" in page and "No bed given yet." in page
+    assert "Add progress note" not in page and "Order the discharge" not in page and "Hand over" in page

@@ -308,9 +308,12 @@ def _refused(admission_id: int, action: str, block: str, error: DomainError, **f
     for form in forms.values():
         if hasattr(form, "version"):
             form.version.data = str(admission.version)
+        field = getattr(form, error.field or "", None)
         if isinstance(error, NotAllowed):
             form.form_errors.append(error.message)
-        elif not isinstance(error, triage.VitalsInvalid):
+        elif isinstance(error, triage.VitalsInvalid) or (field is not None and error.message in field.errors):
+            pass  # already on its fields (the form's own validation, or the triage service's)
+        else:
             attach_error(form, error)
     return _page(
         admission,
