@@ -208,6 +208,7 @@ def test_who_sees_an_admission_follows_the_inpatient_service(client, w):  # type
         assert get(client, path, w[outsider]).status_code == 403, outsider
     assert get(client, "/fhir/Encounter/adm-99999999", w["doctor"]).status_code == 404
     assert get(client, "/fhir/Encounter/adm-x", w["doctor"]).status_code == 404
+    assert get(client, f"/fhir/Encounter/{w['visit_encounter'].id}", w["nurse"]).status_code == 404
     nurse_sees = get(client, "/fhir/Encounter", w["nurse"]).json
     assert [e["resource"]["id"] for e in nurse_sees["entry"]] == [
         f"adm-{second.id}",
