@@ -226,6 +226,9 @@ def test_the_desk_and_nurses_admit_by_record_number(client, login_as, w, who):
         admission.status == AdmissionStatus.admitted
         and admission.admitting_doctor_id == w["doctor"].doctor.id
     )
+    # a nurse goes on to the admission's page; the desk, which does not open it, to the bed board
+    expected = f"/ward/admissions/{admission.id}" if who == "nurse" else "/ward/beds"
+    assert response.headers["Location"].endswith(expected)
 
 
 def test_a_patient_registered_at_the_desk_without_an_account_is_admitted(client, login_as, w):

@@ -76,7 +76,7 @@ def test_every_role_of_the_hospital_sees_its_beds(client, login_as, ward_world, 
 def test_the_admission_link_shows_to_those_who_open_the_admission(client, login_as, ward_world, app):
     link = f'href="/ward/admissions/{ward_world["admission"].id}"'
     has_page = "ward.admission" in app.view_functions
-    for who, sees in (("nurse", True), ("desk", True), ("doctor", True), ("admin", False)):
+    for who, sees in (("nurse", True), ("desk", False), ("doctor", True), ("admin", False)):
         login_as(ward_world[who])
         html = client.get("/ward/beds").get_data(as_text=True)
         assert (link in html) == (sees and has_page), who

@@ -157,8 +157,11 @@ def admitting_doctors(hospital_id: int) -> list[Doctor]:
 
 
 def admission_url(admission: Admission) -> str:
-    """The admission's page when it exists (another part of the ward), else the bed board."""
-    if "ward.admission" in current_app.view_functions:
+    """The admission's page (another part of the ward) when it exists and the user may see it (not
+    the desk), else the bed board."""
+    if "ward.admission" in current_app.view_functions and inpatient.can_see_admission(
+        current_user, admission
+    ):
         return url_for("ward.admission", admission_id=admission.id)
     return url_for("ward.bed_board")
 

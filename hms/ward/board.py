@@ -89,10 +89,8 @@ def board_hospital(choices: list[Hospital] | None = None) -> Hospital:
 
 
 def may_open(admission: Admission) -> bool:
-    """Whether the user sees the admission's page (its doctors, the nurses, the desk)."""
-    return inpatient.can_see_admission(current_user, admission) or inpatient.is_desk_of(
-        current_user, admission.hospital_id
-    )
+    """Whether the user sees the admission's page (its doctors, the nurses while it is open)."""
+    return inpatient.can_see_admission(current_user, admission)
 
 
 def _is_nurse(hospital: Hospital) -> bool:
@@ -147,7 +145,7 @@ def board_context(hospital: Hospital, wanted: int | None, etag: str, **extra: An
 def bed_board():
     """The bed board page (the board alone for HTMX)."""
     choices = doctor_hospitals() if getattr(current_user, "doctor", None) is not None else []
-    hospital = board_hospital(choices or None)
+    hospital = board_hospital(choices)
     wanted = query_args.record_id("ward")
     desk_links = inpatient.is_desk_of(current_user, hospital.id) or _is_nurse(hospital)
     context = board_context(hospital, wanted, _etag(hospital, wanted))
