@@ -234,9 +234,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from hms import url_cache
     from hms.templating import register
 
     register(app)
+    url_cache.register(app)  # last: every url_for, in code and in templates, goes through its cache
 
 
 def register_commands(app: Flask) -> None:

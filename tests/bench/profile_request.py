@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
 import re
@@ -52,6 +53,7 @@ def build(sqlite: bool):  # type: ignore[no-untyped-def]
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "DEV_MAILBOX": False, "TOTP_REQUIRED_ROLES": ()}
     settings |= {"LOGIN_RATE_LIMIT": "100000 per minute", "BOOKING_RATE_LIMIT": "100000 per minute"}
     app = create_app(type("ProfileConfig", (DevelopmentConfig,), settings))
+    gc.freeze()  # as wsgi.py does after building the app
     client = app.test_client()
     with app.app_context():
         sign_in(client, db.session.scalar(db.select(User).where(User.email == "pat0@example.org")))
