@@ -41,10 +41,12 @@ from hms.services.discharge_pdf import discharge_pdf
 from hms.services.errors import Conflict, DomainError, Invalid, NotAllowed
 from hms.staff.triage import _measure
 from hms.templating import zoned_time
+from hms.ward.admit import bed_choices, open_wards
 from hms.ward.routes import bp
 
 TEMPLATE = "ward/admission.html"
 MINE_LIMIT = 200
+FREE_BEDS = 60
 STALE = N_("Someone else changed this admission just now. Look at it again.")
 
 
@@ -97,7 +99,7 @@ class NoteForm(FlaskForm):
 
 
 class TransferForm(VersionedForm):
-    bed_id = SelectField(N_("Move to bed"), choices=[], validate_choice=False)
+    bed_id = HiddenField()  # the picker's radio buttons (templates/ward/admit_beds.html)
     reason = _text(N_("Reason for the transfer"), inpatient.REASON_MAX, rows=2)
 
 
@@ -132,12 +134,6 @@ def _admission_or_404(admission_id: int) -> Admission:
         db.session.commit()
         abort(404)
     return inpatient.admission_detail(admission.id) or abort(404)
-
-
-def _bed_choices(beds: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
-    return [("", gettext("Choose a bed…"))] + [
-        (str(bed.id), gettext("%(ward)s · bed %(bed)s", ward=bed.ward.name, bed=bed.label)) for bed in beds
-    ]
 
 
 def _follow_ups(admission: Admission) -> list[Appointment]:
@@ -192,9 +188,14 @@ def _context(admission: Admission, *, offered: list | None = None, **given: Any)
         "is_doctor": inpatient.is_treating_doctor(user, admission),
     }
     forms = _forms(admission, **given)
-    if can["transfer"]:
-        beds = offered if offered is not None else inpatient.free_beds(admission.hospital_id, limit=60)
-        forms["transfer_form"].bed_id.choices = _bed_choices(beds)
+    transfer: dict[str, Any] = {}
+    if can["transfer"]:  # the admitting pages' free-bed picker (all wards' beds until one is chosen)
+        beds = offered if offered is not None else inpatient.free_beds(admission.hospital_id, limit=FREE_BEDS)
+        transfer = {
+            "transfer_beds": bed_choices(beds),
+            "transfer_wards": open_wards(admission.hospital_id),
+            "transfer_bed_id": _number(forms["transfer_form"].bed_id.data),
+        }
     if can["hand_over"]:
         forms["handover_form"].doctor_id.choices = [("", gettext("Choose a doctor…"))] + [
             (str(m.doctor_id), gettext("Dr %(name)s", name=m.doctor.name))
@@ -217,6 +218,7 @@ def _context(admission: Admission, *, offered: list | None = None, **given: Any)
         "can": can,
         "bill": bill,
         "button_form": EmptyForm(),
+        **transfer,
         **forms,
     }
 

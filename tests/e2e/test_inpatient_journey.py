@@ -107,7 +107,10 @@ def test_a_patient_is_admitted_moved_discharged_billed_and_reads_his_summary(pag
     page.get_by_label("Pulse (/min)").fill("112")
     page.get_by_role("button", name="Record vital signs").click()
     expect(page.locator("#vitals")).to_contain_text("pulse 112/min")
-    page.get_by_label("Move to bed").select_option(label="ICU · bed B1")
+    transfer = page.locator("#transfer")
+    transfer.get_by_label("Ward", exact=True).select_option(label="ICU")  # the picker shows the ICU's beds
+    expect(transfer.locator(".bed-pick")).not_to_contain_text("General")
+    transfer.get_by_role("radio", name="B1 ICU").check()
     page.get_by_label("Reason for the transfer").fill("Falling saturation, needs ICU")
     page.get_by_role("button", name="Transfer").click()
     expect(page.locator("#bed-history")).to_contain_text("ICU · B1")
