@@ -18,7 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -35,13 +35,12 @@ from hms.models import (
     Doctor,
     Encounter,
     Hospital,
-    Membership,
-    MembershipStatus,
     Patient,
     User,
     Ward,
 )
 from hms.services import inpatient
+from hms.services.desk_booking import desk_doctors
 from hms.services.errors import DomainError, Invalid
 from hms.ward.routes import bp
 
@@ -134,24 +133,6 @@ def open_wards(hospital_id: int) -> list[Ward]:
     return list(
         db.session.scalars(
             select(Ward).where(Ward.hospital_id == hospital_id, Ward.active.is_(True)).order_by(Ward.name)
-        )
-    )
-
-
-def admitting_doctors(hospital_id: int) -> list[Doctor]:
-    """The hospital's doctors with an active membership and an active account, by name."""
-    return list(
-        db.session.scalars(
-            select(Doctor)
-            .join(Membership, Membership.doctor_id == Doctor.id)
-            .join(Doctor.user)
-            .where(
-                Membership.hospital_id == hospital_id,
-                Membership.status == MembershipStatus.active,
-                User.active.is_(True),
-            )
-            .options(contains_eager(Doctor.user))
-            .order_by(User.full_name, Doctor.id)
         )
     )
 
@@ -329,7 +310,7 @@ def desk_admit() -> Response:
         form,
         hospital,
         outcome,
-        doctors=admitting_doctors(hospital.id),
+        doctors=desk_doctors(hospital),
         doctor_id=picked(form.doctor_id.data),
         action=url_for("ward.desk_admit"),
         allow_none=False,

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from hms import clock
 from hms import query as query_args
@@ -25,12 +25,10 @@ from hms.models import (
     Bed,
     BedStatus,
     Hospital,
-    HospitalStatus,
     Membership,
-    MembershipStatus,
     StaffKind,
 )
-from hms.services import inpatient, wards
+from hms.services import inpatient, scheduling, wards
 from hms.services.errors import DomainError
 from hms.templating import locale_code
 from hms.ward.routes import bp
@@ -44,18 +42,13 @@ BOARD = "ward/board.html"
 
 def doctor_hospitals() -> list[Hospital]:
     """The active hospitals where the signed-in doctor has an active membership, oldest first."""
-    return list(
-        db.session.scalars(
-            select(Hospital)
-            .join(Membership, Membership.hospital_id == Hospital.id)
-            .where(
-                Membership.doctor_id == current_user.doctor.id,
-                Membership.status == MembershipStatus.active,
-                Hospital.status == HospitalStatus.active,
-            )
-            .order_by(Membership.id)
-        )
+    memberships = db.session.scalars(
+        scheduling.bookable_memberships()
+        .where(Membership.doctor_id == current_user.doctor.id)
+        .options(contains_eager(Membership.hospital))
+        .order_by(Membership.id)
     )
+    return [m.hospital for m in memberships]
 
 
 def user_hospital(choices: list[Hospital] | None = None) -> Hospital | None:
@@ -178,8 +171,7 @@ def bed_cleaned(bed_id: int) -> Response:
     if bed is None or bed.retired or not inpatient.is_nurse_of(current_user, bed.hospital_id):
         abort(404)
     hospital = bed.hospital
-    version = request.form.get("version", "")
-    seen = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
+    seen = _form_number("version")
     label = bed.label
     status, message = 200, gettext("Bed %(bed)s is ready for the next patient.", bed=label)
     try:
@@ -189,7 +181,7 @@ def bed_cleaned(bed_id: int) -> Response:
         status, message = error.status, error.message
     else:
         db.session.commit()
-    wanted = _form_ward()
+    wanted = _form_number("ward")
     if is_htmx():
         context = board_context(
             hospital, wanted, _etag(hospital, wanted), message=message, failed=status != 200
@@ -199,6 +191,7 @@ def bed_cleaned(bed_id: int) -> Response:
     return redirect_to(url_for("ward.bed_board", **_args(hospital, wanted)))
 
 
-def _form_ward() -> int | None:
-    value = request.form.get("ward", "")
+def _form_number(name: str) -> int | None:
+    """A whole number posted in the form (a bed's version, the ward shown), else None."""
+    value = request.form.get(name, "")
     return int(value) if value.isascii() and value.isdigit() and 0 < len(value) < 10 else None
