@@ -19,6 +19,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import Admission, StaffKind
 from hms.services import inpatient
+from tests.e2e.axe import violations
 from tests.e2e.conftest import expect_logged_in, follow, log_out
 from tests.factories import PASSWORD
 
@@ -125,6 +126,7 @@ def test_a_patient_is_admitted_moved_discharged_billed_and_reads_his_summary(pag
     page.get_by_label("Follow-up advice").fill("Review at the clinic in two weeks")
     page.get_by_role("button", name="Order the discharge").click()
     expect(page.locator("#discharge")).to_contain_text("J18.9 Community-acquired pneumonia")
+    assert violations(page) == []  # the doctor's page with every form on it
     page.get_by_role("button", name="Patient has left — discharge").click()
     discharge = page.locator("#discharge")
     expect(discharge).to_contain_text("Room nights: General")
@@ -139,6 +141,7 @@ def test_a_patient_is_admitted_moved_discharged_billed_and_reads_his_summary(pag
     follow(page, "Hospital stays")
     page.get_by_role("link", name="Riverside General").click()
     expect(page.locator("main")).to_contain_text("Amoxicillin 500 mg")
+    assert violations(page) == []
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download PDF").click()
     with open(download_info.value.path(), "rb") as handle:
