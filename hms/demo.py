@@ -46,6 +46,7 @@ DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (public demo logins)
 DEMO_HOSPITAL = "Riverside General Hospital"
 DEMO_DOCTOR = "dr.okafor@example.org"  # the doctor with visits today and tomorrow, every day of the week
 DESK = "reception@example.org"
+NURSE = "nurse@example.org"
 LAB = "lab@example.org"  # a senior technician: she verifies what others entered
 LAB_JUNIOR = "lab.junior@example.org"  # enters results that wait for a senior's verification
 
@@ -64,7 +65,7 @@ DEMO_ACCOUNTS = [
     ("patient", "halima@example.org", "Halima Mohamed"),
     ("patient", "brian@example.org", "Brian Ochieng"),
     ("staff (receptionist)", DESK, "Rose Achieng"),
-    ("staff (nurse)", "nurse@example.org", "Faith Nyambura"),
+    ("staff (nurse)", NURSE, "Faith Nyambura"),
     ("staff (pharmacist)", "pharmacy@example.org", "Daniel Kiprono"),
     ("staff (lab technician)", LAB, "Joseph Mutua"),
     ("staff (lab technician)", LAB_JUNIOR, "Mercy Chebet"),
@@ -292,7 +293,7 @@ def seed() -> list[tuple[str, str, str]]:
         hospital=hospital,
         kind=StaffKind.nurse,
         full_name="Faith Nyambura",
-        email="nurse@example.org",
+        email=NURSE,
         password=DEMO_PASSWORD,
     )
     pharmacist = accounts.create_staff(
@@ -327,6 +328,7 @@ def seed() -> list[tuple[str, str, str]]:
         if visit is not None:
             _see(visit, desk, record, paid)
     _seed_lab(hospital, desk, technician, junior)
+    _seed_inpatients(hospital, nurse, desk)
     _book_demo_days(hospital, desk)
     _triage_walk_ins(hospital, desk, nurse)
     _urgent_walk_in(hospital, desk, walk_in)
@@ -358,6 +360,9 @@ def top_up() -> int:
         return 0
     booked = _book_demo_days(hospital, desk)
     added = _seed_wards(hospital)
+    nurse = _user(NURSE)
+    if nurse is not None:
+        added += _seed_inpatients(hospital, nurse, desk)
     if booked or added:
         audit.seal_all()
     return booked
@@ -383,6 +388,89 @@ def _seed_wards(hospital: Hospital) -> int:
             wards.add_beds(ward, beds, admin)
             added += 1
     return added
+
+
+# The inpatients (see _seed_inpatients): who, admitting doctor, days ago, local time, bed, reason.
+INPATIENTS = [
+    ("john@example.org", DEMO_DOCTOR, 21, time(11, 30), "ICU-1", "Hyperkalaemia (K 6.8) with ECG changes"),
+    ("sofia@example.org", DEMO_DOCTOR, 2, time(15), "G1", "Acute pyelonephritis, IV antibiotics"),
+    ("amina@example.org", DEMO_DOCTOR, 1, time(9), "G2", "Acute asthma, not settling with nebulisers"),
+]
+
+
+def _seed_inpatients(hospital: Hospital, nurse: User, desk: User) -> int:
+    """A ward's week, once per hospital (nothing when it has admissions): John stayed three weeks ago
+    (ICU, then the general ward; discharged with a summary and his room nights billed); Sofia is in
+    since two days with notes and vitals rounds; Amina's discharge is ordered; Brian waits for a bed;
+    the bed John left is still being cleaned and a maternity bed is out of service."""
+    from hms.models import Admission, Bed
+    from hms.services import inpatient, wards
+
+    if db.session.scalar(select(Admission.id).where(Admission.hospital_id == hospital.id).limit(1)):
+        return 0
+    beds = {b.label: b for b in db.session.scalars(select(Bed).where(Bed.hospital_id == hospital.id))}
+    today = scheduling.local_today(hospital)
+    admitted = {}
+    for email, doctor_email, days_ago, at, label, reason in INPATIENTS:
+        patient, doctor, bed = _user(email), _user(doctor_email), beds.get(label)
+        if patient is None or doctor is None or bed is None:
+            continue
+        moment = datetime.combine(today - timedelta(days=days_ago), at, tzinfo=hospital.tz)
+        with clock.frozen(moment):
+            admitted[email] = inpatient.admit_patient(
+                hospital=hospital, patient=patient.patient, ward_id=None, bed_id=bed.id, doctor_id=None,
+                actor=doctor, reason=reason, expected_days=3,
+            )  # fmt: skip
+            inpatient.record_round_vitals(
+                admitted[email],
+                nurse,
+                {"bp_systolic": 128, "bp_diastolic": 82, "pulse": 96, "temperature_c": "38.1"},
+            )
+        with clock.frozen(moment + timedelta(hours=4)):
+            inpatient.add_note(admitted[email], nurse, "Settled on the ward; observations every four hours.")
+        with clock.frozen(moment + timedelta(hours=20)):
+            inpatient.add_note(
+                admitted[email], doctor, "Reviewed on the round: improving, continue treatment."
+            )
+    john = admitted.get("john@example.org")
+    if john is not None and "G3" in beds:
+        start = john.admitted_at
+        with clock.frozen(start + timedelta(days=2)):
+            inpatient.transfer_patient(
+                john, beds["G3"].id, john.attending_doctor.user, "Potassium normal, off the monitor"
+            )
+        with clock.frozen(start + timedelta(days=4)):
+            inpatient.order_discharge(john, john.attending_doctor.user, {
+                "discharge_diagnoses": "E87.5 Hyperkalaemia; N18.3 Chronic kidney disease, stage 3",
+                "discharge_procedures": "Cardiac monitoring; IV calcium gluconate, insulin-dextrose",
+                "discharge_medicines": "Furosemide 40 mg once a day; stop potassium supplements",
+                "discharge_advice": "Low-potassium diet. Kidney function and potassium in one week.",
+            })  # fmt: skip
+        with clock.frozen(start + timedelta(days=4, hours=3)):
+            inpatient.discharge_patient(john, nurse)
+            wards.mark_bed_cleaned(beds["ICU-1"], nurse)
+    amina = admitted.get("amina@example.org")
+    if amina is not None:
+        with clock.frozen(amina.admitted_at + timedelta(hours=26)):
+            inpatient.order_discharge(amina, amina.attending_doctor.user, {
+                "discharge_diagnoses": "J45.901 Acute asthma exacerbation",
+                "discharge_medicines": "Prednisolone 40 mg for 5 days; salbutamol inhaler as needed",
+                "discharge_advice": "Check your inhaler technique; come back at once if breathless at rest.",
+            })  # fmt: skip
+    brian, santos = _user("brian@example.org"), _user("dr.santos@example.org")
+    general = db.session.scalar(
+        select(Ward).where(Ward.hospital_id == hospital.id, Ward.name == "General ward")
+    )
+    if brian is not None and santos is not None and general is not None:
+        with clock.frozen(clock.now() - timedelta(minutes=40)):
+            inpatient.admit_patient(
+                hospital=hospital, patient=brian.patient, ward_id=general.id, bed_id=None, doctor_id=None,
+                actor=santos, reason="Chest pain for observation and serial troponins",
+            )  # fmt: skip
+    if "M6" in beds:
+        wards.set_bed_status(beds["M6"], "out_of_service", hospital.admins[0].user)
+    db.session.flush()
+    return len(admitted)
 
 
 def _add_doctor(

@@ -214,3 +214,36 @@ def test_the_demo_doctor_has_a_day_of_visits_whatever_the_day_and_hour(seeded, l
     assert len(today) >= 3 and len(tomorrow) >= 2
     # Something is left to do: a patient checked in and waiting, or visits still to come.
     assert any(v.status in (AppointmentStatus.booked, AppointmentStatus.arrived) for v in today)
+
+
+def test_the_demo_wards_hold_a_week_of_inpatients_once(app, seeded):
+    from hms.models import Admission, AdmissionStatus, Bed, BedStatus, ItemKind
+
+    riverside = hospital()
+    by_email = {
+        a.patient.user.email: a
+        for a in db.session.scalars(select(Admission).where(Admission.hospital_id == riverside.id))
+    }
+    assert {email: a.status for email, a in by_email.items()} == {
+        "john@example.org": AdmissionStatus.discharged,
+        "sofia@example.org": AdmissionStatus.admitted,
+        "amina@example.org": AdmissionStatus.discharge_ordered,
+        "brian@example.org": AdmissionStatus.ordered,
+    }
+    john = by_email["john@example.org"]
+    assert [stay.bed.label for stay in john.stays] == ["ICU-1", "G3"]
+    assert john.discharge_diagnoses.startswith("E87.5") and john.bill is not None
+    assert {item.kind for item in john.bill.items} == {ItemKind.room}
+    assert sum(item.quantity for item in john.bill.items) == 4  # four midnights in hospital
+    assert len(by_email["sofia@example.org"].notes) == 2
+    beds = {b.label: b.status for b in db.session.scalars(select(Bed).where(Bed.hospital_id == riverside.id))}
+    assert (beds["G1"], beds["G2"], beds["G3"], beds["ICU-1"], beds["M6"]) == (
+        BedStatus.occupied,
+        BedStatus.occupied,
+        BedStatus.cleaning,
+        BedStatus.free,
+        BedStatus.out_of_service,
+    )
+    nurse = db.session.scalar(select(User).where(User.email == demo.NURSE))
+    assert demo._seed_inpatients(riverside, nurse, nurse) == 0  # noqa: SLF001
+    assert db.session.scalar(select(func.count(Admission.id))) == len(by_email)
