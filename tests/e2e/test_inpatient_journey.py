@@ -105,10 +105,12 @@ def test_a_patient_is_admitted_moved_discharged_billed_and_reads_his_summary(pag
     expect(page.locator("#note-list li").first).to_contain_text("Febrile 38.4")
     expect(page.get_by_role("textbox", name="Note")).to_have_value("")  # a fresh form, swapped in place
     assert page.url == admission_url
+    page.locator("#vitals summary").click()  # the round's form opens from its summary
     page.get_by_label("Pulse (/min)").fill("112")
     page.get_by_role("button", name="Record vital signs").click()
     expect(page.locator("#vitals")).to_contain_text("pulse 112/min")
     transfer = page.locator("#transfer")
+    transfer.locator("summary").click()
     transfer.get_by_label("Ward", exact=True).select_option(label="ICU")  # the picker shows the ICU's beds
     expect(transfer.locator(".bed-pick")).not_to_contain_text("General")
     transfer.get_by_role("radio", name="B1 ICU").check()
