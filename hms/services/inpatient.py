@@ -56,6 +56,7 @@ from hms.models import (
 from hms.services import billing
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
+from hms.services.wards import natural_key
 
 REASON_MAX = 500
 NOTE_MAX = 4000
@@ -252,12 +253,12 @@ def free_beds(hospital_id: int, ward_id: int | None = None, limit: int = 12) -> 
             Ward.active.is_(True),
         )
         .options(joinedload(Bed.ward))
-        .order_by(Ward.name, Bed.label)
-        .limit(limit)
     )
     if ward_id is not None:
         query = query.where(Bed.ward_id == ward_id)
-    return list(db.session.scalars(query))
+    # Sorted here, not by SQL: labels in natural order (G2 before G10), then the first `limit`.
+    beds = sorted(db.session.scalars(query), key=lambda bed: (bed.ward.name.lower(), natural_key(bed.label)))
+    return beds[:limit]
 
 
 def _set_bed(bed: Bed, new: BedStatus, *, expected: BedStatus) -> bool:
@@ -878,10 +879,9 @@ def bed_board(hospital_id: int, ward_id: int | None = None) -> list[BoardWard]:
     if not wards:
         return []
     ids = [w.id for w in wards]
-    beds = list(
-        db.session.scalars(
-            select(Bed).where(Bed.ward_id.in_(ids), Bed.retired.is_(False)).order_by(Bed.ward_id, Bed.label)
-        )
+    beds = sorted(
+        db.session.scalars(select(Bed).where(Bed.ward_id.in_(ids), Bed.retired.is_(False))),
+        key=lambda bed: natural_key(bed.label),
     )
     admissions = {
         a.bed_id: a
