@@ -22,6 +22,7 @@ TINY = {
     "reports": ["--appointments", "300", "--bills", "100", "--runs", "1"],
     "page_weight": ["--fast"],
     "limit": ["--seconds", "1", "--connections", "2", "--patients", "2", "--scale", "500", "--workers", "1"],
+    "profile_request": ["--requests", "3", "--rounds", "1", "--top", "3"],
 }
 # The last line each prints when it ran to the end.
 FINISHED = {
@@ -30,6 +31,7 @@ FINISHED = {
     "reports": "Platform: new patients by month",
     "page_weight": "booking journey",
     "limit": "machine load average",
+    "profile_request": "CPU ms/request  search",
 }
 
 
@@ -53,7 +55,7 @@ def test_every_benchmark_has_a_smoke_run():
 
 @pytest.mark.commits
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the benchmarks serve PostgreSQL: run in the PostgreSQL suite")
-@pytest.mark.parametrize("name", ["booking", "load", "reports", "limit"])
+@pytest.mark.parametrize("name", ["booking", "load", "reports", "limit", "profile_request"])
 def test_the_benchmark_runs_to_the_end(name):
     result = run_benchmark(name)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
