@@ -78,9 +78,14 @@ def _encounter_or_404(encounter_id: int) -> Encounter:
     return encounter
 
 
-def _prescription_or_404(prescription_id: int) -> Prescription:
+def _prescription_or_404(prescription_id: int, *, read: bool = False) -> Prescription:
+    """The doctor's own prescription; with `read`, also one he may only read (written on the ward
+    for an admission he treats: `clinical.can_read_prescription`)."""
     prescription = db.session.get(Prescription, prescription_id)
-    if prescription is None or prescription.doctor_id != _doctor().id:
+    if prescription is None or not (
+        prescription.doctor_id == _doctor().id
+        or (read and clinical.can_read_prescription(_doctor(), prescription))
+    ):
         _deny("prescription", prescription_id, prescription.patient_id if prescription else None)
     return prescription
 
@@ -449,6 +454,8 @@ def _prescription_page(
         status=status,
         prescription=prescription,
         encounter=prescription.encounter,
+        admission=prescription.admission,
+        can_edit=prescription.doctor_id == _doctor().id,
         patient=prescription.patient,
         item_form=item_form or ItemForm(formdata=None),
         note_form=note_form or NoteForm(formdata=None, obj=prescription),
@@ -480,12 +487,12 @@ def _item_response(prescription: Prescription, item: PrescriptionItem, **kwargs)
 
 @bp.get("/prescriptions/<int:prescription_id>")
 def prescription(prescription_id: int):
-    return _prescription_page(_prescription_or_404(prescription_id))
+    return _prescription_page(_prescription_or_404(prescription_id, read=True))
 
 
 @bp.get("/prescriptions/<int:prescription_id>.pdf")
 def prescription_download(prescription_id: int):
-    prescription = _prescription_or_404(prescription_id)
+    prescription = _prescription_or_404(prescription_id, read=True)
     return _pdf_response(prescription)
 
 
@@ -559,7 +566,7 @@ def add_item(prescription_id: int):
 
 @bp.get("/prescriptions/<int:prescription_id>/items/<int:item_id>")
 def item_row(prescription_id: int, item_id: int):
-    prescription = _prescription_or_404(prescription_id)
+    prescription = _prescription_or_404(prescription_id, read=True)
     item = _item_or_404(prescription, item_id)
     if not is_htmx():
         return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))

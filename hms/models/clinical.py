@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hms import clock
@@ -22,6 +22,7 @@ from hms.models.types import UTCDateTime, enum_type
 
 if TYPE_CHECKING:
     from hms.models.hospitals import Hospital
+    from hms.models.inpatient import Admission
     from hms.models.scheduling import Appointment
     from hms.models.users import Doctor, Patient, User
 
@@ -173,17 +174,20 @@ class Diagnosis(db.Model):
 
 
 class Prescription(db.Model):
-    """A prescription of one encounter: a draft the doctor edits, then issued (numbered, read-only),
+    """A prescription of one encounter (a visit) or of one admission (written on the ward during a
+    stay; exactly one of the two is set): a draft the doctor edits, then issued (numbered, read-only),
     then perhaps cancelled or superseded by a newer version that `supersedes` it."""
 
     __tablename__ = "prescriptions"
     __table_args__ = (
         UniqueConstraint("number", name="uq_prescriptions_number"),
         Index("ix_prescriptions_patient_status", "patient_id", "status"),
+        CheckConstraint("(encounter_id IS NULL) <> (admission_id IS NULL)", name="encounter_or_admission"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"), index=True)
+    encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounters.id"), index=True)
+    admission_id: Mapped[int | None] = mapped_column(ForeignKey("admissions.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"), index=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
@@ -201,7 +205,8 @@ class Prescription(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(default=1)
 
-    encounter: Mapped[Encounter] = relationship(back_populates="prescriptions")
+    encounter: Mapped[Encounter | None] = relationship(back_populates="prescriptions")
+    admission: Mapped[Admission | None] = relationship()
     patient: Mapped[Patient] = relationship()
     doctor: Mapped[Doctor] = relationship()
     hospital: Mapped[Hospital] = relationship()

@@ -52,7 +52,13 @@ def admissions():
 @bp.get("/admissions/<int:admission_id>")
 def admission(admission_id: int):
     admission = _own_or_404(admission_id)
-    response = render("patient/admission.html", admission=admission, tz=admission.hospital.timezone)
+    response = render(
+        "patient/admission.html",
+        admission=admission,
+        tz=admission.hospital.timezone,
+        prescriptions=clinical.admission_prescriptions_for_patient(admission.id),
+        bills=inpatient.stay_bills(admission),
+    )
     clinical.audit(
         "view", "admission", admission.id, patient_id=admission.patient_id, hospital_id=admission.hospital_id
     )

@@ -42,6 +42,7 @@ from hms.models import (
     HistoryKind,
     Hospital,
     MedicalHistoryEntry,
+    NoteKind,
     Patient,
     Prescription,
     PrescriptionItem,
@@ -659,23 +660,44 @@ def start_prescription(encounter: Encounter, doctor: Doctor) -> Prescription:
     if encounter.doctor_id != doctor.id:
         raise NotAllowed(N_("Only the doctor of this visit can prescribe in it."))
     lock_rows((Encounter, encounter.id))
+    return _start_draft(
+        doctor,
+        Prescription.encounter_id == encounter.id,
+        encounter_id=encounter.id,
+        patient_id=encounter.patient_id,
+        hospital_id=encounter.hospital_id,
+    )
+
+
+def start_admission_prescription(admission: Admission, doctor: Doctor) -> Prescription:
+    """A new draft written on the ward for an admitted patient, by a treating doctor (admitting or
+    attending) while the patient is in a bed; the doctor's open draft for the stay, if he has one."""
+    from hms.services import inpatient
+
+    if inpatient.can_write_note(doctor.user, admission) != NoteKind.progress:
+        raise NotAllowed(N_("Only the patient's doctors prescribe on the ward while he is in a bed."))
+    lock_rows((Admission, admission.id))
+    return _start_draft(
+        doctor,
+        (Prescription.admission_id == admission.id) & (Prescription.doctor_id == doctor.id),
+        admission_id=admission.id,
+        patient_id=admission.patient_id,
+        hospital_id=admission.hospital_id,
+    )
+
+
+def _start_draft(doctor: Doctor, owner: Any, **fields: Any) -> Prescription:
+    """The open (not revising) draft of this visit or stay, or a new one; called under the owner's lock."""
     draft = db.session.scalar(
         select(Prescription).where(
-            Prescription.encounter_id == encounter.id,
+            owner,
             Prescription.status == PrescriptionStatus.draft,
             Prescription.supersedes_id.is_(None),
         )
     )
     if draft is not None:
         return draft
-    prescription = Prescription(
-        encounter_id=encounter.id,
-        patient_id=encounter.patient_id,
-        doctor_id=doctor.id,
-        hospital_id=encounter.hospital_id,
-        status=PrescriptionStatus.draft,
-        note="",
-    )
+    prescription = Prescription(doctor_id=doctor.id, status=PrescriptionStatus.draft, note="", **fields)
     db.session.add(prescription)
     db.session.flush()
     audit(
@@ -686,6 +708,40 @@ def start_prescription(encounter: Encounter, doctor: Doctor) -> Prescription:
         hospital_id=prescription.hospital_id,
     )
     return prescription
+
+
+def admission_prescriptions_for_patient(admission_id: int) -> list[Prescription]:
+    """The issued prescriptions of a stay with their medicines, for the patient (two statements)."""
+    return list(
+        db.session.scalars(
+            select(Prescription)
+            .where(Prescription.admission_id == admission_id, Prescription.status != PrescriptionStatus.draft)
+            .options(
+                selectinload(Prescription.items), joinedload(Prescription.doctor).joinedload(Doctor.user)
+            )
+            .order_by(Prescription.issued_at, Prescription.id)
+        )
+    )
+
+
+def patient_link(prescription: Prescription) -> str:
+    """Where the patient reads the prescription: his visits, or the stay it was written in."""
+    if prescription.admission_id is not None:
+        return f"/patient/admissions/{prescription.admission_id}"
+    return "/patient/encounters"
+
+
+def can_read_prescription(doctor: Doctor, prescription: Prescription) -> bool:
+    """Its doctor; for a prescription written on the ward, the admission's treating doctors too
+    (issued ones: a draft is its author's alone)."""
+    if prescription.doctor_id == doctor.id:
+        return True
+    admission = prescription.admission
+    return (
+        admission is not None
+        and not prescription.is_draft
+        and doctor.id in (admission.admitting_doctor_id, admission.attending_doctor_id)
+    )
 
 
 def save_prescription_note(
@@ -868,7 +924,7 @@ def issue_prescription(prescription: Prescription, doctor: Doctor) -> Prescripti
         patient_user,
         "prescription_issued",
         text,
-        link="/patient/encounters",
+        link=patient_link(prescription),
         hospital_id=prescription.hospital_id,
     )
     return prescription
@@ -911,7 +967,7 @@ def cancel_prescription(prescription: Prescription, doctor: Doctor, reason: str)
         patient_user,
         "prescription_cancelled",
         text,
-        link="/patient/encounters",
+        link=patient_link(prescription),
         hospital_id=prescription.hospital_id,
     )
     return prescription
@@ -933,6 +989,7 @@ def revise_prescription(prescription: Prescription, doctor: Doctor) -> Prescript
         return existing
     draft = Prescription(
         encounter_id=prescription.encounter_id,
+        admission_id=prescription.admission_id,
         patient_id=prescription.patient_id,
         doctor_id=prescription.doctor_id,
         hospital_id=prescription.hospital_id,

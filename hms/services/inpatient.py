@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -40,6 +40,8 @@ from hms.models import (
     Bed,
     BedStatus,
     BedStay,
+    Bill,
+    BillStatus,
     Doctor,
     Encounter,
     Hospital,
@@ -48,6 +50,9 @@ from hms.models import (
     MembershipStatus,
     NoteKind,
     Patient,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionStatus,
     StaffKind,
     User,
     VitalSigns,
@@ -963,5 +968,50 @@ def admission_vitals(admission_id: int, limit: int = 50) -> list[VitalSigns]:
             .options(joinedload(VitalSigns.recorded_by))
             .order_by(VitalSigns.taken_at.desc(), VitalSigns.id.desc())
             .limit(limit)
+        )
+    )
+
+
+def admission_prescriptions(admission: Admission, user: User) -> list[tuple[Prescription, int]]:
+    """The prescriptions written on the ward for this stay with their number of medicines, oldest
+    first: issued ones for whoever sees the admission, drafts for their author alone (one statement
+    whatever their number)."""
+    items = (
+        select(func.count(PrescriptionItem.id))
+        .where(PrescriptionItem.prescription_id == Prescription.id)
+        .scalar_subquery()
+    )
+    visible = Prescription.status != PrescriptionStatus.draft
+    if user.doctor is not None:
+        visible = visible | (Prescription.doctor_id == user.doctor.id)
+    rows = db.session.execute(
+        select(Prescription, items)
+        .where(Prescription.admission_id == admission.id, visible)
+        .options(joinedload(Prescription.doctor).joinedload(Doctor.user))
+        .order_by(Prescription.created_at, Prescription.id)
+    )
+    return [(prescription, count) for prescription, count in rows]
+
+
+def stay_bills(admission: Admission) -> list[Bill]:
+    """The patient's bills at this hospital made during the stay (from the admission to the discharge,
+    or now), with the room nights' bill: lab orders and the like, read, never billed again. Drafts are
+    not bills yet. One statement."""
+    if admission.admitted_at is None:
+        return []
+    end = admission.discharged_at or clock.now()
+    during = and_(
+        Bill.hospital_id == admission.hospital_id,
+        Bill.patient_id == admission.patient_id,
+        Bill.created_at >= admission.admitted_at,
+        Bill.created_at <= end,
+    )
+    clause = or_(during, Bill.id == admission.bill_id) if admission.bill_id else during
+    return list(
+        db.session.scalars(
+            select(Bill)
+            .where(clause, Bill.status != BillStatus.draft)
+            .order_by(Bill.created_at, Bill.id)
+            .limit(100)
         )
     )

@@ -32,9 +32,10 @@ from hms.models import (
     AppointmentStatus,
     Bill,
     Doctor,
+    NoteKind,
     Patient,
 )
-from hms.services import inpatient, triage
+from hms.services import clinical, inpatient, triage
 from hms.services.audit import record_event
 from hms.services.desk_booking import desk_doctors
 from hms.services.discharge_pdf import discharge_pdf
@@ -186,6 +187,7 @@ def _context(admission: Admission, *, offered: list | None = None, **given: Any)
         "discharge": inpatient.can_discharge(user, admission),
         "hand_over": admission.status.is_open and inpatient.is_treating_doctor(user, admission),
         "is_doctor": inpatient.is_treating_doctor(user, admission),
+        "prescribe": inpatient.can_write_note(user, admission) == NoteKind.progress,
     }
     forms = _forms(admission, **given)
     transfer: dict[str, Any] = {}
@@ -217,6 +219,8 @@ def _context(admission: Admission, *, offered: list | None = None, **given: Any)
         "vitals": inpatient.admission_vitals(admission.id),
         "can": can,
         "bill": bill,
+        "stay_bills": inpatient.stay_bills(admission),
+        "prescriptions": inpatient.admission_prescriptions(admission, user),
         "button_form": EmptyForm(),
         **transfer,
         **forms,
@@ -458,6 +462,26 @@ def discharge(admission_id: int):
     except DomainError as error:
         return _refused(admission_id, "discharge", "discharge_section", error, leave_form=form)
     return _done(admission, N_("The patient was discharged; the bed goes to cleaning."))
+
+
+@bp.post("/admissions/<int:admission_id>/prescriptions", endpoint="admission_prescription")
+def start_prescription(admission_id: int):
+    """A treating doctor starts a prescription for the patient in his bed (or goes back to his open
+    draft for the stay), then edits it in the prescription editor."""
+    form = EmptyForm()
+    admission = _posted(admission_id, form)
+    if current_user.doctor is None:
+        abort(403)
+    try:
+        prescription = clinical.start_admission_prescription(admission, current_user.doctor)
+    except NotAllowed:
+        db.session.rollback()
+        if admission.status.in_bed and not inpatient.is_treating_doctor(current_user, admission):
+            abort(403)
+        flash(N_("The patient is no longer in a bed: no new prescription on the ward."), "error")
+        return redirect_to(url_for("ward.admission", admission_id=admission_id))
+    db.session.commit()
+    return redirect_to(url_for("doctor.prescription", prescription_id=prescription.id))
 
 
 @bp.get("/admissions/<int:admission_id>/summary.pdf", endpoint="admission_summary_pdf")

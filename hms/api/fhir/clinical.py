@@ -395,7 +395,9 @@ def medication_request_resource(item: PrescriptionItem) -> dict[str, Any]:
         "intent": "order",
         "medicationCodeableConcept": {"text": medicine},
         "subject": reference("Patient", prescription.patient_id),
-        "encounter": reference("Encounter", prescription.encounter_id),
+        "encounter": reference("Encounter", prescription.encounter_id)
+        if prescription.encounter_id is not None
+        else reference("Encounter", f"adm-{prescription.admission_id}"),
         "authoredOn": instant(prescription.issued_at or prescription.created_at),
         "requester": reference("Practitioner", prescription.doctor_id),
         "note": [{"text": prescription.note}] if prescription.note else None,
@@ -417,12 +419,21 @@ def _medication_scope(user: User) -> Any:
     return PrescriptionItem.prescription_id.in_(select(Prescription.id).where(_prescriptions_clause(user)))
 
 
+def _encounter_filter(search: Search) -> list[Any]:
+    """?encounter= a visit's id, or an admission's (adm-<id>: prescriptions written on the ward)."""
+    value = (search.get("encounter") or "").strip()
+    raw = value.removeprefix("Encounter/")
+    if raw.startswith("adm-"):
+        return [Prescription.admission_id == parse_id(raw.removeprefix("adm-"), "Encounter")]
+    return search.refers(Prescription.encounter_id, "Encounter", "encounter")
+
+
 def _medication_filters(search: Search) -> list[Any]:
     clauses = []
     prescriptions = []
     prescriptions += search.refers(Prescription.patient_id, "Patient", "patient")
     prescriptions += search.refers(Prescription.doctor_id, "Practitioner", "requester", "practitioner")
-    prescriptions += search.refers(Prescription.encounter_id, "Encounter", "encounter")
+    prescriptions += _encounter_filter(search)
     if statuses := _tokens(search, "status", set(MEDICATION_STATUS.values())):
         by_fhir = {v: k for k, v in MEDICATION_STATUS.items()}
         prescriptions.append(Prescription.status.in_([by_fhir[s] for s in statuses]))
