@@ -908,6 +908,8 @@ MATRIX = [
     ("POST", "/ward/admissions/{other_admission}/discharge-summary", WARD_404),
     ("POST", "/ward/admissions/{own_admission}/discharge", WARD_404 | {"doctor": 409}),  # not ordered
     ("POST", "/ward/admissions/{other_admission}/discharge", WARD_404),
+    ("POST", "/ward/admissions/{own_admission}/prescriptions", WARD_404 | {"doctor": 303}),
+    ("POST", "/ward/admissions/{other_admission}/prescriptions", WARD_404),
     ("GET", "/patient/admissions", PATIENT | {"patient": 200}),
     ("GET", "/patient/admissions/{patient_admission}", PATIENT | {"patient": 200}),
     ("GET", "/patient/admissions/{own_admission}", PATIENT | {"patient": 404}),
