@@ -328,3 +328,39 @@ def test_fhir_read_of_a_merged_id_points_to_the_kept_record(make, client):  # ty
         assert client.get(f"/fhir/Patient/{kept.id}", headers=bearer(reader)).get_json().get("link") is None
     stranger = make.patient()
     assert client.get(f"/fhir/Patient/{merged.id}", headers=bearer(stranger)).status_code == 404
+
+
+def _admitted(make, hospital, patient_user):  # type: ignore[no-untyped-def]
+    from hms.services import inpatient
+
+    doctor = make.doctor_at(hospital)
+    ward = make.ward(hospital, beds=1)
+    admission = inpatient.admit_patient(
+        hospital=hospital, patient=patient_user.patient, ward_id=None, bed_id=ward.beds[0].id,
+        doctor_id=None, actor=doctor, reason="Observation",
+    )  # fmt: skip
+    db.session.commit()
+    return admission
+
+
+def test_merge_is_refused_while_both_records_are_admitted(make):  # type: ignore[no-untyped-def]
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    kept = make.patient()
+    merged = _walk_in(hospital, receptionist)
+    _admitted(make, hospital, kept)
+    _admitted(make, hospital, merged.user)
+    with pytest.raises(Conflict, match="Both records are admitted"):
+        merge.merge_patients(kept.patient, merged, receptionist, hospital)
+
+
+def test_the_merged_records_admission_moves_to_the_kept_one(make):  # type: ignore[no-untyped-def]
+    hospital = make.hospital()
+    receptionist = make.staff(hospital, StaffKind.receptionist)
+    kept = make.patient()
+    merged = _walk_in(hospital, receptionist)
+    admission = _admitted(make, hospital, merged.user)
+    merge.merge_patients(kept.patient, merged, receptionist, hospital)
+    db.session.commit()
+    db.session.refresh(admission)
+    assert admission.patient_id == admission.open_patient_id == kept.patient.id

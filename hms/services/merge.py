@@ -30,6 +30,7 @@ from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
+    Admission,
     Appointment,
     AppointmentStatus,
     Bill,
@@ -72,6 +73,9 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
 ON_CLASH: dict[tuple[str, str], str] = {
     ("notification_preferences", "user_id"): "drop",
     ("appointments", "patient_id"): "refuse",
+    # One open admission per patient (UNIQUE alone): refused up front by _check_mergeable when both
+    # records are in hospital; otherwise the merged record's open admission simply moves.
+    ("admissions", "open_patient_id"): "refuse",
 }
 PROFILE_TABLES = ("doctors", "staff", "hospital_admins")
 OPEN_VISIT = (AppointmentStatus.booked, AppointmentStatus.arrived)
@@ -194,6 +198,13 @@ def _check_mergeable(kept: Patient, merged: Patient) -> None:
         rows = db.metadata.tables[table]
         if db.session.scalar(select(func.count()).where(rows.c.user_id == merged.user_id)):
             raise Conflict(N_("This record belongs to a member of staff: it cannot be merged."))
+    open_admissions = db.session.scalar(
+        select(func.count(Admission.id)).where(Admission.open_patient_id.in_([kept.id, merged.id]))
+    )
+    if open_admissions == 2:
+        raise Conflict(
+            N_("Both records are admitted or waiting for a bed. Discharge or cancel one admission first.")
+        )
     now = clock.now()
     if _today_open_visit(kept, now) and _today_open_visit(merged, now):
         raise Conflict(
