@@ -32,6 +32,10 @@ ENUM_VALUES = [
     N_("ordered"), N_("collected"), N_("resulted"), N_("verified"),
     N_("registered"), N_("preliminary"), N_("final"), N_("amended"),
     N_("L"), N_("H"), N_("LL"), N_("HH"), N_("lab"),
+    # inpatient care (hms.models.inpatient): ward kinds, bed and admission states, note kinds
+    N_("general"), N_("surgical"), N_("icu"), N_("maternity"), N_("paediatric"), N_("isolation"),
+    N_("free"), N_("occupied"), N_("cleaning"), N_("out_of_service"),
+    N_("admitted"), N_("discharge_ordered"), N_("discharged"), N_("progress"), N_("nursing"),
 ]  # fmt: skip
 
 # The same words as some pages print them (`value.capitalize()`, `label.capitalize()`).

@@ -31,7 +31,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from hms import clock
 from hms.database import lock_rows
 from hms.extensions import db
-from hms.i18n import N_
+from hms.i18n import N_, in_language_of
 from hms.models import (
     Admission,
     AdmissionNote,
@@ -67,6 +67,7 @@ REASON_MAX = 500
 NOTE_MAX = 4000
 SUMMARY_MAX = 4000
 MAX_EXPECTED_DAYS = 365
+ROOM_NIGHTS = N_("Room nights: %(ward)s")
 BED_TAKEN = N_("Bed %(bed)s is no longer free. Choose another bed.")
 
 
@@ -809,10 +810,12 @@ def _bill_stay(admission: Admission, actor: User) -> int | None:
         hospital=admission.hospital, patient=patient, actor=actor, note=f"Admission {admission.id}"
     )
     for ward, nights in priced:
+        with in_language_of(patient.user):  # the bill's lines are the patient's to read
+            description = gettext(ROOM_NIGHTS, ward=ward.name)
         billing.add_item(
             bill,
             kind=ItemKind.room,
-            description=f"Room nights: {ward.name}",
+            description=description,
             quantity=nights,
             unit_minor=ward.daily_rate_minor,
             actor=actor,
