@@ -30,7 +30,7 @@ def register(app: Flask) -> None:
                 if value is not None:
                     return build(endpoint, **values)
             elif isinstance(value, PLAIN):
-                plain.append((name, value))
+                plain.append((name, type(value).__name__, value))  # True and 1 are equal keys, not URLs
             else:
                 return build(endpoint, **values)
         key = (endpoint, request_context.request.script_root, *sorted(plain))
