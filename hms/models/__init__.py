@@ -36,13 +36,6 @@ from hms.models.hospitals import (
     Membership,
     MembershipStatus,
 )
-from hms.models.inventory import (
-    InventoryItem,
-    MovementKind,
-    StockBatch,
-    StockKind,
-    StockMovement,
-)
 from hms.models.inpatient import (
     Admission,
     AdmissionNote,
@@ -53,6 +46,13 @@ from hms.models.inpatient import (
     NoteKind,
     Ward,
     WardKind,
+)
+from hms.models.inventory import (
+    InventoryItem,
+    MovementKind,
+    StockBatch,
+    StockKind,
+    StockMovement,
 )
 from hms.models.invitations import Invitation, InvitationState
 from hms.models.lab import (
