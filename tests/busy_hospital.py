@@ -65,6 +65,7 @@ class BusyHospital:
     lab_order: LabOrder  # a collected kidney panel of the first doctor's: a critical value, some to enter
     lab_item: LabOrderItem  # its sodium, waiting for its value
     patient_lab_order: LabOrder  # a verified order of the first patient, with values out of range
+    admission: object  # the first doctor's inpatient: notes, vitals rounds, a transfer (hms.models.Admission)
 
 
 def build() -> BusyHospital:
@@ -167,11 +168,13 @@ def build() -> BusyHospital:
     )
     technician = factories.lab_technician(hospital, email="lab@busy.example.org")
     lab_orders = _laboratory(hospital, doctors, encounters, technician)
+    nurse = factories.staff(hospital, StaffKind.nurse, email="nurse@busy.example.org")
+    admission = _inpatients(hospital, doctors, patients[60:80], nurse)
     return BusyHospital(
         hospital=hospital,
         admin=factories.hospital_admin(hospital, email="admin@busy.example.org"),
         receptionist=factories.staff(hospital, email="desk@busy.example.org"),
-        nurse=factories.staff(hospital, StaffKind.nurse, email="nurse@busy.example.org"),
+        nurse=nurse,
         super_admin=factories.super_admin(email="root@busy.example.org"),
         doctor=doctors[0],
         patient=patients[0],
@@ -182,7 +185,54 @@ def build() -> BusyHospital:
         lab_order=lab_orders[0],
         lab_item=next(item for item in lab_orders[0].items if item.test.code == "NA"),
         patient_lab_order=lab_orders[1],
+        admission=admission,
     )
+
+
+def _inpatients(hospital, doctors, patients, nurse):  # type: ignore[no-untyped-def]
+    """Three wards (42 beds) with 20 patients in them through the inpatient service: some with the
+    discharge ordered, a bed in cleaning; the first one has notes, vitals rounds and a transfer."""
+    from hms.services import inpatient
+
+    general = factories.ward(hospital, "General ward", beds=24, daily_rate_minor=350000)
+    surgical = factories.ward(hospital, "Surgical ward", beds=12, daily_rate_minor=450000)
+    icu = factories.ward(hospital, "Intensive care", beds=6, daily_rate_minor=2500000)
+    beds = [*general.beds[:14], *surgical.beds[:4], *icu.beds[:2]]
+    admissions = []
+    for n, (patient, bed) in enumerate(zip(patients, beds, strict=True)):
+        doctor = doctors[n % 3]
+        with clock.frozen(clock.now() - timedelta(days=1 + n % 6, hours=n)):
+            admissions.append(
+                inpatient.admit_patient(
+                    hospital=hospital,
+                    patient=patient.patient,
+                    ward_id=None,
+                    bed_id=bed.id,
+                    doctor_id=None,
+                    actor=doctor,
+                    reason="Community-acquired pneumonia, IV antibiotics",
+                    expected_days=5,
+                )  # fmt: skip
+            )
+    first = admissions[0]
+    for n in range(3):
+        with clock.frozen(clock.now() - timedelta(hours=12 - 4 * n)):
+            inpatient.add_note(first, nurse, "Observations stable; eating and drinking; chest clearer.")
+            inpatient.add_note(
+                first, first.attending_doctor.user, "Reviewed on the round: continue IV antibiotics."
+            )
+            inpatient.record_round_vitals(
+                first,
+                nurse,
+                {"bp_systolic": 124, "bp_diastolic": 78, "pulse": 92 - n, "temperature_c": "37.8"},
+            )
+    inpatient.transfer_patient(first, icu.beds[3].id, nurse, "Falling saturation: needs closer watch")
+    for admission in admissions[15:18]:
+        inpatient.order_discharge(
+            admission, admission.attending_doctor.user, {"discharge_diagnoses": "J18.9 Pneumonia, improving"}
+        )
+    factories.db.session.commit()
+    return first
 
 
 def _lab_value(test, high: bool = False) -> str:  # type: ignore[no-untyped-def]
@@ -267,7 +317,10 @@ def main_pages(busy: BusyHospital) -> list[tuple[str, User | None, str]]:
         (
             Role.doctor,
             busy.doctor,
-            [url_for("doctor.prescription", prescription_id=busy.prescription.id)],
+            [
+                url_for("doctor.prescription", prescription_id=busy.prescription.id),
+                url_for("ward.admission", admission_id=busy.admission.id),
+            ],
         ),
         (Role.hospital_admin, busy.admin, [url_for("hospital_admin.desk_bill", bill_id=busy.bill.id)]),
         (

@@ -327,3 +327,17 @@ def test_a_search_page_sends_the_same_few_statements_whatever_its_size(client, w
             listing = "\n".join(" ".join(s.split())[:150] for s in seen)
             assert len(seen) <= 6, f"{who} {path}: {len(seen)} > 6\n{listing}"
         assert counts[1] == counts[50], f"{who} {query}: {counts}"
+
+
+def test_vitals_taken_on_the_ward_are_observations_of_the_admission(client, w):  # type: ignore[no-untyped-def]
+    vitals = inpatient.record_round_vitals(w["second"], w["nurse"], {"pulse": "104"})
+    db.session.commit()
+    response = get(client, f"/fhir/Observation/heart-rate-t{vitals.id}", w["doctor"])
+    assert response.status_code == 200
+    body = response.get_json()
+    validate(body)
+    assert body["encounter"]["reference"] == f"Encounter/adm-{w['second'].id}"
+    assert body["valueQuantity"]["value"] == 104
+    assert body["performer"] == [{"display": w["nurse"].full_name}]
+    found = get(client, f"/fhir/Observation?patient={w['baraka'].patient.id}", w["doctor"]).get_json()
+    assert [e["resource"]["id"] for e in found.get("entry", [])] == [f"heart-rate-t{vitals.id}"]

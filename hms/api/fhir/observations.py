@@ -147,7 +147,13 @@ def triage_observation(vitals: VitalSigns, vital: Vital, encounter_id: int | Non
         "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}],
         "code": _code(vital.loinc, vital.display, *vital.also),
         "subject": reference("Patient", vitals.patient_id),
-        "encounter": reference("Encounter", encounter_id) if encounter_id else None,
+        "encounter": (
+            reference("Encounter", encounter_id)
+            if encounter_id
+            else reference("Encounter", f"adm-{vitals.admission_id}")  # a round on the ward
+            if vitals.admission_id
+            else None
+        ),
         "effectiveDateTime": instant(vitals.taken_at),
         "issued": instant(vitals.taken_at),
         "performer": [performer],
@@ -178,7 +184,7 @@ def _read_triage(user: User, vital: Vital, vitals_id: int) -> dict[str, Any] | N
     vitals = db.session.scalar(
         select(VitalSigns)
         .where(VitalSigns.id == vitals_id, _clinical_scope(user, VitalSigns.patient_id, "Observation"))
-        .options(joinedload(VitalSigns.recorded_by))
+        .options(joinedload(VitalSigns.recorded_by).joinedload(User.doctor))
     )
     if vitals is None:
         _denied(VitalSigns, "vital_signs", lambda v: v.patient_id)(user, vitals_id)
@@ -336,7 +342,7 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
         for vitals, encounter_id in db.session.execute(
             select(VitalSigns, visit_encounter)
             .where(VitalSigns.id.in_({row.record_id for row in page if row.source == 1}))
-            .options(joinedload(VitalSigns.recorded_by))
+            .options(joinedload(VitalSigns.recorded_by).joinedload(User.doctor))
         ):
             triages[vitals.id] = vitals
             encounter_of[vitals.id] = encounter_id
