@@ -127,3 +127,31 @@ def test_one_bed_given_to_two_waiting_orders_at_once_goes_to_one(app, ward_world
     assert len(_holders(bed_id)) == 1 and _open_stays(bed_id) == 1
     statuses = sorted(db.session.get(Admission, a).status.value for a in orders)
     assert statuses == ["admitted", "ordered"]  # the other still waits, for another bed
+
+
+def test_closing_a_ward_while_a_patient_is_put_in_its_bed_never_leaves_him_in_a_closed_ward(
+    app, make, ward_world
+):  # type: ignore[no-untyped-def]
+    from hms.models import Ward
+    from hms.services import wards
+
+    admin_id = make.hospital_admin(db.session.get(Hospital, ward_world["hospital_id"])).id
+    bed_id = ward_world["beds"][0]
+
+    def close() -> None:
+        wards.set_ward_active(
+            db.session.get(Ward, ward_world["ward_id"]), False, db.session.get(User, admin_id)
+        )
+        db.session.commit()
+
+    outcomes = run_at_once(
+        app,
+        [_admit(ward_world, ward_world["desks"][0], ward_world["patients"][0], bed_id), close],
+        frozen_at=NOW,
+    )
+    db.session.rollback()
+    ward = db.session.get(Ward, ward_world["ward_id"])
+    held = _holders(bed_id)
+    # Either the patient is in (and the closing was refused) or the ward closed (and he was refused).
+    assert sorted(outcomes) in (["Conflict", "done"], ["Invalid", "done"]), outcomes
+    assert (ward.active and held) or (not ward.active and not held), (outcomes, ward.active, held)

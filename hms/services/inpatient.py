@@ -359,10 +359,18 @@ def _bump(
 
 
 def _lock_patient_and_bed(patient_id: int, bed: Bed | None) -> None:
+    """Lock the patient, the bed's ward and the bed, always in that order. The ward's lock keeps an
+    administrator from closing it while a patient is being put in one of its beds; once locked, the
+    ward is read again with a locking read (MariaDB's plain reads would see the transaction's first
+    snapshot), and a ward closed meanwhile refuses the bed."""
     rows: list[tuple[type, int]] = [(Patient, patient_id)]
     if bed is not None:
-        rows.append((Bed, bed.id))
+        rows += [(Ward, bed.ward_id), (Bed, bed.id)]
     lock_rows(*rows)
+    if bed is not None:
+        still_open = db.session.scalar(select(Ward.active).where(Ward.id == bed.ward_id).with_for_update())
+        if not still_open:
+            raise Invalid(N_("This ward is closed."), field="bed_id")
 
 
 def _new_admission(

@@ -21,6 +21,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hms import clock
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import Admission, Bed, BedStatus, BedStay, Hospital, User, Ward, WardKind
@@ -254,9 +255,14 @@ def set_ward_active(ward: Ward, active: bool, actor: User) -> bool:
     if ward.active == active:
         return False
     if not active:
+        # The ward's lock waits for an admission putting a patient in one of its beds (it locks the ward
+        # too, hms.services.inpatient); the checks then read with locks, so they see what it committed.
+        lock_rows((Ward, ward.id))
         occupied = select(Bed.id).where(Bed.ward_id == ward.id, Bed.status == BedStatus.occupied)
         in_bed = select(Admission.id).where(Admission.ward_id == ward.id, Admission.bed_id.is_not(None))
-        if db.session.scalar(occupied.limit(1)) or db.session.scalar(in_bed.limit(1)):
+        if db.session.scalar(occupied.limit(1).with_for_update()) or db.session.scalar(
+            in_bed.limit(1).with_for_update()
+        ):
             raise Conflict(N_("Patients lie in this ward: discharge or transfer them before closing it."))
     ward.active = active
     db.session.flush()
