@@ -327,6 +327,9 @@ def _move(bed: Bed, to: BedStatus, allowed: tuple[BedStatus, ...], version: int 
     """Move the bed to `to` if it is still in one of `allowed`, at the `version` the user saw, and no
     admission holds it: one conditional UPDATE, so of two people at once exactly one wins."""
     expected = bed.version if version is None else version
+    # The bed's row lock first (on SQLite: the one writer's lock, waited for), so that the second of
+    # two people waits for the first to commit and then finds the version changed.
+    lock_rows((Bed, bed.id))
     moved = db.session.execute(
         update(Bed)
         .where(
