@@ -26,6 +26,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from hms import clock
+from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import (
@@ -558,6 +559,10 @@ def _bump(
 ) -> None:
     """Move the item to `to` if nobody changed it since `version` (the version the user saw)."""
     expected = item.version if version is None else version
+    # The item's row lock first (on SQLite: the one writer's lock, waited for), so that the second of
+    # two people waits for the first to commit and then finds the version changed, instead of failing
+    # with "database is locked". Callers have written nothing before this point.
+    lock_rows((LabOrderItem, item.id))
     done = db.session.execute(
         update(LabOrderItem)
         .where(LabOrderItem.id == item.id, LabOrderItem.version == expected, LabOrderItem.status.in_(allowed))
