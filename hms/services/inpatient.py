@@ -358,6 +358,21 @@ def _bump(
 # ---------------------------------------------------------------- admitting
 
 
+def _audit(
+    admission: Admission, actor: User, action: str, kind: str, record_id: int, detail: str | None = None
+) -> None:
+    """An audit event about the admission's patient at its hospital, by `actor`."""
+    record_event(
+        action,
+        kind,
+        record_id,
+        patient_id=admission.patient_id,
+        hospital_id=admission.hospital_id,
+        user_id=actor.id,
+        detail=detail,
+    )
+
+
 def _lock_patient_and_bed(patient_id: int, bed: Bed | None) -> None:
     """Lock the patient, the bed's ward and the bed, always in that order. The ward's lock keeps an
     administrator from closing it while a patient is being put in one of its beds; once locked, the
@@ -464,9 +479,7 @@ def admit_patient(
         status=AdmissionStatus.ordered,
         now=now,
     )
-    record_event(
-        "create", "admission", admission.id, patient_id=patient.id, hospital_id=hospital.id, user_id=actor.id
-    )
+    _audit(admission, actor, "create", "admission", admission.id)
     if bed is not None:
         _put_in_bed(admission, bed, actor, now)
     return admission
@@ -486,15 +499,7 @@ def _put_in_bed(admission: Admission, bed: Bed, actor: User, now: datetime) -> N
     )
     _open_stay(admission, bed, actor, admission.reason, now)
     db.session.flush()
-    record_event(
-        "update",
-        "admission",
-        admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail=f"admitted to bed {bed.id}",
-    )
+    _audit(admission, actor, "update", "admission", admission.id, f"admitted to bed {bed.id}")
 
 
 def assign_bed(admission: Admission, bed_id: int | None, actor: User) -> Admission:
@@ -522,15 +527,7 @@ def cancel_admission_order(admission: Admission, actor: User, reason: str) -> Ad
         open_patient_id=None,
         cancel_reason=text,
     )
-    record_event(
-        "update",
-        "admission",
-        admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail="cancelled",
-    )
+    _audit(admission, actor, "update", "admission", admission.id, "cancelled")
     return admission
 
 
@@ -563,15 +560,7 @@ def transfer_patient(admission: Admission, bed_id: int | None, actor: User, reas
     if old_bed_id is not None:
         _release_bed(old_bed_id)
     db.session.flush()
-    record_event(
-        "update",
-        "admission",
-        admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail=f"transfer bed {old_bed_id} -> {bed.id}",
-    )
+    _audit(admission, actor, "update", "admission", admission.id, f"transfer bed {old_bed_id} -> {bed.id}")
     return admission
 
 
@@ -591,14 +580,7 @@ def add_note(admission: Admission, actor: User, text: str) -> AdmissionNote:
     )
     db.session.add(note)
     db.session.flush()
-    record_event(
-        "create",
-        "admission_note",
-        note.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-    )
+    _audit(admission, actor, "create", "admission_note", note.id)
     return note
 
 
@@ -621,15 +603,7 @@ def record_round_vitals(admission: Admission, actor: User, values: dict[str, Any
     )
     db.session.add(vitals)
     db.session.flush()
-    record_event(
-        "create",
-        "vital_signs",
-        vitals.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail=f"admission {admission.id}",
-    )
+    _audit(admission, actor, "create", "vital_signs", vitals.id, f"admission {admission.id}")
     return vitals
 
 
@@ -643,15 +617,7 @@ def set_attending_doctor(admission: Admission, doctor_id: int | None, actor: Use
         (AdmissionStatus.ordered, AdmissionStatus.admitted, AdmissionStatus.discharge_ordered),
         attending_doctor_id=doctor.id,
     )
-    record_event(
-        "update",
-        "admission",
-        admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail=f"attending doctor {doctor.id}",
-    )
+    _audit(admission, actor, "update", "admission", admission.id, f"attending doctor {doctor.id}")
     return admission
 
 
@@ -689,14 +655,13 @@ def order_discharge(
         **clean,
         **extra,
     )
-    record_event(
+    _audit(
+        admission,
+        actor,
         "update",
         "admission",
         admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail="discharge ordered" if first else "discharge summary changed",
+        "discharge ordered" if first else "discharge summary changed",
     )
     return admission
 
@@ -734,15 +699,7 @@ def discharge_patient(admission: Admission, actor: User) -> Admission:
             .execution_options(synchronize_session=False)
         )
         db.session.expire(admission, ["bill_id", "bill"])
-    record_event(
-        "update",
-        "admission",
-        admission.id,
-        patient_id=admission.patient_id,
-        hospital_id=admission.hospital_id,
-        user_id=actor.id,
-        detail="discharged",
-    )
+    _audit(admission, actor, "update", "admission", admission.id, "discharged")
     return admission
 
 
