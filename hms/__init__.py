@@ -45,6 +45,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "isolation_level": "READ COMMITTED",
         }
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The driver runs in autocommit and hms.database sends BEGIN just before a request's first write
+        # or lock: a request that only reads saves the BEGIN and ROLLBACK round trips (see lazy_begin).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "isolation_level": "AUTOCOMMIT",
+        }
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -19,7 +20,11 @@ T = TypeVar("T")
 
 def configure_engine(engine: Engine) -> None:
     """SQLite: enforce foreign keys, wait for locks, let readers run beside a writer, and let us
-    start a transaction IMMEDIATE (taking the write lock at once) when a booking needs it."""
+    start a transaction IMMEDIATE (taking the write lock at once) when a booking needs it.
+    PostgreSQL: begin transactions lazily (`lazy_begin`)."""
+    if engine.dialect.name == "postgresql":
+        lazy_begin(engine)
+        return
     if engine.dialect.name != "sqlite":
         return
 
@@ -36,6 +41,42 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+# A statement that can run outside a transaction: a plain read. Anything else (a write, DDL, a
+# SAVEPOINT, a SET, a locking read) starts the transaction first.
+_PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+_LOCKING_READ = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.IGNORECASE)
+
+
+def lazy_begin(engine: Engine) -> None:
+    """PostgreSQL: the driver is in autocommit (create_app sets the engine's isolation_level), and BEGIN
+    is sent just before the first statement that needs a transaction: a write, DDL, a SAVEPOINT, a
+    locking read (FOR UPDATE/SHARE) or a server-side cursor. Everything after it runs in that
+    transaction until the session commits or rolls back (psycopg sends COMMIT or ROLLBACK whenever a
+    transaction is open, autocommit or not), so writes stay atomic and locks are held as before.
+
+    A request that only reads sends no BEGIN and no ROLLBACK: two round trips of the slot picker's six.
+    Its reads are what they were: at PostgreSQL's READ COMMITTED every statement takes a snapshot of its
+    own, in a transaction or not; and reads before a request's first write were never protected by the
+    transaction (they take no locks), so a read-then-write is exactly as safe as before: it still needs
+    its locking read, which now opens the transaction."""
+    import psycopg
+
+    idle = psycopg.pq.TransactionStatus.IDLE
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_a_write(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        dbapi_connection = cursor.connection
+        if dbapi_connection.info.transaction_status != idle:
+            return
+        if (
+            _PLAIN_READ.match(statement)
+            and not _LOCKING_READ.search(statement)
+            and not isinstance(cursor, psycopg.ServerCursor)  # DECLARE needs a transaction
+        ):
+            return
+        dbapi_connection.execute("BEGIN")
 
 
 def lock_rows(*rows: tuple[type, int]) -> None:
