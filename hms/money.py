@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
@@ -19,5 +20,9 @@ def decimal_to_minor(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
+    """An amount written the reader's way; Babel's formatting is costly and pages repeat amounts (a
+    search page shows each doctor's fee), so each amount, currency and language is formatted once per
+    process."""
     return format_currency(minor_to_decimal(amount_minor, currency), currency, locale=locale)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import request, url_for
+from flask import current_app, request, url_for
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from hms.i18n import N_
 from hms.models import Role, StaffKind
@@ -200,6 +202,60 @@ def links_for(role: Role) -> list[Link]:
     for item in NAVIGATION.get(role, ()):
         out.extend(item.links if isinstance(item, Group) else (item,))
     return out
+
+
+def shell_markup() -> dict[str, Markup]:
+    """The signed-in user's navigation as markup: `bar` (wide screens), `menu` (phones) and `account`
+    (the account menu's own links), the same for everyone of a role (and kind of staff) on a page in a
+    language. So it is drawn once per process for each, not on every request (it was a sixth of a doctor
+    page's work); the app keeps them, keyed also by the application's root, as hms/url_cache.py does."""
+    if not current_user.is_authenticated:
+        return {"bar": Markup(), "menu": Markup(), "account": Markup()}
+    # Only staff see links by kind (and only theirs is loaded: another role's `staff` is a query).
+    staff = current_user.staff if current_user.role == Role.staff else None
+    key = (
+        current_user.role,
+        staff.kind if staff is not None else None,
+        request.endpoint,
+        str(get_locale() or "en"),
+        request.script_root,
+    )
+    drawn = current_app.extensions.setdefault("hms_navigation", {})
+    markup = drawn.get(key)
+    if markup is None:
+        nav = shell()
+        markup = {
+            "bar": _entries_markup(nav["main"], menu=False),
+            "menu": _entries_markup(nav["main"], menu=True),
+            "account": _entries_markup(nav["account"], menu=False),
+        }
+        if len(drawn) >= 4096:
+            drawn.clear()
+        drawn[key] = markup
+    return markup
+
+
+def _entries_markup(entries: list[Entry], *, menu: bool) -> Markup:
+    """Entries as list items: a link, or a group (a dropdown in the bar, a labelled list in the menu).
+    Labels are our catalog's text, trusted as templates' `_()` trusts it."""
+    gettext = get_translations().ugettext
+    out = []
+    for entry in entries:
+        label = gettext(entry.label)
+        if entry.links:
+            inner = _entries_markup(entry.links, menu=menu)
+            if menu:
+                out.append(f'<li class="menu-group"><span>{label}</span><ul>{inner}</ul></li>')
+            else:
+                current = ' class="current"' if entry.current else ""
+                out.append(
+                    f'<li><details class="dropdown"><summary{current}>{label}</summary>'
+                    f"<ul>{inner}</ul></details></li>"
+                )
+        else:
+            current = ' aria-current="page"' if entry.current else ""
+            out.append(f'<li><a href="{escape(entry.href)}"{current}>{label}</a></li>')
+    return Markup("".join(out))  # noqa: S704 - addresses escaped, labels from our catalog
 
 
 def shell() -> dict[str, list[Entry]]:

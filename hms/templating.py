@@ -19,7 +19,7 @@ from hms import clock
 from hms.i18n import LANGUAGES, text_direction
 from hms.models import Role
 from hms.money import format_money
-from hms.navigation import shell
+from hms.navigation import shell, shell_markup
 
 
 def locale_code() -> str:
@@ -67,9 +67,16 @@ def local_time(value: datetime | None, tz: str | ZoneInfo, fmt: str = MOMENT) ->
     if value is None:
         return ""
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    return _formatted_moment(value, zone, fmt, locale_code())
+
+
+@functools.lru_cache(maxsize=8192)
+def _formatted_moment(value: datetime, zone: ZoneInfo, fmt: str, locale: str) -> str:
+    """A moment in a zone, format and language, formatted once per process: lists show the same
+    moments on every request (a search page's next free times, a day's agenda)."""
     local = value.astimezone(zone)
     pattern = cldr_pattern(fmt, local.tzname() or "")
-    return format_datetime(local, pattern, tzinfo=zone, locale=locale_code())
+    return format_datetime(local, pattern, tzinfo=zone, locale=locale)
 
 
 def zoned_time(value: datetime | None, tz: str | ZoneInfo, day_format: str = "%a %d %b %Y") -> str:
@@ -282,6 +289,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         shell=shell,
+        shell_markup=shell_markup,
         qr_svg=qr_svg,
         Role=Role,
         get_locale=get_locale,

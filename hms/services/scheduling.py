@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
@@ -69,11 +71,13 @@ class Slot:
     tz: ZoneInfo
     free: bool = True
 
-    @property
+    # Worked out once per slot: the schedule's slots are kept per process (`_schedule_slots`), and a
+    # picker reads each slot's key and local time several times.
+    @functools.cached_property
     def key(self) -> str:
         return Appointment.slot_key(self.start)
 
-    @property
+    @functools.cached_property
     def local_start(self) -> datetime:
         return self.start.astimezone(self.tz)
 
@@ -113,14 +117,47 @@ def overlapping(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def _schedule_slots(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[Slot]:
-    """Every slot the rules give on `day` (local date), ignoring bookings and the clock."""
+class Hours(NamedTuple):
+    """One weekly rule as a plain value: a weekday's working block, its slot length and its breaks
+    (pairs of wall-clock times). Hashable, so that a day's slots are worked out once per process for
+    the same hours (`_schedule_slots`); a changed rule is another value, so nothing goes stale."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+    slot_minutes: int
+    breaks: tuple[tuple[time, time], ...] = ()
+
+
+def weekly_hours(rules: Iterable[ScheduleRule | Hours]) -> tuple[Hours, ...]:
+    """The rules (ORM rows with their breaks, or Hours already) as Hours, in a stable order."""
+    return tuple(
+        sorted(
+            rule
+            if isinstance(rule, Hours)
+            else Hours(
+                rule.weekday,
+                rule.start_time,
+                rule.end_time,
+                rule.slot_minutes,
+                tuple(sorted((b.start_time, b.end_time) for b in rule.breaks)),
+            )
+            for rule in rules
+        )
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _schedule_slots(hours: tuple[Hours, ...], day: date, tz: ZoneInfo) -> tuple[Slot, ...]:
+    """Every slot the weekly hours give on `day` (local date), ignoring bookings and the clock. The
+    same hours give the same slots, so each doctor's day is computed once per process (a doctor page
+    lays out 14 days of them on every request). Slots are frozen: sharing them is safe."""
     slots: list[Slot] = []
-    for rule in rules:
+    for rule in hours:
         if rule.weekday != day.weekday():
             continue
         block_start, block_end = _utc(day, rule.start_time, tz), _utc(day, rule.end_time, tz)
-        breaks = [(_utc(day, b.start_time, tz), _utc(day, b.end_time, tz)) for b in rule.breaks]
+        breaks = [(_utc(day, b0, tz), _utc(day, b1, tz)) for b0, b1 in rule.breaks]
         step = timedelta(minutes=rule.slot_minutes)
         start = block_start
         while start + step <= block_end:
@@ -128,7 +165,7 @@ def _schedule_slots(rules: list[ScheduleRule], day: date, tz: ZoneInfo) -> list[
             if not any(_overlaps(start, end, b0, b1) for b0, b1 in breaks):
                 slots.append(Slot(start, end, tz))
             start = end
-    return sorted(slots, key=lambda s: s.start)
+    return tuple(sorted(slots, key=lambda s: s.start))
 
 
 # The calendar's two statements, built once per process with bound parameters (building them took
@@ -173,9 +210,8 @@ class Calendar:
     ) -> None:
         self.tz = hospital.tz
         self.first, self.last = first, last
-        self.rules = rules
-        if self.rules is None:
-            self.rules = (
+        if rules is None:
+            rules = (
                 db.session.scalars(
                     select(ScheduleRule)
                     .where(ScheduleRule.doctor_id == doctor_id, ScheduleRule.hospital_id == hospital.id)
@@ -184,6 +220,7 @@ class Calendar:
                 .unique()
                 .all()
             )
+        self.hours = weekly_hours(rules)
         if time_off is None:
             time_off = db.session.scalars(
                 _time_off_statement(), {"doctor_id": doctor_id, "first": first, "last": last}
@@ -218,10 +255,10 @@ class Calendar:
         if any(off.covers(day) for off in self.time_off):
             return []
         result = []
-        for slot in _schedule_slots(self.rules, day, self.tz):
+        for slot in _schedule_slots(self.hours, day, self.tz):
             if slot.start <= now:
                 continue
-            result.append(Slot(slot.start, slot.end, slot.tz, free=not self.taken(slot.start, slot.end)))
+            result.append(slot if not self.taken(slot.start, slot.end) else replace(slot, free=False))
         return result
 
     def strip(self, now: datetime) -> list[tuple[date, int]]:
@@ -290,6 +327,53 @@ def nearest_free_slots(
     return found
 
 
+# The three statements of a page of search results, built once per process (building them cost more
+# than running them). The weekly hours come as plain rows, a rule once per break, not as ORM objects: a
+# page of ten doctors has seventy rules, and building them as objects cost more than the rest.
+@functools.cache
+def _page_rules_statement():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            ScheduleRule.id,
+            ScheduleRule.doctor_id,
+            ScheduleRule.hospital_id,
+            ScheduleRule.weekday,
+            ScheduleRule.start_time,
+            ScheduleRule.end_time,
+            ScheduleRule.slot_minutes,
+            ScheduleBreak.start_time,
+            ScheduleBreak.end_time,
+        )
+        .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
+        .where(
+            ScheduleRule.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
+            ScheduleRule.hospital_id.in_(bindparam("hospital_ids", expanding=True)),
+        )
+    )
+
+
+@functools.cache
+def _page_time_off_statement():  # type: ignore[no-untyped-def]
+    return select(TimeOff).where(
+        TimeOff.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
+        TimeOff.start_date <= bindparam("last"),
+        TimeOff.end_date >= bindparam("first"),
+    )
+
+
+@functools.cache
+def _page_busy_statement():  # type: ignore[no-untyped-def]
+    """The live appointments of the page's doctors overlapping [:start, :end) (:floor is :start less
+    LONGEST_VISIT, as `overlapping` bounds them)."""
+    return select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
+        Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
+        Appointment.status.in_(LIVE),
+        Appointment.start_at < bindparam("end"),
+        Appointment.start_at > bindparam("floor"),
+        Appointment.end_at > bindparam("start"),
+    )
+
+
 def next_free_slots(memberships: list[Membership], now: datetime | None = None) -> dict[int, Slot | None]:
     """The first free slot within the picker's horizon of each doctor-at-hospital (by membership id),
     for a page of search results: three statements whatever the page's length (the rules with their
@@ -300,32 +384,29 @@ def next_free_slots(memberships: list[Membership], now: datetime | None = None) 
     doctor_ids = {m.doctor_id for m in memberships}
     firsts = {m.id: local_today(m.hospital, now) for m in memberships}
     first, last = min(firsts.values()), max(firsts.values()) + timedelta(days=PICKER_DAYS - 1)
-    rules = (
-        db.session.scalars(
-            select(ScheduleRule)
-            .where(
-                ScheduleRule.doctor_id.in_(doctor_ids),
-                ScheduleRule.hospital_id.in_({m.hospital_id for m in memberships}),
-            )
-            .options(joinedload(ScheduleRule.breaks))
-        )
-        .unique()
-        .all()
-    )
-    time_off = db.session.scalars(
-        select(TimeOff).where(
-            TimeOff.doctor_id.in_(doctor_ids), TimeOff.start_date <= last, TimeOff.end_date >= first
-        )
-    ).all()
-    busy = db.session.execute(
-        select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
-            Appointment.doctor_id.in_(doctor_ids),
-            Appointment.status.in_(LIVE),
-            overlapping(
-                _utc(first, time(0), UTC) - timedelta(days=1), _utc(last, time(0), UTC) + timedelta(days=2)
-            ),
-        )
-    ).all()
+    ids = {"doctor_ids": list(doctor_ids), "hospital_ids": list({m.hospital_id for m in memberships})}
+    rules: dict[int, tuple[int, int, Hours]] = {}
+    for rule_id, doctor_id, hospital_id, weekday, start, end, minutes, b0, b1 in db.session.execute(
+        _page_rules_statement(), ids
+    ):
+        known = rules.get(rule_id)
+        breaks = (known[2].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())
+        rules[rule_id] = (doctor_id, hospital_id, Hours(weekday, start, end, minutes, breaks))
+    hours_of: dict[tuple[int, int], list[Hours]] = defaultdict(list)
+    for doctor_id, hospital_id, hours in rules.values():
+        hours_of[doctor_id, hospital_id].append(hours)
+    time_off_of: dict[int, list[TimeOff]] = defaultdict(list)
+    for off in db.session.scalars(_page_time_off_statement(), ids | {"first": first, "last": last}):
+        time_off_of[off.doctor_id].append(off)
+    busy_of: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    start = _utc(first, time(0), UTC) - timedelta(days=1)
+    window = {
+        "start": start,
+        "floor": start - LONGEST_VISIT,
+        "end": _utc(last, time(0), UTC) + timedelta(days=2),
+    }
+    for doctor_id, b0, b1 in db.session.execute(_page_busy_statement(), ids | window):
+        busy_of[doctor_id].append((b0, b1))
     found: dict[int, Slot | None] = {}
     for m in memberships:
         calendar = Calendar(
@@ -333,9 +414,9 @@ def next_free_slots(memberships: list[Membership], now: datetime | None = None) 
             m.hospital,
             firsts[m.id],
             firsts[m.id] + timedelta(days=PICKER_DAYS - 1),
-            rules=[r for r in rules if r.doctor_id == m.doctor_id and r.hospital_id == m.hospital_id],
-            busy=[(b0, b1) for d, b0, b1 in busy if d == m.doctor_id],
-            time_off=[off for off in time_off if off.doctor_id == m.doctor_id],
+            rules=hours_of[m.doctor_id, m.hospital_id],
+            busy=busy_of[m.doctor_id],
+            time_off=time_off_of[m.doctor_id],
         )
         found[m.id] = next(
             (
