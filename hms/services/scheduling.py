@@ -172,8 +172,8 @@ def _schedule_slots(hours: tuple[Hours, ...], day: date, tz: ZoneInfo) -> tuple[
 # more CPU than the rest of their work in Python on the slot picker's day fragment).
 @functools.cache
 def _time_off_statement():  # type: ignore[no-untyped-def]
-    """The doctor's time off over the days from :first to :last."""
-    return select(TimeOff).where(
+    """The doctor's time off over the days from :first to :last, as (first day, last day) rows."""
+    return select(TimeOff.start_date, TimeOff.end_date).where(
         TimeOff.doctor_id == bindparam("doctor_id"),
         TimeOff.start_date <= bindparam("last"),
         TimeOff.end_date >= bindparam("first"),
@@ -206,7 +206,7 @@ class Calendar:
         last: date,
         rules: list[ScheduleRule] | None = None,
         busy: list[tuple[datetime, datetime]] | None = None,
-        time_off: list[TimeOff] | None = None,
+        time_off: list[tuple[date, date]] | None = None,
     ) -> None:
         self.tz = hospital.tz
         self.first, self.last = first, last
@@ -222,10 +222,10 @@ class Calendar:
             )
         self.hours = weekly_hours(rules)
         if time_off is None:
-            time_off = db.session.scalars(
+            time_off = db.session.execute(
                 _time_off_statement(), {"doctor_id": doctor_id, "first": first, "last": last}
             ).all()
-        self.time_off = time_off
+        self.time_off = [(off_first, off_last) for off_first, off_last in time_off]  # days, inclusive
         range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
         range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
         if busy is None:
@@ -252,7 +252,7 @@ class Calendar:
 
     def slots(self, day: date, now: datetime) -> list[Slot]:
         """The day's schedule slots in the future, each marked free or taken."""
-        if any(off.covers(day) for off in self.time_off):
+        if any(off_first <= day <= off_last for off_first, off_last in self.time_off):
             return []
         result = []
         for slot in _schedule_slots(self.hours, day, self.tz):
@@ -275,10 +275,11 @@ class Calendar:
 
 
 def calendar_for(membership: Membership, first: date, last: date) -> Calendar:
-    """The calendar of a doctor at a hospital; the membership's rules are used when already loaded
-    (`bookable_membership` loads them with it), else read once."""
-    loaded = "rules" in sa_inspect(membership).dict
-    rules = list(membership.rules) if loaded else None
+    """The calendar of a doctor at a hospital; the membership's weekly hours are used when already
+    loaded (`bookable_membership` reads them with it), else read once."""
+    rules: Iterable[ScheduleRule | Hours] | None = getattr(membership, "loaded_hours", None)
+    if rules is None and "rules" in sa_inspect(membership).dict:
+        rules = list(membership.rules)
     return Calendar(membership.doctor_id, membership.hospital, first, last, rules=rules)
 
 
@@ -354,7 +355,7 @@ def _page_rules_statement():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def _page_time_off_statement():  # type: ignore[no-untyped-def]
-    return select(TimeOff).where(
+    return select(TimeOff.doctor_id, TimeOff.start_date, TimeOff.end_date).where(
         TimeOff.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
         TimeOff.start_date <= bindparam("last"),
         TimeOff.end_date >= bindparam("first"),
@@ -390,14 +391,16 @@ def next_free_slots(memberships: list[Membership], now: datetime | None = None) 
         _page_rules_statement(), ids
     ):
         known = rules.get(rule_id)
-        breaks = (known[2].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())
+        breaks = tuple(sorted((known[2].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())))
         rules[rule_id] = (doctor_id, hospital_id, Hours(weekday, start, end, minutes, breaks))
     hours_of: dict[tuple[int, int], list[Hours]] = defaultdict(list)
     for doctor_id, hospital_id, hours in rules.values():
         hours_of[doctor_id, hospital_id].append(hours)
-    time_off_of: dict[int, list[TimeOff]] = defaultdict(list)
-    for off in db.session.scalars(_page_time_off_statement(), ids | {"first": first, "last": last}):
-        time_off_of[off.doctor_id].append(off)
+    time_off_of: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for doctor_id, off_first, off_last in db.session.execute(
+        _page_time_off_statement(), ids | {"first": first, "last": last}
+    ):
+        time_off_of[doctor_id].append((off_first, off_last))
     busy_of: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     start = _utc(first, time(0), UTC) - timedelta(days=1)
     window = {
@@ -502,32 +505,60 @@ def search_doctors(
     return [], total
 
 
+_HOURS_COLUMNS = (
+    ScheduleRule.id,
+    ScheduleRule.weekday,
+    ScheduleRule.start_time,
+    ScheduleRule.end_time,
+    ScheduleRule.slot_minutes,
+    ScheduleBreak.start_time,
+    ScheduleBreak.end_time,
+)
+
+
 @functools.cache
 def _bookable_membership_statement():  # type: ignore[no-untyped-def]
     """`bookable_membership`'s statement, built once per process (its loader options cost more CPU to
-    build on every request than the rest of the statement's work in Python)."""
+    build on every request than the rest of the statement's work in Python). The weekly hours come as
+    plain columns, a row per rule and break, not as ORM objects (building those cost more than the rest
+    of the statement)."""
     return (
         bookable_memberships()
+        .outerjoin(
+            ScheduleRule,
+            (ScheduleRule.doctor_id == Membership.doctor_id)
+            & (ScheduleRule.hospital_id == Membership.hospital_id),
+        )
+        .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
+        .add_columns(*_HOURS_COLUMNS)
         .where(
             Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
         )
         .options(
             contains_eager(Membership.hospital),
             contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
-            joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
         )
     )
 
 
 def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
-    """The membership if it takes bookings, with its hospital, doctor and weekly hours: one statement."""
-    return (
-        db.session.scalars(
-            _bookable_membership_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}
-        )
-        .unique()
-        .first()
-    )
+    """The membership if it takes bookings, with its hospital, doctor and weekly hours (kept on it as
+    `loaded_hours` for `calendar_for`): one statement."""
+    rows = db.session.execute(
+        _bookable_membership_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}
+    ).all()
+    if not rows:
+        return None
+    rules: dict[int, Hours] = {}
+    for _membership, rule_id, weekday, start, end, minutes, b0, b1 in rows:
+        if rule_id is None:
+            continue
+        known = rules.get(rule_id)
+        breaks = tuple(sorted((known.breaks if known else ()) + (((b0, b1),) if b0 is not None else ())))
+        rules[rule_id] = Hours(weekday, start, end, minutes, breaks)
+    membership = rows[0][0]
+    membership.loaded_hours = weekly_hours(rules.values())
+    return membership
 
 
 def specialties() -> list[str]:

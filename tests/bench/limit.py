@@ -217,6 +217,7 @@ def main() -> int:
                 ("/login (anonymous)", f"{hms}/login", {}),
                 ("slot picker day (HTMX)", f"{page}?day={day}", {"Cookie": cookie} | HX),
                 ("doctor page", page, {"Cookie": cookie}),
+                ("search results (HTMX)", f"{hms}/patient/doctors?q=Doctor", {"Cookie": cookie} | HX),
             ]
             rates: dict[str, float] = {}
             for _round in range(2):  # alternate, keep each one's better round
@@ -224,7 +225,9 @@ def main() -> int:
                     rate = measure(url, args.seconds, args.connections, headers)
                     rates[name] = max(rates.get(name, 0.0), rate)
             sessions = [login(hms, f"pat{i}@example.org") for i in range(args.patients)]
+            client_cpu = time.process_time()
             stats, wall = run_load(hms, sessions, args.seconds, 10**9)
+            client_cpu = time.process_time() - client_cpu  # the load's own client, on the same cores
         found = double_bookings(database_url)
     finally:
         drop()
@@ -254,6 +257,10 @@ def main() -> int:
         print(f"{action:<28} {len(times):>6} {p50:>8.0f} {p95:>8.0f}")
     print("bookings: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
     print("errors: " + (", ".join(f"{k} × {v}" for k, v in sorted(stats.errors.items())) or "0"))
+    print(
+        f"the load's client (Python threads) used {client_cpu / wall:.0%} of one core, "
+        f"{client_cpu * 1000 / max(total, 1):.1f} ms per request"
+    )
     print(f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']}")
     print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     ok = found["doctor"] == 0 and found["patient"] == 0 and not stats.errors
