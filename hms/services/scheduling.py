@@ -461,6 +461,46 @@ def bookable_memberships():  # type: ignore[no-untyped-def]
 DOCTOR_NAME = (User.id, User.full_name, User.active, User.role, User.email)
 
 
+@functools.cache
+def _search_query(text: bool, specialty: bool, city: bool, hospital: bool):  # type: ignore[no-untyped-def]
+    """The search's filters for the ones given, with bound parameters (:text, :specialty, :city,
+    :hospital_id): built once per process for each combination (building cost more than running)."""
+    query = bookable_memberships()
+    if text:
+        pattern = bindparam("text")
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(pattern, escape="\\"),
+                func.lower(Doctor.specialty).like(pattern, escape="\\"),
+                func.lower(Hospital.name).like(pattern, escape="\\"),
+            )
+        )
+    if specialty:
+        query = query.where(func.lower(Doctor.specialty).like(bindparam("specialty"), escape="\\"))
+    if city:
+        query = query.where(func.lower(Hospital.city).like(bindparam("city"), escape="\\"))
+    if hospital:
+        query = query.where(Membership.hospital_id == bindparam("hospital_id"))
+    return query
+
+
+@functools.cache
+def _search_page_statement(text: bool, specialty: bool, city: bool, hospital: bool):  # type: ignore[no-untyped-def]
+    """A page of the search and the number of all matches in one statement (a window count on every
+    row), with :limit and :offset bound."""
+    return (
+        _search_query(text, specialty, city, hospital)
+        .add_columns(func.count().over().label("total"))
+        .options(
+            contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
+            contains_eager(Membership.hospital),
+        )
+        .order_by(User.full_name, Hospital.name, Membership.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
 def search_doctors(
     *,
     text: str = "",
@@ -471,37 +511,22 @@ def search_doctors(
     per_page: int = 10,
 ) -> tuple[list[Membership], int]:
     """Bookable doctor-at-hospital pairs matching every given filter, and the total count."""
-    query = bookable_memberships()
+    values: dict[str, object] = {"limit": per_page, "offset": max(page - 1, 0) * per_page}
     if text.strip():
-        pattern = _like(text.strip())
-        query = query.where(
-            or_(
-                func.lower(User.full_name).like(pattern, escape="\\"),
-                func.lower(Doctor.specialty).like(pattern, escape="\\"),
-                func.lower(Hospital.name).like(pattern, escape="\\"),
-            )
-        )
+        values["text"] = _like(text.strip())
     if specialty.strip():
-        query = query.where(func.lower(Doctor.specialty).like(_like(specialty.strip()), escape="\\"))
+        values["specialty"] = _like(specialty.strip())
     if city.strip():
-        query = query.where(func.lower(Hospital.city).like(_like(city.strip()), escape="\\"))
+        values["city"] = _like(city.strip())
     if hospital_id:
-        query = query.where(Membership.hospital_id == hospital_id)
-    # The page and the number of all matches in one statement (a window count on every row); only a
-    # page past the end, which has no row to carry it, counts on its own.
-    found = db.session.execute(
-        query.add_columns(func.count().over().label("total"))
-        .options(
-            contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
-            contains_eager(Membership.hospital),
-        )
-        .order_by(User.full_name, Hospital.name, Membership.id)
-        .limit(per_page)
-        .offset(max(page - 1, 0) * per_page)
-    ).all()
+        values["hospital_id"] = hospital_id
+    given = ("text" in values, "specialty" in values, "city" in values, "hospital_id" in values)
+    found = db.session.execute(_search_page_statement(*given), values).all()
     if found:
         return [row[0] for row in found], found[0].total
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Only a page past the end, which has no row to carry the count, counts on its own.
+    query = _search_query(*given)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()), values) or 0
     return [], total
 
 
