@@ -22,6 +22,8 @@ def _param(value: str) -> str:
 
 def fold(line: str) -> str:
     """Fold a content line into chunks of at most 75 octets, never inside a UTF-8 character."""
+    if len(line) <= LINE_OCTETS and line.isascii():  # most lines: nothing to fold, nothing to count
+        return line
     out: list[str] = []
     current, size = "", 0
     for char in line:
