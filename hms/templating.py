@@ -23,7 +23,22 @@ from hms.navigation import shell, shell_markup
 
 
 def locale_code() -> str:
-    return str(get_locale() or "en")
+    """The reader's language as text ("en", "es", "ar"). A page asks for it dozens of times (each
+    amount, moment and day it formats): the request's chosen locale is read straight from Flask-Babel's
+    context when it is there (as `get_locale` itself does first; `force_locale` changes that same
+    attribute, so an email in another language still gets its own), and spelled out once per locale."""
+    from flask import g
+
+    try:
+        locale = g._flask_babel.babel_locale
+    except (AttributeError, RuntimeError):  # not chosen yet in this request, or no app context
+        locale = get_locale()
+    return _locale_text(locale) if locale is not None else "en"
+
+
+@functools.lru_cache(maxsize=64)
+def _locale_text(locale) -> str:  # type: ignore[no-untyped-def]
+    return str(locale)
 
 
 # strftime directives and their CLDR (Unicode date pattern) equivalents, so that existing formats

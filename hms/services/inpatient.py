@@ -61,6 +61,7 @@ from hms.models import (
 from hms.services import billing
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
+from hms.services.staff import staff_hospital_id
 from hms.services.wards import natural_key
 
 REASON_MAX = 500
@@ -74,18 +75,13 @@ BED_TAKEN = N_("Bed %(bed)s is no longer free. Choose another bed.")
 # ---------------------------------------------------------------- who may do what
 
 
-def _staff_hospital_id(user: User, *kinds: StaffKind) -> int | None:
-    staff = getattr(user, "staff", None)
-    return staff.hospital_id if staff is not None and staff.kind in kinds else None
-
-
 def is_nurse_of(user: User, hospital_id: int) -> bool:
-    return _staff_hospital_id(user, StaffKind.nurse) == hospital_id
+    return staff_hospital_id(user, StaffKind.nurse) == hospital_id
 
 
 def is_desk_of(user: User, hospital_id: int) -> bool:
     """A receptionist of the hospital (the front desk)."""
-    return _staff_hospital_id(user, StaffKind.receptionist) == hospital_id
+    return staff_hospital_id(user, StaffKind.receptionist) == hospital_id
 
 
 def is_admin_of(user: User, hospital_id: int) -> bool:
@@ -127,7 +123,7 @@ def can_see_admission(user: User, admission: Admission) -> bool:
 def can_see_bed_board(user: User, hospital_id: int) -> bool:
     """Nurses, receptionists, doctors and administrators of the hospital."""
     return (
-        _staff_hospital_id(user, StaffKind.nurse, StaffKind.receptionist) == hospital_id
+        staff_hospital_id(user, StaffKind.nurse, StaffKind.receptionist) == hospital_id
         or is_admin_of(user, hospital_id)
         or is_doctor_of(user, hospital_id)
     )

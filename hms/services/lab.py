@@ -59,6 +59,7 @@ from hms.services.audit import record_event
 from hms.services.clinical import can_doctor_see_patient
 from hms.services.errors import Conflict, Invalid, NotAllowed
 from hms.services.notifications import Channels, notify
+from hms.services.staff import staff_hospital_id
 
 NOTE_MAX = 500
 TEXT_MAX = 500
@@ -127,13 +128,8 @@ def flag_value(
 # ---------------------------------------------------------------- who may do what
 
 
-def _staff_hospital_id(user: User, *kinds: StaffKind) -> int | None:
-    staff = getattr(user, "staff", None)
-    return staff.hospital_id if staff is not None and staff.kind in kinds else None
-
-
 def is_lab_technician(user: User, hospital_id: int) -> bool:
-    return _staff_hospital_id(user, StaffKind.lab_technician) == hospital_id
+    return staff_hospital_id(user, StaffKind.lab_technician) == hospital_id
 
 
 def is_ordering_doctor(user: User, order: LabOrder) -> bool:
@@ -158,7 +154,7 @@ def can_cancel(user: User, order: LabOrder) -> bool:
 
 def can_collect(user: User, order: LabOrder) -> bool:
     """A lab technician or a nurse of the order's hospital, while the order waits for its specimen."""
-    staff_hospital = _staff_hospital_id(user, StaffKind.lab_technician, StaffKind.nurse)
+    staff_hospital = staff_hospital_id(user, StaffKind.lab_technician, StaffKind.nurse)
     return order.status == LabOrderStatus.ordered and staff_hospital == order.hospital_id
 
 
@@ -426,7 +422,7 @@ def collect_specimen(
 ) -> list[LabSpecimen]:
     """Record the specimens taken for the order (one per specimen kind, each with a label number) by a
     lab technician or nurse of its hospital. Flushes; the caller commits."""
-    if _staff_hospital_id(collector, StaffKind.lab_technician, StaffKind.nurse) != order.hospital_id:
+    if staff_hospital_id(collector, StaffKind.lab_technician, StaffKind.nurse) != order.hospital_id:
         raise NotAllowed(N_("Only the laboratory or a nurse of this hospital can collect a specimen."))
     now = clock.now()
     collected_at = collected_at or now

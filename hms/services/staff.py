@@ -16,6 +16,13 @@ from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid
 
 
+def staff_hospital_id(user: User, *kinds: StaffKind) -> int | None:
+    """The hospital of a staff member of one of these kinds (None for anyone else): what the laboratory's
+    and the wards' permission checks ask."""
+    staff = getattr(user, "staff", None)
+    return staff.hospital_id if staff is not None and staff.kind in kinds else None
+
+
 def _set_active(user: User, active: bool) -> bool:
     if user.active == active:
         return False
