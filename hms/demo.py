@@ -534,7 +534,14 @@ def _book_demo_days(hospital: Hospital, desk: User) -> int:
             _see(visit, desk, None if waiting else record, PaymentMethod.cash, finish=not waiting, board=True)
         # The next ones are already here (the walk-ins' patients queue as walk-ins instead): on the flow
         # board, one is with the nurse and one is waiting.
-        coming = [v for v, _record in visits if v.start_at > now and v.patient.user.email not in WALK_INS]
+        # Only those the desk can check in now: just after midnight, a visit of the afternoon is too far off.
+        coming = [
+            v
+            for v, _record in visits
+            if v.start_at > now
+            and v.patient.user.email not in WALK_INS
+            and flow.check_in_refusal(v, now) is None
+        ]
         for visit, state in zip(coming, (FlowState.triage, FlowState.waiting), strict=False):
             entry = flow.check_in(hospital=hospital, appointment_id=visit.id, actor=desk)
             if state != FlowState.waiting:

@@ -521,8 +521,13 @@ def nurse(hospital_row: Hospital | None = None, *, email: str | None = None) -> 
 def checked_in(
     hospital_row: Hospital | None = None, patient_user: User | None = None, **fields
 ) -> Appointment:  # type: ignore[no-untyped-def]
-    """A visit that started a few minutes ago, its patient checked in (arrived)."""
-    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    """A visit of today that started a few minutes ago (at the hospital's midnight, in the first minutes of
+    its day, so that it stays today's), its patient checked in (arrived)."""
+    now = clock.now()
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
+    if hospital_row is not None:
+        midnight = datetime.combine(now.astimezone(hospital_row.tz).date(), time(0), tzinfo=hospital_row.tz)
+        start = max(start, midnight.astimezone(UTC))
     return appointment(
         patient_user, None, hospital_row, start_at=start, status=AppointmentStatus.arrived, **fields
     )
