@@ -129,6 +129,36 @@ class Hours(NamedTuple):
     breaks: tuple[tuple[time, time], ...] = ()
 
 
+# A weekly rule's columns, outer-joined with its breaks (a row per rule and break), for statements that
+# read weekly hours as plain rows (`_hours_from_rows`) instead of ScheduleRule objects, which cost more
+# to build than everything else done with them.
+_HOURS_COLUMNS = (
+    ScheduleRule.id,
+    ScheduleRule.weekday,
+    ScheduleRule.start_time,
+    ScheduleRule.end_time,
+    ScheduleRule.slot_minutes,
+    ScheduleBreak.start_time,
+    ScheduleBreak.end_time,
+)
+
+
+def _hours_from_rows(rows: Iterable[tuple]) -> dict[object, list[Hours]]:  # type: ignore[type-arg]
+    """Weekly hours by owner from rows of (owner, *_HOURS_COLUMNS); a row without a rule (the outer join
+    found none) gives nothing."""
+    by_rule: dict[int, tuple[object, Hours]] = {}
+    for owner, rule_id, weekday, start, end, minutes, b0, b1 in rows:
+        if rule_id is None:
+            continue
+        known = by_rule.get(rule_id)
+        breaks = (known[1].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())
+        by_rule[rule_id] = (owner, Hours(weekday, start, end, minutes, tuple(sorted(breaks))))
+    hours_of: dict[object, list[Hours]] = defaultdict(list)
+    for owner, hours in by_rule.values():
+        hours_of[owner].append(hours)
+    return hours_of
+
+
 def weekly_hours(rules: Iterable[ScheduleRule | Hours]) -> tuple[Hours, ...]:
     """The rules (ORM rows with their breaks, or Hours already) as Hours, in a stable order."""
     return tuple(
@@ -185,7 +215,22 @@ def _busy_statement():  # type: ignore[no-untyped-def]
     """The doctor's live appointments overlapping [:start, :end), as `overlapping` bounds them (:floor
     is :start less LONGEST_VISIT)."""
     return select(Appointment.start_at, Appointment.end_at).where(
-        Appointment.doctor_id == bindparam("doctor_id"),
+        Appointment.doctor_id == bindparam("doctor_id"), *_live_overlapping_bound()
+    )
+
+
+def _busy_window(first: date, last: date, tz: ZoneInfo) -> dict[str, datetime]:
+    """The parameters of `_live_overlapping_bound` for the local days `first` to `last` in `tz`, with a
+    day's margin on each side."""
+    start, end = _utc(first, time(0), tz) - timedelta(days=1), _utc(last, time(0), tz) + timedelta(days=2)
+    return {"start": start, "floor": start - LONGEST_VISIT, "end": end}
+
+
+def _live_overlapping_bound():  # type: ignore[no-untyped-def]
+    """`overlapping` with bound parameters, for live appointments: start_at within (:floor, :end) and
+    end_at after :start, where :floor is :start less LONGEST_VISIT (computed by the caller: SQLite
+    cannot subtract an interval from a parameter)."""
+    return (
         Appointment.status.in_(LIVE),
         Appointment.start_at < bindparam("end"),
         Appointment.start_at > bindparam("floor"),
@@ -204,7 +249,7 @@ class Calendar:
         hospital: Hospital,
         first: date,
         last: date,
-        rules: list[ScheduleRule] | None = None,
+        rules: Iterable[ScheduleRule | Hours] | None = None,
         busy: list[tuple[datetime, datetime]] | None = None,
         time_off: list[tuple[date, date]] | None = None,
     ) -> None:
@@ -226,17 +271,9 @@ class Calendar:
                 _time_off_statement(), {"doctor_id": doctor_id, "first": first, "last": last}
             ).all()
         self.time_off = [(off_first, off_last) for off_first, off_last in time_off]  # days, inclusive
-        range_start = _utc(first, time(0), self.tz) - timedelta(days=1)
-        range_end = _utc(last, time(0), self.tz) + timedelta(days=2)
         if busy is None:
             busy = db.session.execute(
-                _busy_statement(),
-                {
-                    "doctor_id": doctor_id,
-                    "start": range_start,
-                    "floor": range_start - LONGEST_VISIT,
-                    "end": range_end,
-                },
+                _busy_statement(), {"doctor_id": doctor_id} | _busy_window(first, last, self.tz)
             ).all()
         # Sorted by start, with the longest length: a slot looks only at the few that can overlap it
         # (a busy doctor's fortnight has hundreds; comparing each slot with all was most of the cost).
@@ -334,17 +371,7 @@ def nearest_free_slots(
 @functools.cache
 def _page_rules_statement():  # type: ignore[no-untyped-def]
     return (
-        select(
-            ScheduleRule.id,
-            ScheduleRule.doctor_id,
-            ScheduleRule.hospital_id,
-            ScheduleRule.weekday,
-            ScheduleRule.start_time,
-            ScheduleRule.end_time,
-            ScheduleRule.slot_minutes,
-            ScheduleBreak.start_time,
-            ScheduleBreak.end_time,
-        )
+        select(ScheduleRule.doctor_id, ScheduleRule.hospital_id, *_HOURS_COLUMNS)
         .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
         .where(
             ScheduleRule.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
@@ -367,11 +394,7 @@ def _page_busy_statement():  # type: ignore[no-untyped-def]
     """The live appointments of the page's doctors overlapping [:start, :end) (:floor is :start less
     LONGEST_VISIT, as `overlapping` bounds them)."""
     return select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
-        Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
-        Appointment.status.in_(LIVE),
-        Appointment.start_at < bindparam("end"),
-        Appointment.start_at > bindparam("floor"),
-        Appointment.end_at > bindparam("start"),
+        Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True)), *_live_overlapping_bound()
     )
 
 
@@ -386,29 +409,17 @@ def next_free_slots(memberships: list[Membership], now: datetime | None = None) 
     firsts = {m.id: local_today(m.hospital, now) for m in memberships}
     first, last = min(firsts.values()), max(firsts.values()) + timedelta(days=PICKER_DAYS - 1)
     ids = {"doctor_ids": list(doctor_ids), "hospital_ids": list({m.hospital_id for m in memberships})}
-    rules: dict[int, tuple[int, int, Hours]] = {}
-    for rule_id, doctor_id, hospital_id, weekday, start, end, minutes, b0, b1 in db.session.execute(
-        _page_rules_statement(), ids
-    ):
-        known = rules.get(rule_id)
-        breaks = tuple(sorted((known[2].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())))
-        rules[rule_id] = (doctor_id, hospital_id, Hours(weekday, start, end, minutes, breaks))
-    hours_of: dict[tuple[int, int], list[Hours]] = defaultdict(list)
-    for doctor_id, hospital_id, hours in rules.values():
-        hours_of[doctor_id, hospital_id].append(hours)
+    hours_of = _hours_from_rows(
+        ((doctor_id, hospital_id), *rule)
+        for doctor_id, hospital_id, *rule in db.session.execute(_page_rules_statement(), ids)
+    )
     time_off_of: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for doctor_id, off_first, off_last in db.session.execute(
         _page_time_off_statement(), ids | {"first": first, "last": last}
     ):
         time_off_of[doctor_id].append((off_first, off_last))
     busy_of: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    start = _utc(first, time(0), UTC) - timedelta(days=1)
-    window = {
-        "start": start,
-        "floor": start - LONGEST_VISIT,
-        "end": _utc(last, time(0), UTC) + timedelta(days=2),
-    }
-    for doctor_id, b0, b1 in db.session.execute(_page_busy_statement(), ids | window):
+    for doctor_id, b0, b1 in db.session.execute(_page_busy_statement(), ids | _busy_window(first, last, UTC)):
         busy_of[doctor_id].append((b0, b1))
     found: dict[int, Slot | None] = {}
     for m in memberships:
@@ -530,17 +541,6 @@ def search_doctors(
     return [], total
 
 
-_HOURS_COLUMNS = (
-    ScheduleRule.id,
-    ScheduleRule.weekday,
-    ScheduleRule.start_time,
-    ScheduleRule.end_time,
-    ScheduleRule.slot_minutes,
-    ScheduleBreak.start_time,
-    ScheduleBreak.end_time,
-)
-
-
 @functools.cache
 def _bookable_membership_statement():  # type: ignore[no-untyped-def]
     """`bookable_membership`'s statement, built once per process (its loader options cost more CPU to
@@ -574,15 +574,8 @@ def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
     ).all()
     if not rows:
         return None
-    rules: dict[int, Hours] = {}
-    for _membership, rule_id, weekday, start, end, minutes, b0, b1 in rows:
-        if rule_id is None:
-            continue
-        known = rules.get(rule_id)
-        breaks = tuple(sorted((known.breaks if known else ()) + (((b0, b1),) if b0 is not None else ())))
-        rules[rule_id] = Hours(weekday, start, end, minutes, breaks)
     membership = rows[0][0]
-    membership.loaded_hours = weekly_hours(rules.values())
+    membership.loaded_hours = weekly_hours(_hours_from_rows(rows)[membership])
     return membership
 
 
