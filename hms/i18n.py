@@ -34,6 +34,26 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LANGUAGES.keys()) or "en"
 
 
+def locale_code() -> str:
+    """The reader's language as text ("en", "es", "ar"). A page asks for it dozens of times (each
+    amount, moment and day it formats): the request's chosen locale is read straight from Flask-Babel's
+    context when it is there (as `get_locale` itself does first; `force_locale` changes that same
+    attribute, so an email in another language still gets its own), and spelled out once per locale."""
+    from flask import g
+    from flask_babel import get_locale
+
+    try:
+        locale = g._flask_babel.babel_locale
+    except (AttributeError, RuntimeError):  # not chosen yet in this request, or no app context
+        locale = get_locale()
+    return _locale_text(locale) if locale is not None else "en"
+
+
+@functools.lru_cache(maxsize=64)
+def _locale_text(locale) -> str:  # type: ignore[no-untyped-def]
+    return str(locale)
+
+
 @functools.lru_cache(maxsize=8)
 def wtforms_translations(locale: str):  # type: ignore[no-untyped-def]
     """WTForms' own messages in `locale`, read from disk once per process. Flask-WTF would read and parse
@@ -46,9 +66,7 @@ def wtforms_translations(locale: str):  # type: ignore[no-untyped-def]
 
 def share_wtforms_translations() -> None:
     """Give Flask-WTF the cached catalog for this request (it looks for it on the request first)."""
-    from flask_babel import get_locale
-
-    request.wtforms_translations = wtforms_translations(str(get_locale() or "en"))
+    request.wtforms_translations = wtforms_translations(locale_code())
 
 
 def text_direction(locale: object) -> str:

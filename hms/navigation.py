@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app, request, url_for
-from flask_babel import get_locale, get_translations
+from flask_babel import get_translations
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from hms.i18n import N_
+from hms.i18n import N_, locale_code
 from hms.models import Role, StaffKind
 
 
@@ -217,7 +217,7 @@ def shell_markup() -> dict[str, Markup]:
         current_user.role,
         staff.kind if staff is not None else None,
         request.endpoint,
-        str(get_locale() or "en"),
+        locale_code(),
         request.script_root,
     )
     drawn = current_app.extensions.setdefault("hms_navigation", {})

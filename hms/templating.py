@@ -16,30 +16,10 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from hms import clock
-from hms.i18n import LANGUAGES, text_direction
+from hms.i18n import LANGUAGES, locale_code, text_direction
 from hms.models import Role
 from hms.money import format_money
-from hms.navigation import shell, shell_markup
-
-
-def locale_code() -> str:
-    """The reader's language as text ("en", "es", "ar"). A page asks for it dozens of times (each
-    amount, moment and day it formats): the request's chosen locale is read straight from Flask-Babel's
-    context when it is there (as `get_locale` itself does first; `force_locale` changes that same
-    attribute, so an email in another language still gets its own), and spelled out once per locale."""
-    from flask import g
-
-    try:
-        locale = g._flask_babel.babel_locale
-    except (AttributeError, RuntimeError):  # not chosen yet in this request, or no app context
-        locale = get_locale()
-    return _locale_text(locale) if locale is not None else "en"
-
-
-@functools.lru_cache(maxsize=64)
-def _locale_text(locale) -> str:  # type: ignore[no-untyped-def]
-    return str(locale)
-
+from hms.navigation import shell_markup
 
 # strftime directives and their CLDR (Unicode date pattern) equivalents, so that existing formats
 # keep their shape while weekday and month names follow the reader's language. %Z is the zone's
@@ -201,7 +181,7 @@ def spoken_time(value: datetime) -> str:
     cost: a day of the slot picker has up to 36 times on one date, so the date's words are formatted
     once per date and language (`_spoken_day`) and the clock time, which CLDR writes as two-digit
     hours and minutes in every language we serve, is added to it (tests/test_i18n.py compares both)."""
-    return f"{_spoken_day(value.date(), str(get_locale() or 'en'))}, {value.hour:02d}:{value.minute:02d}"
+    return f"{_spoken_day(value.date(), locale_code())}, {value.hour:02d}:{value.minute:02d}"
 
 
 @functools.lru_cache(maxsize=512)
@@ -303,7 +283,6 @@ def register(app: Flask) -> None:
     from hms.services.consultations import call_is_open
 
     app.jinja_env.globals.update(
-        shell=shell,
         shell_markup=shell_markup,
         qr_svg=qr_svg,
         Role=Role,

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from hms import clock, events
 from hms.database import lock_rows
 from hms.extensions import db
-from hms.i18n import N_, in_language_of
+from hms.i18n import N_, in_language_of, locale_code
 from hms.models import (
     Appointment,
     Bill,
@@ -80,7 +80,7 @@ def new_key() -> str:
 
 def money(amount_minor: int, currency: str) -> str:
     """An amount written the way of the language in use (the reader's, or `in_language_of`'s)."""
-    return format_money(amount_minor, currency, str(get_locale() or "en"))
+    return format_money(amount_minor, currency, locale_code())
 
 
 # ---------------------------------------------------------------- locking and counters
