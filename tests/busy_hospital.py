@@ -202,18 +202,8 @@ def _inpatients(hospital, doctors, patients, nurse):  # type: ignore[no-untyped-
     for n, (patient, bed) in enumerate(zip(patients, beds, strict=True)):
         doctor = doctors[n % 3]
         with clock.frozen(clock.now() - timedelta(days=1 + n % 6, hours=n)):
-            admissions.append(
-                inpatient.admit_patient(
-                    hospital=hospital,
-                    patient=patient.patient,
-                    ward_id=None,
-                    bed_id=bed.id,
-                    doctor_id=None,
-                    actor=doctor,
-                    reason="Community-acquired pneumonia, IV antibiotics",
-                    expected_days=5,
-                )  # fmt: skip
-            )
+            reason = "Community-acquired pneumonia, IV antibiotics"
+            admissions.append(factories.admitted(hospital, patient, bed, doctor, reason, expected_days=5))
     first = admissions[0]
     for n in range(3):
         with clock.frozen(clock.now() - timedelta(hours=12 - 4 * n)):

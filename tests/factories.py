@@ -698,6 +698,27 @@ def ward(hospital_row: Hospital, name: str | None = None, *, beds: int = 0, **fi
     return row
 
 
+def admitted(
+    hospital_row: Hospital, patient_user: User, bed_row, by: User, reason: str = "Observation", **fields
+):  # type: ignore[no-untyped-def]
+    """The patient admitted by `by` (a doctor: he becomes the attending one) straight into `bed_row`,
+    through the inpatient service, and committed. `fields`: the service's other arguments."""
+    from hms.services import inpatient
+
+    admission = inpatient.admit_patient(
+        hospital=hospital_row,
+        patient=patient_user.patient,
+        ward_id=None,
+        bed_id=bed_row.id,
+        doctor_id=None,
+        actor=by,
+        reason=reason,
+        **fields,
+    )
+    db.session.commit()
+    return admission
+
+
 def bed(ward_row, label: str | None = None, **fields):  # type: ignore[no-untyped-def]
     """A bed of `ward_row` (free by default)."""
     from hms.models import Bed

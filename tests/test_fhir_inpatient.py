@@ -292,17 +292,7 @@ def test_a_search_page_sends_the_same_few_statements_whatever_its_size(client, w
     hospital, doctor = w["hospital"], w["doctor"]
     ward = make.ward(hospital, "Surgical", beds=8)
     for bed in ward.beds:
-        patient = make.patient()
-        inpatient.admit_patient(
-            hospital=hospital,
-            patient=patient.patient,
-            ward_id=None,
-            bed_id=bed.id,
-            doctor_id=None,
-            actor=doctor,
-            reason="Surgery",
-        )
-        db.session.commit()
+        make.admitted(hospital, make.patient(), bed, doctor, "Surgery")
     for who, query in (
         ("doctor", "Encounter"),
         ("doctor", "Encounter?class=IMP&status=in-progress"),

@@ -27,17 +27,7 @@ def world(make):  # type: ignore[no-untyped-def]
     ward = make.ward(hospital, "General", beds=2, daily_rate_minor=300000)
 
     def admit(bed):  # type: ignore[no-untyped-def]
-        admission = inpatient.admit_patient(
-            hospital=hospital,
-            patient=patient.patient,
-            ward_id=None,
-            bed_id=bed.id,
-            doctor_id=None,
-            actor=doctor,
-            reason="Pneumonia",
-        )
-        db.session.commit()
-        return admission
+        return make.admitted(hospital, patient, bed, doctor, "Pneumonia")
 
     earlier = admit(ward.beds[0])
     inpatient.order_discharge(

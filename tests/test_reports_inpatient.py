@@ -38,17 +38,7 @@ def wards(make):  # type: ignore[no-untyped-def]
 
     def admit(at: datetime, hospital_row, patient, bed, by):  # type: ignore[no-untyped-def]
         clock.set_frozen(at)
-        admission = inpatient.admit_patient(
-            hospital=hospital_row,
-            patient=patient.patient,
-            ward_id=None,
-            bed_id=bed.id,
-            doctor_id=None,
-            actor=by,
-            reason="Observation",
-        )
-        db.session.commit()
-        return admission
+        return make.admitted(hospital_row, patient, bed, by)
 
     def discharge(at: datetime, admission, by, nurse_user):  # type: ignore[no-untyped-def]
         clock.set_frozen(at)
