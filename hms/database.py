@@ -121,9 +121,17 @@ def first_read(operation: Callable[[], T]) -> T:
         return operation()
 
 
-def is_deadlock(error: DBAPIError) -> bool:
-    text = str(error.orig).lower()
-    return "deadlock" in text or "lock wait timeout" in text or "database is locked" in text
+def is_deadlock(error: BaseException) -> bool:
+    """Whether `error` is, or was raised while handling, a deadlock or lock timeout. On MariaDB a
+    deadlock inside a savepoint rolls the whole transaction back, so leaving the savepoint then fails
+    with "SAVEPOINT … does not exist" and the deadlock is that error's context."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(getattr(seen, "orig", seen)).lower()
+        if "deadlock" in text or "lock wait timeout" in text or "database is locked" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_on_deadlock(operation: Callable[[], T], attempts: int = 2) -> T:

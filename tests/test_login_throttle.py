@@ -191,7 +191,23 @@ def test_failures_at_the_same_moment_are_all_counted(app, make):
                 accounts.authenticate("p@example.org", "a wrong guess")
             db.session.commit()
 
-    outcomes = run_at_once(app, [fail] * 4, frozen_at=START)
-    assert outcomes == ["done"] * 4
+    outcomes = run_at_once(app, [fail] * 8, frozen_at=START)
+    assert outcomes == ["done"] * 8
     counts = dict(db.session.execute(select(LoginFailure.client, LoginFailure.failures)).all())
-    assert counts == {STRANGER["REMOTE_ADDR"]: 4, "*": 4}
+    assert counts == {STRANGER["REMOTE_ADDR"]: 8, "*": 8}
+
+
+def test_a_failure_after_the_window_counts_from_one_again(client, app, make):
+    make.patient(email="p@example.org")
+    for _ in range(3):
+        attempt(client, "p@example.org")
+    later(app.config["LOGIN_FAILURE_WINDOW_MINUTES"] * 60 + 1)
+    attempt(client, "p@example.org")
+    rows = db.session.execute(select(LoginFailure.client, LoginFailure.failures, LoginFailure.first_at)).all()
+    assert sorted(rows) == [("*", 1, clock.now()), (STRANGER["REMOTE_ADDR"], 1, clock.now())]
+    later(1)
+    attempt(client, "p@example.org")  # within the new window: counted on, first_at kept
+    rows = db.session.execute(select(LoginFailure.client, LoginFailure.failures, LoginFailure.first_at)).all()
+    assert sorted(rows) == [("*", 2, clock.now() - timedelta(seconds=1))] + [
+        (STRANGER["REMOTE_ADDR"], 2, clock.now() - timedelta(seconds=1))
+    ]

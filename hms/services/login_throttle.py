@@ -27,8 +27,10 @@ from datetime import datetime, timedelta
 from flask import Response, current_app, request
 from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hms import clock
 from hms.database import lock_rows
@@ -145,46 +147,37 @@ def seconds_to_wait(email: str) -> int:
     return math.ceil(wait.total_seconds()) if wait > timedelta(0) else 0
 
 
+_ACCOUNT_AND_CLIENT = ("account_key", "client")  # the unique constraint the upsert meets
+
+
 def _count(key: str, client: str, now: datetime) -> int:
-    """One more failure for (key, client), or the first of a new window; the count after it."""
-    forgotten = now - _window()
-    for _attempt in range(3):
-        changed = db.session.execute(
-            update(LoginFailure)
-            .where(LoginFailure.account_key == key, LoginFailure.client == client)
-            .where(LoginFailure.last_at > forgotten)
-            .values(failures=LoginFailure.failures + 1, last_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if changed.rowcount == 0:  # none yet, or only a forgotten one: start again at 1
-            # The forgotten row goes by its id: a DELETE by range would take InnoDB gap locks, and two
-            # first failures at once then deadlock on their INSERTs (MariaDB rolls the whole transaction
-            # back, savepoint included) instead of one waiting and meeting the other's row.
-            stale = db.session.scalar(
-                select(LoginFailure.id)
-                .where(LoginFailure.account_key == key, LoginFailure.client == client)
-                .where(LoginFailure.last_at <= forgotten)
-            )
-            if stale is not None:
-                db.session.execute(
-                    delete(LoginFailure)
-                    .where(LoginFailure.id == stale)
-                    .execution_options(synchronize_session=False)
-                )
-            try:
-                with db.session.begin_nested():
-                    db.session.add(
-                        LoginFailure(account_key=key, client=client, failures=1, first_at=now, last_at=now)
-                    )
-                return 1
-            except IntegrityError:  # another request counted the first failure at the same moment
-                continue
-        return db.session.scalar(
-            select(LoginFailure.failures).where(
-                LoginFailure.account_key == key, LoginFailure.client == client
-            )
-        )
-    raise RuntimeError("could not count a login failure")
+    """One more failure for (key, client), or the first of a new window; the count after it.
+
+    One upsert, so that failures at the same moment all count without a race to insert the first row:
+    no savepoint, no duplicate-key error to recover from (InnoDB's duplicate-key checks take shared
+    locks, and two of them upgrading at once deadlock; MariaDB then rolls the whole transaction back,
+    savepoint included). A row whose window has passed starts again at 1."""
+    table = LoginFailure.__table__
+    moment = table.c.last_at.type
+    fresh = table.c.last_at > bindparam("forgotten", now - _window(), type_=moment)
+    now_value = bindparam("now", now, type_=moment)
+    counting = [  # MySQL assigns in order and later terms see earlier ones: last_at goes last
+        ("failures", case((fresh, table.c.failures + 1), else_=1)),
+        ("first_at", case((fresh, table.c.first_at), else_=now_value)),
+        ("last_at", now_value),
+    ]
+    row = {"account_key": key, "client": client, "failures": 1, "first_at": now, "last_at": now}
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        statement = mysql_insert(table).values(row).on_duplicate_key_update(counting)
+    else:
+        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = upsert(table).values(row)
+        statement = statement.on_conflict_do_update(index_elements=_ACCOUNT_AND_CLIENT, set_=dict(counting))
+    db.session.execute(statement)
+    return db.session.scalar(
+        select(LoginFailure.failures).where(LoginFailure.account_key == key, LoginFailure.client == client)
+    )
 
 
 def record_failure(email: str, user: User | None) -> None:
