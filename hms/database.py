@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hms.extensions import db
@@ -103,7 +104,13 @@ def lock_rows(*rows: tuple[type, int]) -> None:
             _begin_immediate.reset(token)
         return
     for model, pk in rows:
-        db.session.execute(select(model.id).where(model.id == pk).with_for_update())
+        db.session.execute(_lock_statement(model), {"pk": pk})
+
+
+@functools.cache
+def _lock_statement(model: type):  # type: ignore[no-untyped-def]
+    """SELECT id … FOR UPDATE of one row of `model`, built once per process."""
+    return select(model.id).where(model.id == bindparam("pk")).with_for_update()
 
 
 def first_read(operation: Callable[[], T]) -> T:

@@ -15,6 +15,7 @@ import flask_migrate
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
@@ -26,6 +27,11 @@ from hms.extensions import db, limiter
 from tests import factories
 from tests.signin import sign_in
 from tests.stripe_fake import stripe_fake  # noqa: F401  (fixture)
+
+# Property tests check what is computed, not how fast: on a busy CI machine (two cores, three databases'
+# suites and a browser) neither slow input generation nor a slow example is a failure.
+settings.register_profile("hms", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("hms")
 
 pytest_plugins = ["tests.worlds"]  # worlds built once per module (`world`)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from hms import clock, events, ical
 from hms.database import lock_rows
@@ -217,15 +217,15 @@ def send_account_email(user: User, kind: str, subject: str, body: str) -> None:
 # ---------------------------------------------------------------- the bell and the list
 
 
+# The bell's count, asked by every full page and every bell poll: built once per process (building it
+# and its cache key on each call cost as much as running it).
+_UNREAD_COUNT = select(func.count(Notification.id)).where(
+    Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)
+)
+
+
 def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user.id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
+    return db.session.scalar(_UNREAD_COUNT, {"user_id": user.id}) or 0
 
 
 def list_notifications(user: User, page: int, per_page: int) -> tuple[list[Notification], int]:

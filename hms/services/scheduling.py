@@ -19,7 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -586,21 +586,30 @@ def specialties() -> list[str]:
 # ---------------------------------------------------------------- booking
 
 
+@functools.cache
+def _bookable_statement():  # type: ignore[no-untyped-def]
+    """The membership with its hospital, doctor and weekly hours, built once per process (its eager
+    loads cost as much to build as to run)."""
+    return (
+        select(Membership)
+        .join(Membership.hospital)
+        .join(Membership.doctor)
+        .join(Doctor.user)
+        .where(
+            Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
+        )
+        .options(
+            contains_eager(Membership.hospital),
+            contains_eager(Membership.doctor).contains_eager(Doctor.user),
+            joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
+        )
+    )
+
+
 def _check_bookable(doctor_id: int, hospital_id: int) -> Membership:
     """The membership with its hospital, doctor and weekly hours (one statement), if it takes bookings."""
     membership = (
-        db.session.scalars(
-            select(Membership)
-            .join(Membership.hospital)
-            .join(Membership.doctor)
-            .join(Doctor.user)
-            .where(Membership.doctor_id == doctor_id, Membership.hospital_id == hospital_id)
-            .options(
-                contains_eager(Membership.hospital),
-                contains_eager(Membership.doctor).contains_eager(Doctor.user),
-                joinedload(Membership.rules).joinedload(ScheduleRule.breaks),
-            )
-        )
+        db.session.scalars(_bookable_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id})
         .unique()
         .first()
     )
@@ -623,19 +632,29 @@ def _schedule_slot(membership: Membership, start: datetime, busy: list[tuple[dat
     raise Invalid(N_("That time is not on the doctor's schedule. Choose a time from the list."), field="slot")
 
 
+@functools.cache
+def _around_statement(with_key: bool):  # type: ignore[no-untyped-def]
+    """`_around`'s statement, built once per process: live appointments of the doctor or the patient
+    overlapping the window, or (`with_key`) the one made with the form's idempotency key."""
+    nearby = and_(
+        *_live_overlapping_bound(),
+        (Appointment.doctor_id == bindparam("doctor_id"))
+        | (Appointment.patient_id == bindparam("patient_id")),
+    )
+    return select(Appointment).where(
+        or_(nearby, Appointment.idempotency_key == bindparam("key")) if with_key else nearby
+    )
+
+
 def _around(
     doctor_id: int, patient_id: int, start: datetime, key: str | None, exclude_id: int | None
 ) -> tuple[Appointment | None, list[Appointment], list[Appointment]]:
     """One statement for what a booking must know about other appointments: the one this form already
     made (its idempotency key), and the doctor's and the patient's live appointments that day."""
-    window = (start - timedelta(days=1), start + timedelta(days=1))
-    nearby = (
-        Appointment.status.in_(LIVE)
-        & overlapping(*window)
-        & ((Appointment.doctor_id == doctor_id) | (Appointment.patient_id == patient_id))
-    )
-    clause = or_(nearby, Appointment.idempotency_key == key) if key else nearby
-    rows = db.session.scalars(select(Appointment).where(clause)).all()
+    window = start - timedelta(days=1)
+    parameters = {"start": window, "floor": window - LONGEST_VISIT, "end": start + timedelta(days=1)}
+    parameters |= {"doctor_id": doctor_id, "patient_id": patient_id} | ({"key": key} if key else {})
+    rows = db.session.scalars(_around_statement(bool(key)), parameters).all()
     made = next((a for a in rows if key and a.idempotency_key == key), None)
     others = [a for a in rows if a.id != exclude_id and a.is_live]
     return (
