@@ -7,9 +7,12 @@ import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, event, select
+from sqlalchemy import Engine, Table, bindparam, event, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hms.extensions import db
@@ -78,6 +81,22 @@ def lazy_begin(engine: Engine) -> None:
         ):
             return
         dbapi_connection.execute("BEGIN")
+
+
+def upsert(table: Table, row: dict[str, Any], keys: tuple[str, ...], changes: list[tuple[str, Any]]):  # type: ignore[no-untyped-def]
+    """One statement on every database: INSERT `row`, or where it meets the unique key `keys`, apply
+    `changes` (column, value or expression of the existing row) to the row already there.
+
+    For counters that rows racing to be first would otherwise insert twice: no savepoint and no
+    duplicate-key error to recover from (InnoDB's duplicate-key checks take shared locks, two of them
+    upgrading at once deadlock, and MariaDB then rolls the whole transaction back, savepoint included).
+    MySQL assigns `changes` in order and later ones see earlier ones: give them in an order that works
+    for both (a column the others read goes last)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        return mysql_insert(table).values(row).on_duplicate_key_update(changes)
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).values(row).on_conflict_do_update(index_elements=keys, set_=dict(changes))
 
 
 def lock_rows(*rows: tuple[type, int]) -> None:

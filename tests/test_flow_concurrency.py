@@ -110,3 +110,27 @@ def test_walk_ins_racing_never_overlap_and_never_share_a_number(app, make):
     assert len({e.number for e in entries}) == len(entries)
     starts = sorted(db.session.get(Appointment, e.appointment_id).start_at for e in entries)
     assert all(b - a >= timedelta(minutes=30) for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_the_days_first_numbers_taken_at_once_are_all_different(app, make):
+    """Clerks of one hospital taking the day's first numbers at the same moment (for different doctors,
+    so nothing else serializes them): every one gets a number, none twice, and another hospital's day
+    counts on its own."""
+    hospital, other = make.hospital(), make.hospital()
+    db.session.commit()
+    day = NOW.date()
+    taken: list[int] = []
+
+    def take(hospital_id: int):  # type: ignore[no-untyped-def]
+        def job():  # type: ignore[no-untyped-def]
+            number = flow.next_number(hospital_id, day)
+            db.session.commit()
+            taken.append(number)
+
+        return job
+
+    outcomes = run_at_once(app, [take(hospital.id)] * 8 + [take(other.id)] * 2, frozen_at=NOW)
+    assert outcomes == ["done"] * 10, outcomes
+    assert sorted(taken) == [1, 1, 2, 2, 3, 4, 5, 6, 7, 8]
+    db.session.rollback()  # end the read that loaded the hospitals' ids, before the others wrote
+    assert flow.next_number(hospital.id, day) == 9 and flow.next_number(other.id, day) == 3

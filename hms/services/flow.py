@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hms import clock
-from hms.database import lock_rows
+from hms.database import lock_rows, upsert
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -56,29 +55,15 @@ class StaleCard(Conflict):
 
 
 def next_number(hospital_id: int, day: date) -> int:
-    """The next queue number of the hospital's day. The UPDATE locks the day's counter row until the
-    caller commits (one row per hospital and day: other hospitals never wait); the first number of a
-    day inserts the row, and a racing insert that lost is retried as an update."""
-    for _attempt in range(3):
-        bumped = db.session.execute(
-            update(QueueCounter)
-            .where(QueueCounter.hospital_id == hospital_id, QueueCounter.day == day)
-            .values(last_number=QueueCounter.last_number + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if bumped:
-            return db.session.scalar(
-                select(QueueCounter.last_number)
-                .where(QueueCounter.hospital_id == hospital_id, QueueCounter.day == day)
-                .execution_options(populate_existing=True)
-            )
-        try:
-            with db.session.begin_nested():
-                db.session.add(QueueCounter(hospital_id=hospital_id, day=day, last_number=1))
-            return 1
-        except IntegrityError:
-            continue
-    raise Conflict(N_("The queue is busy. Please try again."))
+    """The next queue number of the hospital's day, in one upsert (`hms.database.upsert`): the day's
+    first number inserts the counter row, every other one adds one to it, and the row stays locked until
+    the caller commits (one row per hospital and day: other hospitals never wait)."""
+    table = QueueCounter.__table__
+    row = {"hospital_id": hospital_id, "day": day, "last_number": 1}
+    db.session.execute(upsert(table, row, ("hospital_id", "day"), [("last_number", table.c.last_number + 1)]))
+    return db.session.scalar(
+        select(table.c.last_number).where(table.c.hospital_id == hospital_id, table.c.day == day)
+    )
 
 
 def _new_entry(

@@ -28,12 +28,9 @@ from flask import Response, current_app, request
 from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hms import clock
-from hms.database import lock_rows
+from hms.database import lock_rows, upsert
 from hms.extensions import db
 from hms.i18n import in_language_of
 from hms.models import LoginFailure, User
@@ -153,10 +150,8 @@ _ACCOUNT_AND_CLIENT = ("account_key", "client")  # the unique constraint the ups
 def _count(key: str, client: str, now: datetime) -> int:
     """One more failure for (key, client), or the first of a new window; the count after it.
 
-    One upsert, so that failures at the same moment all count without a race to insert the first row:
-    no savepoint, no duplicate-key error to recover from (InnoDB's duplicate-key checks take shared
-    locks, and two of them upgrading at once deadlock; MariaDB then rolls the whole transaction back,
-    savepoint included). A row whose window has passed starts again at 1."""
+    One upsert (`hms.database.upsert`), so that failures at the same moment all count without a race to
+    insert the first row. A row whose window has passed starts again at 1."""
     table = LoginFailure.__table__
     moment = table.c.last_at.type
     fresh = table.c.last_at > bindparam("forgotten", now - _window(), type_=moment)
@@ -167,13 +162,7 @@ def _count(key: str, client: str, now: datetime) -> int:
         ("last_at", now_value),
     ]
     row = {"account_key": key, "client": client, "failures": 1, "first_at": now, "last_at": now}
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("mysql", "mariadb"):
-        statement = mysql_insert(table).values(row).on_duplicate_key_update(counting)
-    else:
-        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = upsert(table).values(row)
-        statement = statement.on_conflict_do_update(index_elements=_ACCOUNT_AND_CLIENT, set_=dict(counting))
+    statement = upsert(table, row, _ACCOUNT_AND_CLIENT, counting)
     db.session.execute(statement)
     return db.session.scalar(
         select(LoginFailure.failures).where(LoginFailure.account_key == key, LoginFailure.client == client)
