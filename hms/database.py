@@ -44,8 +44,43 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+        immediate = _begin_immediate.get()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info[_WRITING] = immediate
 
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _sqlite_end(connection):  # type: ignore[no-untyped-def]
+        connection.info[_WRITING] = True  # no transaction of ours: nothing to do before a statement
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _write_lock_before_the_first_write(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        """A transaction that has only read so far takes the write lock before its first write.
+
+        In WAL mode a read transaction becomes a write transaction only if nobody committed since its
+        first read; otherwise SQLite refuses at once with "database is locked", without waiting (an
+        audited page view next to anyone's write: half of them failed with two doctors reading and one
+        patient writing). So the read transaction ends here (it wrote nothing) and an IMMEDIATE one
+        starts, waiting for the writer like any lock. What was read stays read: PostgreSQL's READ
+        COMMITTED gives the same (each statement sees what is committed when it runs), and the app's
+        read-then-write decisions already take a locking read (`lock_rows`) or a conditional UPDATE.
+        A SAVEPOINT opens a nested transaction in the one already there (the tests' harness wraps every
+        test in one): that transaction is left as it is."""
+        info = conn.info
+        if info.get(_WRITING, True) or _PLAIN_READ.match(statement):
+            return
+        info[_WRITING] = True
+        if _NESTED.match(statement):
+            return
+        dbapi_connection = cursor.connection
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute("COMMIT")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+# SQLite: whether the connection's transaction holds (or no longer needs) the write lock.
+_WRITING = "hms_sqlite_writing"
+_NESTED = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK\s+TO)\b", re.IGNORECASE)
 
 # A statement that can run outside a transaction: a plain read. Anything else (a write, DDL, a
 # SAVEPOINT, a SET, a locking read) starts the transaction first.
