@@ -356,11 +356,8 @@ def cancel_order(order: LabOrder, actor: User, reason: str) -> LabOrder:
     reason = " ".join((reason or "").split())[:500]
     if not reason:
         raise Invalid(N_("Give a reason for cancelling the order."), field="reason")
-    # The order's row first, as collecting it does (on SQLite: the write lock before any write, so that
-    # a read transaction racing a collection is never asked to become a write transaction, which SQLite
-    # refuses at once with "database is locked"); the bill's lock comes before our writes too.
-    lock_rows((LabOrder, order.id))
     _check_cancellable(order)
+    # The bill first: on SQLite its lock ends the read transaction, which must hold none of our writes.
     if order.bill is not None:
         _void_bill(order, actor, reason)
     now = clock.now()
@@ -431,7 +428,6 @@ def collect_specimen(
     collected_at = collected_at or now
     if collected_at > now + timedelta(minutes=5):
         raise Invalid(N_("The collection time cannot be in the future."), field="collected_at")
-    lock_rows((LabOrder, order.id))  # see cancel_order
     if order.status == LabOrderStatus.cancelled:
         raise Conflict(N_("This order was cancelled."))
     done = db.session.execute(

@@ -107,16 +107,6 @@ def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: date
     return a_start < b_end and b_start < a_end
 
 
-def overlapping(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
-    """Appointments overlapping [start, end), as an index range: start_at within (start - LONGEST_VISIT,
-    end)."""
-    return (
-        (Appointment.start_at < end)
-        & (Appointment.start_at > start - LONGEST_VISIT)
-        & (Appointment.end_at > start)
-    )
-
-
 class Hours(NamedTuple):
     """One weekly rule as a plain value: a weekday's working block, its slot length and its breaks
     (pairs of wall-clock times). Hashable, so that a day's slots are worked out once per process for
@@ -212,8 +202,7 @@ def _time_off_statement():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def _busy_statement():  # type: ignore[no-untyped-def]
-    """The doctor's live appointments overlapping [:start, :end), as `overlapping` bounds them (:floor
-    is :start less LONGEST_VISIT)."""
+    """The doctor's live appointments overlapping [:start, :end) (`_live_overlapping_bound`)."""
     return select(Appointment.start_at, Appointment.end_at).where(
         Appointment.doctor_id == bindparam("doctor_id"), *_live_overlapping_bound()
     )
@@ -222,14 +211,21 @@ def _busy_statement():  # type: ignore[no-untyped-def]
 def _busy_window(first: date, last: date, tz: ZoneInfo) -> dict[str, datetime]:
     """The parameters of `_live_overlapping_bound` for the local days `first` to `last` in `tz`, with a
     day's margin on each side."""
-    start, end = _utc(first, time(0), tz) - timedelta(days=1), _utc(last, time(0), tz) + timedelta(days=2)
+    return _overlap_window(
+        _utc(first, time(0), tz) - timedelta(days=1), _utc(last, time(0), tz) + timedelta(days=2)
+    )
+
+
+def _overlap_window(start: datetime, end: datetime) -> dict[str, datetime]:
+    """The parameters of `_live_overlapping_bound` for appointments overlapping [start, end)."""
     return {"start": start, "floor": start - LONGEST_VISIT, "end": end}
 
 
 def _live_overlapping_bound():  # type: ignore[no-untyped-def]
-    """`overlapping` with bound parameters, for live appointments: start_at within (:floor, :end) and
-    end_at after :start, where :floor is :start less LONGEST_VISIT (computed by the caller: SQLite
-    cannot subtract an interval from a parameter)."""
+    """Live appointments overlapping [:start, :end), as an index range with bound parameters: start_at
+    within (:floor, :end) and end_at after :start, where :floor is :start less LONGEST_VISIT, the longest
+    visit (computed by the caller, `_overlap_window`: SQLite cannot subtract an interval from a
+    parameter)."""
     return (
         Appointment.status.in_(LIVE),
         Appointment.start_at < bindparam("end"),
@@ -391,8 +387,7 @@ def _page_time_off_statement():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def _page_busy_statement():  # type: ignore[no-untyped-def]
-    """The live appointments of the page's doctors overlapping [:start, :end) (:floor is :start less
-    LONGEST_VISIT, as `overlapping` bounds them)."""
+    """The live appointments of the page's doctors overlapping [:start, :end) (`_live_overlapping_bound`)."""
     return select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
         Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True)), *_live_overlapping_bound()
     )
@@ -452,18 +447,17 @@ def _like(value: str) -> str:
     return f"%{escaped}%"
 
 
+def _memberships_with_doctor():  # type: ignore[no-untyped-def]
+    """Memberships joined with their hospital, their doctor and his account."""
+    return select(Membership).join(Membership.hospital).join(Membership.doctor).join(Doctor.user)
+
+
 def bookable_memberships():  # type: ignore[no-untyped-def]
     """A query of memberships that take bookings: active, at an active hospital."""
-    return (
-        select(Membership)
-        .join(Membership.hospital)
-        .join(Membership.doctor)
-        .join(Doctor.user)
-        .where(
-            Membership.status == MembershipStatus.active,
-            Hospital.status == HospitalStatus.active,
-            User.active.is_(True),
-        )
+    return _memberships_with_doctor().where(
+        Membership.status == MembershipStatus.active,
+        Hospital.status == HospitalStatus.active,
+        User.active.is_(True),
     )
 
 
@@ -591,10 +585,7 @@ def _bookable_statement():  # type: ignore[no-untyped-def]
     """The membership with its hospital, doctor and weekly hours, built once per process (its eager
     loads cost as much to build as to run)."""
     return (
-        select(Membership)
-        .join(Membership.hospital)
-        .join(Membership.doctor)
-        .join(Doctor.user)
+        _memberships_with_doctor()
         .where(
             Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
         )
@@ -651,8 +642,7 @@ def _around(
 ) -> tuple[Appointment | None, list[Appointment], list[Appointment]]:
     """One statement for what a booking must know about other appointments: the one this form already
     made (its idempotency key), and the doctor's and the patient's live appointments that day."""
-    window = start - timedelta(days=1)
-    parameters = {"start": window, "floor": window - LONGEST_VISIT, "end": start + timedelta(days=1)}
+    parameters = _overlap_window(start - timedelta(days=1), start + timedelta(days=1))
     parameters |= {"doctor_id": doctor_id, "patient_id": patient_id} | ({"key": key} if key else {})
     rows = db.session.scalars(_around_statement(bool(key)), parameters).all()
     made = next((a for a in rows if key and a.idempotency_key == key), None)
