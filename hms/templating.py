@@ -257,11 +257,11 @@ def unread_notifications() -> int:
     """The bell's count, rendered with the page (the bell then only polls, no request on load)."""
     from flask import g
 
-    from hms.services.notifications import unread_count
+    from hms.auth.session import bell_count
 
     if g.get("main_only") or not current_user.is_authenticated:
         return 0  # an answer of which htmx keeps only <main> (hms.htmx.show_page)
-    return unread_count(current_user)
+    return bell_count(current_user)
 
 
 def weekday_short(weekday: int) -> str:

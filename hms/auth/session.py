@@ -10,9 +10,10 @@ from flask_login import current_user
 from hms import clock
 from hms.database import first_read
 from hms.extensions import db, login_manager
+from hms.htmx import is_htmx
 from hms.i18n import N_
 from hms.models import Role, User
-from hms.services import sessions
+from hms.services import notifications, sessions
 
 # The key in the signed session cookie that holds the server-side session's token, and the one that
 # holds the user's role (so that the first statement of a request reads only that role's profile).
@@ -51,7 +52,11 @@ def load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     token, role = session.get(SESSION_KEY), session.get(ROLE_KEY)
-    row = first_read(lambda: sessions.find_session(token, role if isinstance(role, str) else None))
+    counting = _shows_the_bell()
+    found = first_read(
+        lambda: sessions.find_session(token, role if isinstance(role, str) else None, unread=counting)
+    )
+    row, unread = found if found is not None else (None, None)
     user = row.user if row is not None else None
     if user is None or user.id != uid or not user.active or user.session_version != version:
         return None
@@ -65,12 +70,32 @@ def load_user(user_id: str) -> User | None:
             flash(ENDED_MESSAGE, "info")
         return None
     g.user_session = row
+    if unread is not None:
+        g.unread_at_start = (user.id, unread)
     touching = not is_background_request() and sessions.touch_due(row)
     if touching:
         g.touch_session = row.id
     if sessions.idle_logout_on():
         g.idle_seconds_left = sessions.seconds_left(row, user, last_seen=clock.now() if touching else None)
     return user
+
+
+def _shows_the_bell() -> bool:
+    """Whether this request will show the bell's count: a full page (GET, not an HTMX fragment) or the
+    bell's own poll. Such a request reads the count with the session (`bell_count`). A GET writes
+    nothing but its audit event, so the count read first is still the count when the page is drawn."""
+    if request.method != "GET":
+        return False
+    return request.endpoint == "notifications.bell" or not is_htmx()
+
+
+def bell_count(user: User) -> int:
+    """The bell's number of unread notifications: the one read with the session when this request
+    asked for it (`_shows_the_bell`), else counted now."""
+    known = g.get("unread_at_start")
+    if known is not None and known[0] == user.id:
+        return known[1]
+    return notifications.unread_count(user)
 
 
 def touch_after(_error: BaseException | None = None) -> None:

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from hms import query as query_args
-from hms.auth.session import role_required
+from hms.auth.session import bell_count, role_required
 from hms.extensions import db
 from hms.forms import EmptyForm
 from hms.htmx import is_htmx, redirect_to, render, trigger
@@ -45,7 +45,7 @@ def bell():
     if not current_user.is_authenticated:
         # 286 tells htmx to stop polling: the session has ended, the page is stale.
         return make_response("", 286)
-    return render("notifications/_bell.html", "bell", count=service.unread_count(current_user))
+    return render("notifications/_bell.html", "bell", count=bell_count(current_user))
 
 
 @bp.get("/")
@@ -59,7 +59,7 @@ def index():
         notices=notices,
         page=page,
         has_more=page * per_page < total,
-        unread=service.unread_count(current_user),
+        unread=bell_count(current_user),
         form=EmptyForm(),
     )
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Date, and_, bindparam, func, null, or_, select, type_coerce, union_all
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
@@ -43,6 +43,7 @@ from hms.models import (
     TimeOff,
     User,
 )
+from hms.models.types import UTCDateTime
 from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
@@ -188,8 +189,8 @@ def _schedule_slots(hours: tuple[Hours, ...], day: date, tz: ZoneInfo) -> tuple[
     return tuple(sorted(slots, key=lambda s: s.start))
 
 
-# The calendar's two statements, built once per process with bound parameters (building them took
-# more CPU than the rest of their work in Python on the slot picker's day fragment).
+# The calendar's statements, built once per process with bound parameters (building them took more CPU
+# than the rest of their work in Python on the slot picker's day fragment).
 @functools.cache
 def _time_off_statement():  # type: ignore[no-untyped-def]
     """The doctor's time off over the days from :first to :last, as (first day, last day) rows."""
@@ -201,11 +202,42 @@ def _time_off_statement():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def _busy_statement():  # type: ignore[no-untyped-def]
-    """The doctor's live appointments overlapping [:start, :end) (`_live_overlapping_bound`)."""
-    return select(Appointment.start_at, Appointment.end_at).where(
-        Appointment.doctor_id == bindparam("doctor_id"), *_live_overlapping_bound()
+def _unavailable_statement(page: bool):  # type: ignore[no-untyped-def]
+    """When the doctor (`page`: each of :doctor_ids) cannot be booked, in one statement (one round trip
+    instead of two): his live appointments overlapping [:start, :end) (`_live_overlapping_bound`) and
+    his time off over the days from :first to :last, as rows of (doctor, start, end, first day off, last
+    day off) where either the pair of moments or the pair of days is set. The columns that a branch
+    leaves empty carry their type, so that every database reads the moments and days as it would in
+    statements of their own."""
+    moment, day = type_coerce(null(), UTCDateTime()), type_coerce(null(), Date())
+    if page:
+        busy_of = Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True))
+        off_of = TimeOff.doctor_id.in_(bindparam("doctor_ids", expanding=True))
+    else:
+        busy_of, off_of = (
+            Appointment.doctor_id == bindparam("doctor_id"),
+            TimeOff.doctor_id == bindparam("doctor_id"),
+        )
+    return union_all(
+        select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at, day, day).where(
+            busy_of, *_live_overlapping_bound()
+        ),
+        select(TimeOff.doctor_id, moment, moment, TimeOff.start_date, TimeOff.end_date).where(
+            off_of, TimeOff.start_date <= bindparam("last"), TimeOff.end_date >= bindparam("first")
+        ),
     )
+
+
+def _split_unavailable(rows: Iterable[tuple]) -> tuple[dict[int, list], dict[int, list]]:  # type: ignore[type-arg]
+    """`_unavailable_statement`'s rows as (busy moments by doctor, days off by doctor)."""
+    busy_of: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    time_off_of: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for doctor_id, b0, b1, off_first, off_last in rows:
+        if b0 is not None:
+            busy_of[doctor_id].append((b0, b1))
+        else:
+            time_off_of[doctor_id].append((off_first, off_last))
+    return busy_of, time_off_of
 
 
 def _busy_window(first: date, last: date, tz: ZoneInfo) -> dict[str, datetime]:
@@ -262,15 +294,19 @@ class Calendar:
                 .all()
             )
         self.hours = weekly_hours(rules)
+        if time_off is None and busy is None:
+            window = {"doctor_id": doctor_id, "first": first, "last": last} | _busy_window(
+                first, last, self.tz
+            )
+            busy_of, time_off_of = _split_unavailable(
+                db.session.execute(_unavailable_statement(False), window)
+            )
+            busy, time_off = busy_of[doctor_id], time_off_of[doctor_id]
         if time_off is None:
             time_off = db.session.execute(
                 _time_off_statement(), {"doctor_id": doctor_id, "first": first, "last": last}
             ).all()
         self.time_off = [(off_first, off_last) for off_first, off_last in time_off]  # days, inclusive
-        if busy is None:
-            busy = db.session.execute(
-                _busy_statement(), {"doctor_id": doctor_id} | _busy_window(first, last, self.tz)
-            ).all()
         # Sorted by start, with the longest length: a slot looks only at the few that can overlap it
         # (a busy doctor's fortnight has hundreds; comparing each slot with all was most of the cost).
         self.busy = sorted((b0, b1) for b0, b1 in busy)
@@ -361,8 +397,8 @@ def nearest_free_slots(
     return found
 
 
-# The three statements of a page of search results, built once per process (building them cost more
-# than running them). The weekly hours come as plain rows, a rule once per break, not as ORM objects: a
+# The rules' statement of a page of search results, built once per process (building it cost more
+# than running it). The weekly hours come as plain rows, a rule once per break, not as ORM objects: a
 # page of ten doctors has seventy rules, and building them as objects cost more than the rest.
 @functools.cache
 def _page_rules_statement():  # type: ignore[no-untyped-def]
@@ -376,27 +412,10 @@ def _page_rules_statement():  # type: ignore[no-untyped-def]
     )
 
 
-@functools.cache
-def _page_time_off_statement():  # type: ignore[no-untyped-def]
-    return select(TimeOff.doctor_id, TimeOff.start_date, TimeOff.end_date).where(
-        TimeOff.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
-        TimeOff.start_date <= bindparam("last"),
-        TimeOff.end_date >= bindparam("first"),
-    )
-
-
-@functools.cache
-def _page_busy_statement():  # type: ignore[no-untyped-def]
-    """The live appointments of the page's doctors overlapping [:start, :end) (`_live_overlapping_bound`)."""
-    return select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
-        Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True)), *_live_overlapping_bound()
-    )
-
-
 def next_free_slots(memberships: list[Membership], now: datetime | None = None) -> dict[int, Slot | None]:
     """The first free slot within the picker's horizon of each doctor-at-hospital (by membership id),
-    for a page of search results: three statements whatever the page's length (the rules with their
-    breaks, the time off and the live appointments of all its doctors), then computed here."""
+    for a page of search results: two statements whatever the page's length (the rules with their
+    breaks; the live appointments and the time off of all its doctors), then computed here."""
     now = now or clock.now()
     if not memberships:
         return {}
@@ -408,14 +427,12 @@ def next_free_slots(memberships: list[Membership], now: datetime | None = None) 
         ((doctor_id, hospital_id), *rule)
         for doctor_id, hospital_id, *rule in db.session.execute(_page_rules_statement(), ids)
     )
-    time_off_of: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for doctor_id, off_first, off_last in db.session.execute(
-        _page_time_off_statement(), ids | {"first": first, "last": last}
-    ):
-        time_off_of[doctor_id].append((off_first, off_last))
-    busy_of: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for doctor_id, b0, b1 in db.session.execute(_page_busy_statement(), ids | _busy_window(first, last, UTC)):
-        busy_of[doctor_id].append((b0, b1))
+    busy_of, time_off_of = _split_unavailable(
+        db.session.execute(
+            _unavailable_statement(True),
+            ids | {"first": first, "last": last} | _busy_window(first, last, UTC),
+        )
+    )
     found: dict[int, Slot | None] = {}
     for m in memberships:
         calendar = Calendar(

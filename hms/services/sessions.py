@@ -17,6 +17,7 @@ from hms.models import (
     HospitalAdmin,
     Membership,
     MembershipStatus,
+    Notification,
     Role,
     Staff,
     User,
@@ -63,31 +64,46 @@ def _profile(role: str | None) -> list:  # type: ignore[type-arg]
     return profiles.get(role or "", [option for options in profiles.values() for option in options])
 
 
-# The statement of `find_session` per role (None: any role), built once per process: building its
-# joined loads took a tenth of the CPU time of a small page. The token's hash is its only parameter.
-_FIND_SESSION: dict[str | None, object] = {}
+# The statement of `find_session` per role (None: any role) and with or without the bell's count, built
+# once per process: building its joined loads took a tenth of the CPU time of a small page. The token's
+# hash is its only parameter.
+_FIND_SESSION: dict[tuple[str | None, bool], object] = {}
 _ROLES = frozenset(role.value for role in Role)
 
 
-def _find_session_statement(role: str | None):  # type: ignore[no-untyped-def]
-    key = role if role in _ROLES else None
+def _find_session_statement(role: str | None, unread: bool):  # type: ignore[no-untyped-def]
+    key = (role if role in _ROLES else None, unread)
     statement = _FIND_SESSION.get(key)
     if statement is None:
-        statement = _FIND_SESSION[key] = (
+        statement = (
             select(UserSession)
             .where(UserSession.token_hash == bindparam("token_hash"))
-            .options(joinedload(UserSession.user).options(*_profile(key)))
+            .options(joinedload(UserSession.user).options(*_profile(key[0])))
         )
+        if unread:
+            statement = statement.add_columns(
+                select(func.count(Notification.id))
+                .where(Notification.user_id == UserSession.user_id, Notification.read_at.is_(None))
+                .scalar_subquery()
+            )
+        _FIND_SESSION[key] = statement
     return statement
 
 
-def find_session(token: str | None, role: str | None = None) -> UserSession | None:
+def find_session(
+    token: str | None, role: str | None = None, *, unread: bool = False
+) -> tuple[UserSession, int | None] | None:
     """The session of the cookie's token, with its user and his role's profile (and hospital), in one
     statement: every signed-in request starts with this and reads neither again. `role` (kept in the
-    signed cookie at login) narrows the statement to that role's profile: fewer columns to read."""
+    signed cookie at login) narrows the statement to that role's profile: fewer columns to read.
+    With `unread`, the same statement counts his unread notifications (the bell of a full page, or
+    the bell's poll: one round trip fewer); else the count is None."""
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
-    return db.session.scalar(_find_session_statement(role), {"token_hash": _hash(token)})
+    found = db.session.execute(_find_session_statement(role, unread), {"token_hash": _hash(token)}).first()
+    if found is None:
+        return None
+    return found[0], (found[1] if unread else None)
 
 
 def idle_minutes(user: User) -> int:
