@@ -48,15 +48,18 @@ def picker_paths(busy) -> tuple[str, str]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("who", "path", "headers", "budget"),
     [
-        ("patient", "picker-day", HX, 4),  # the slot picker's day fragment
-        ("patient", "picker", {}, 6),  # the doctor's page with the 14-day strip
-        ("patient", "/patient/", {}, 5),
-        ("patient", "/patient/doctors", {}, 8),  # search, lists for its fields, next free times (3)
-        ("patient", "/patient/doctors?q=a", HX, 6),  # its live results
-        ("doctor", "/doctor/agenda", {}, 6),
-        ("doctor", "/doctor/agenda?view=week", {}, 6),
-        ("admin", "/hospital/", {}, 8),  # the lab's critical count rides with the stock badges
-        ("admin", "/hospital/appointments", {}, 8),
+        # Issue 18 asked for at most 4 (fragment), 6 (doctor page), 5 (dashboard), 6 (agenda) and 8
+        # (hospital admin); these are what the pages take now, so that a statement more shows here.
+        # A full page reads the bell's count with the session, in one statement.
+        ("patient", "picker-day", HX, 3),  # session; membership and hours; appointments and time off
+        ("patient", "picker", {}, 3),  # the doctor's page with the 14-day strip: the same three
+        ("patient", "/patient/", {}, 3),
+        ("patient", "/patient/doctors", {}, 6),  # search, lists for its fields, next free times (2)
+        ("patient", "/patient/doctors?q=a", HX, 4),  # its live results
+        ("doctor", "/doctor/agenda", {}, 4),
+        ("doctor", "/doctor/agenda?view=week", {}, 5),
+        ("admin", "/hospital/", {}, 7),  # the lab's critical count rides with the stock badges
+        ("admin", "/hospital/appointments", {}, 6),
     ],
 )
 def test_pages_stay_within_their_statement_budget(client, login_as, busy, who, path, headers, budget):
@@ -75,6 +78,28 @@ def test_the_signed_in_user_and_his_session_are_read_once_and_not_written(client
     assert sum("FROM user_sessions" in s for s in seen) == 1
     assert sum("FROM users" in s for s in seen) <= 1  # joined into the session's statement
     assert not any(WRITE.match(s) for s in seen)
+
+
+def test_a_full_page_and_the_bells_poll_read_the_bells_count_with_the_session(client, login_as, busy, make):
+    """One statement reads the session, the user, his profile and his unread count; a fragment, which
+    shows no bell, does not count; the count read first is the count (GET writes nothing else)."""
+    from hms.services import notifications
+
+    login_as(busy.patient)
+    for i in range(3):
+        notifications.notify(busy.patient, "bill_issued", f"Bill {i}")
+    notifications.mark_read(busy.patient, notifications.notify(busy.patient, "x", "read already").id)
+    db.session.commit()
+    unread = notifications.unread_count(busy.patient)
+    assert unread >= 3
+    for path, headers in (("/patient/", {}), ("/notifications/bell", HX)):
+        seen = statements(client, path, headers=headers)
+        assert sum("notifications" in s for s in seen) == 1, seen
+        assert "user_sessions" in next(s for s in seen if "notifications" in s)
+        assert f'data-unread="{unread}"'.encode() in client.get(path, headers=headers).data
+    page, day = picker_paths(busy)
+    seen = statements(client, day, headers=HX)
+    assert not any("notifications" in s for s in seen), seen
 
 
 def test_the_session_is_touched_at_most_once_a_minute_and_never_by_a_poll(client, login_as, busy):

@@ -85,6 +85,30 @@ def test_time_off_removes_whole_days(clinic):
     assert len(scheduling.day_slots(doctor.doctor.id, hospital, DAY + timedelta(days=2))) == 6
 
 
+def test_a_page_of_doctors_gets_each_ones_first_time_past_his_bookings_and_time_off(clinic, make):
+    """The search's next free times: the page's appointments and time off are read in one statement for
+    all its doctors (rows of moments and rows of days); each doctor gets only his own."""
+    hospital, booked, patient = clinic
+    away = make.doctor_at(hospital)
+    make.schedule(away, hospital, start="09:00", end="12:00")
+    idle = make.doctor_at(hospital)
+    make.schedule(idle, hospital, start="09:00", end="12:00")
+    clock.set_frozen(at(hospital, DAY, "07:00"))
+    book(patient, booked, hospital, at(hospital, DAY, "09:00"))
+    scheduling.add_time_off(doctor=away.doctor, start_date=DAY, end_date=DAY + timedelta(days=1), actor=away)
+    db.session.commit()
+    memberships, _total = scheduling.search_doctors(hospital_id=hospital.id)
+    first = scheduling.next_free_slots(memberships)
+    found = {m.doctor_id: first[m.id] for m in memberships}
+    assert found[booked.doctor.id].start == at(hospital, DAY, "09:30")
+    assert found[away.doctor.id].start == at(hospital, DAY + timedelta(days=2), "09:00")
+    assert found[idle.doctor.id].start == at(hospital, DAY, "09:00")
+    # The picker's calendar of one doctor reads the same statement.
+    assert hhmm(scheduling.day_slots(booked.doctor.id, hospital, DAY))[0] == "09:00"
+    assert [s.free for s in scheduling.day_slots(booked.doctor.id, hospital, DAY)][:2] == [False, True]
+    assert scheduling.day_slots(away.doctor.id, hospital, DAY + timedelta(days=1)) == []
+
+
 def test_past_slots_are_not_offered(clinic):
     hospital, doctor, _ = clinic
     clock.set_frozen(at(hospital, DAY, "10:15"))
