@@ -191,9 +191,12 @@ def csrf_from(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(base: str, email: str, password: str = PASSWORD) -> requests.Session:
-    """A requests session logged in through the real login form (CSRF token from the page)."""
-    session = requests.Session()
+def login(base: str, email: str, password: str = PASSWORD, *, lean: bool = False):  # type: ignore[no-untyped-def]
+    """A requests session (`lean`: a tests.bench.client.LeanClient, a patient's browser that costs the
+    machine less CPU) logged in through the real login form (CSRF token from the page)."""
+    from tests.bench.client import LeanClient
+
+    session = LeanClient(base) if lean else requests.Session()
     token = csrf_from(session.get(base + "/login", timeout=30).text)
     response = session.post(
         base + "/login",

@@ -33,7 +33,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.bench.common import create_database, double_bookings, gunicorn, login, percentile, seed
-from tests.bench.load import EXPECTED, run_load
+from tests.bench.load import EXPECTED, REQUESTS_CLIENT_HELP, run_load
 
 HX = {"HX-Request": "true"}
 DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
@@ -188,6 +188,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", type=int, default=0, help="also seed this many appointments in bulk")
     parser.add_argument("--threads-client", action="store_true", help="do not use wrk even if installed")
+    parser.add_argument("--requests-client", action="store_true", help=REQUESTS_CLIENT_HELP)
     parser.add_argument("--explain", action="store_true", help="print the fragment's query plans first")
     args = parser.parse_args()
     measure = with_wrk if shutil.which("wrk") and not args.threads_client else with_threads
@@ -224,7 +225,8 @@ def main() -> int:
                 for name, url, headers in targets:
                     rate = measure(url, args.seconds, args.connections, headers)
                     rates[name] = max(rates.get(name, 0.0), rate)
-            sessions = [login(hms, f"pat{i}@example.org") for i in range(args.patients)]
+            lean = not args.requests_client
+            sessions = [login(hms, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
             client_cpu = time.process_time()
             stats, wall = run_load(hms, sessions, args.seconds, 10**9)
             client_cpu = time.process_time() - client_cpu  # the load's own client, on the same cores
@@ -233,6 +235,7 @@ def main() -> int:
         drop()
 
     login_rate = rates["/login (anonymous)"]
+    client_kind = "requests" if args.requests_client else "tests/bench/client.py"
     total = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
     rates["load mix (all steps)"] = total / wall
     client = "wrk" if measure is with_wrk else "threads"
@@ -258,7 +261,7 @@ def main() -> int:
     print("bookings: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
     print("errors: " + (", ".join(f"{k} × {v}" for k, v in sorted(stats.errors.items())) or "0"))
     print(
-        f"the load's client (Python threads) used {client_cpu / wall:.0%} of one core, "
+        f"the load's client (Python threads, {client_kind}) used {client_cpu / wall:.0%} of one core, "
         f"{client_cpu * 1000 / max(total, 1):.1f} ms per request"
     )
     print(f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']}")

@@ -1,6 +1,7 @@
 """Load benchmark (not part of the test suite): patients searching, opening slot pickers and booking.
 
     .venv/bin/python -m tests.bench.load [--workers 4] [--patients 40] [--seconds 60] [--max-requests 20000]
+                                         [--requests-client]
 
 It creates a fresh PostgreSQL database, migrates it, seeds two hospitals with doctors (08:00–12:00
 every day) and patients, starts gunicorn (gunicorn.conf.py) with `workers` workers on a free loopback
@@ -9,6 +10,8 @@ with his own session and CSRF token, repeats what people do: searches doctors as
 results fragment), opens a doctor from the results, looks at a few days in the slot picker (the HTMX
 day fragment) and, one time in two, books one of the earliest free times he was shown, within the next
 three days, so that patients collide. It stops after `seconds` or `max-requests`, whichever comes first.
+Each patient's browser is tests/bench/client.py (http.client with his cookies, br/gzip answers): it
+shares the machine's cores with the server, and the requests library cost three times its CPU.
 
 It prints requests/s, p50/p95 latency per action, errors (5xx, timeouts, refused connections, any
 status a browser would not expect) and the double bookings counted by SQL afterwards. It exits 1 when
@@ -29,6 +32,7 @@ from datetime import date
 
 import requests
 
+from tests.bench.client import ERRORS as CLIENT_ERRORS
 from tests.bench.common import (
     SPECIALTIES,
     create_database,
@@ -41,6 +45,9 @@ from tests.bench.common import (
 )
 
 HX = {"HX-Request": "true"}
+REQUESTS_CLIENT_HELP = (
+    "patients on the requests library (2-3x the client's CPU) instead of tests/bench/client.py"
+)
 DOCTOR_LINK = re.compile(r'href="(/patient/doctors/\d+/at/\d+)"')
 DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
 FREE_SLOT = re.compile(r'<input type="radio" name="slot" value="([^"]+)" required')
@@ -67,12 +74,12 @@ class Stats:
             self.left -= 1
             return True
 
-    def timed(self, action: str, session: requests.Session, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
+    def timed(self, action: str, session, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
         """Send one request for `action`; record its latency, or the error. None when it failed."""
         started = time.perf_counter()
         try:
             response = session.request(method, url, timeout=30, **kwargs)
-        except requests.RequestException as error:
+        except (requests.RequestException, *CLIENT_ERRORS) as error:
             with self.lock:
                 self.errors[f"{action}: {type(error).__name__}"] += 1
             return None
@@ -86,7 +93,7 @@ class Stats:
         return response
 
 
-def patient(base: str, session: requests.Session, stats: Stats, rng: random.Random) -> None:
+def patient(base: str, session, stats: Stats, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     """One patient's visits until the benchmark ends; every request first asks `stats.go_on()`."""
     while stats.go_on():
         query = rng.choice(SEARCHES)
@@ -127,7 +134,10 @@ def patient(base: str, session: requests.Session, stats: Stats, rng: random.Rand
 
 
 def run_load(
-    base: str, sessions: list[requests.Session], seconds: float, max_requests: int
+    base: str,
+    sessions: list,
+    seconds: float,
+    max_requests: int,  # type: ignore[type-arg]
 ) -> tuple[Stats, float]:
     """Every logged-in patient in a thread of his own for `seconds` (or `max_requests` in all);
     returns the figures and the wall time."""
@@ -151,13 +161,15 @@ def main() -> int:
     parser.add_argument("--doctors", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--requests-client", action="store_true", help=REQUESTS_CLIENT_HELP)
     args = parser.parse_args()
 
     database_url, drop = create_database()
     try:
         seed(database_url, args.doctors, args.patients, hospitals=2)
         with gunicorn(database_url, workers=args.workers) as base:
-            sessions = [login(base, f"pat{i}@example.org") for i in range(args.patients)]
+            lean = not args.requests_client
+            sessions = [login(base, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
             stats, wall = run_load(base, sessions, args.seconds, args.max_requests)
         found = double_bookings(database_url)
     finally:
