@@ -69,6 +69,14 @@ def bookable_or_404(doctor_id: int, hospital_id: int) -> Membership:
     return membership
 
 
+def picker_card_or_404(doctor_id: int, hospital_id: int) -> scheduling.PickerCard:
+    """The doctor at the hospital as the picker's pages (which only read) show him, else 404."""
+    card = scheduling.picker_card(doctor_id, hospital_id)
+    if card is None:
+        abort(404)
+    return card
+
+
 def _first_day(strip: list[tuple[date, int]], preferred: date | None) -> date:
     """The day asked for in ?day= (else `preferred`, e.g. the day of the visit being moved) when the
     strip shows it, else the first day with a free time, else the strip's first day."""
@@ -80,7 +88,7 @@ def _first_day(strip: list[tuple[date, int]], preferred: date | None) -> date:
 
 
 def picker_context(  # type: ignore[no-untyped-def]
-    membership: Membership,
+    membership: Membership | scheduling.PickerCard,
     day: date | None = None,
     *,
     fragment: bool = False,

@@ -42,7 +42,7 @@ def find_doctors():
 
 @bp.get("/doctors/<int:doctor_id>/at/<int:hospital_id>")
 def doctor_page(doctor_id: int, hospital_id: int):
-    membership = directory.bookable_or_404(doctor_id, hospital_id)
+    membership = directory.picker_card_or_404(doctor_id, hospital_id)
     fragment = is_htmx()
     # The day fragment holds only the times (the form's token and key stay in the page): no token made.
     form = BookingForm(meta={"csrf": False}) if fragment else BookingForm()

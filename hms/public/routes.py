@@ -50,7 +50,7 @@ def doctor_page(doctor_id: int, hospital_id: int):
                 "patient.doctor_page", doctor_id=doctor_id, hospital_id=hospital_id, **query_args.without()
             )
         )
-    membership = directory.bookable_or_404(doctor_id, hospital_id)
+    membership = directory.picker_card_or_404(doctor_id, hospital_id)
     form = BookingForm(meta={"csrf": False})  # a GET form: "Book" leads to logging in, nothing is written
     context = directory.picker_context(membership, fragment=is_htmx(), form=form)
     return render("patient/doctor.html", "slots", public=True, **context)

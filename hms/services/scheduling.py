@@ -343,7 +343,7 @@ class Calendar:
         return self.first <= day <= self.last
 
 
-def calendar_for(membership: Membership, first: date, last: date) -> Calendar:
+def calendar_for(membership: Membership | PickerCard, first: date, last: date) -> Calendar:
     """The calendar of a doctor at a hospital; the membership's weekly hours are used when already
     loaded (`bookable_membership` reads them with it), else read once."""
     rules: Iterable[ScheduleRule | Hours] | None = getattr(membership, "loaded_hours", None)
@@ -631,6 +631,83 @@ def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
     membership = rows[0][0]
     membership.loaded_hours = weekly_hours(_hours_from_rows(rows)[membership])
     return membership
+
+
+class DoctorInfo(NamedTuple):
+    """What the slot picker shows of a doctor."""
+
+    id: int
+    name: str
+    specialty: str
+    qualifications: str | None
+    bio: str | None
+
+
+class PickerCard(NamedTuple):
+    """A bookable doctor at a hospital as the slot picker shows him (`id` is the membership's), with his
+    weekly hours, as plain values for the picker's pages, which only read: building the membership
+    with its hospital, doctor and account as ORM objects cost more CPU than the statement itself. A
+    booking reads the Membership itself, under its lock."""
+
+    id: int
+    doctor_id: int
+    hospital_id: int
+    fee_minor: int | None
+    doctor: DoctorInfo
+    hospital: HospitalCard
+    loaded_hours: tuple[Hours, ...]
+
+
+@functools.cache
+def _picker_card_statement():  # type: ignore[no-untyped-def]
+    """`picker_card`'s statement, built once per process: the card's values on every row, with the
+    weekly hours' columns (a row per rule and break)."""
+    return (
+        bookable_memberships()
+        .outerjoin(
+            ScheduleRule,
+            (ScheduleRule.doctor_id == Membership.doctor_id)
+            & (ScheduleRule.hospital_id == Membership.hospital_id),
+        )
+        .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
+        .with_only_columns(
+            Membership.id,
+            Membership.fee_minor,
+            User.full_name,
+            Doctor.specialty,
+            Doctor.qualifications,
+            Doctor.bio,
+            Hospital.name,
+            Hospital.city,
+            Hospital.currency,
+            Hospital.timezone,
+            *_HOURS_COLUMNS,
+        )
+        .where(
+            Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
+        )
+    )
+
+
+def picker_card(doctor_id: int, hospital_id: int) -> PickerCard | None:
+    """The doctor at the hospital as the slot picker shows him, if he takes bookings there: one
+    statement, plain values (`PickerCard`)."""
+    rows = db.session.execute(
+        _picker_card_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}
+    ).all()
+    if not rows:
+        return None
+    m_id, fee, name, specialty, qualifications, bio, *place = rows[0][:10]
+    hours = _hours_from_rows((None, *row[10:]) for row in rows)[None]
+    return PickerCard(
+        m_id,
+        doctor_id,
+        hospital_id,
+        fee,
+        DoctorInfo(doctor_id, name, specialty, qualifications, bio),
+        HospitalCard(hospital_id, *place),
+        weekly_hours(hours),
+    )
 
 
 def specialties() -> list[str]:
