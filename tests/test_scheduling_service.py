@@ -109,6 +109,46 @@ def test_a_page_of_doctors_gets_each_ones_first_time_past_his_bookings_and_time_
     assert scheduling.day_slots(away.doctor.id, hospital, DAY + timedelta(days=1)) == []
 
 
+def test_the_pickers_card_shows_what_the_membership_holds(clinic, make):
+    """The picker's pages read plain values; they must be the membership's, with the same weekly hours,
+    and nothing for a doctor who takes no bookings there."""
+    hospital, doctor, _ = clinic
+    rule = db.session.scalars(select(ScheduleRule).where(ScheduleRule.weekday == DAY.weekday())).one()
+    scheduling.add_break(rule, time(10, 0), time(10, 30), actor=doctor)
+    db.session.commit()
+    card = scheduling.picker_card(doctor.doctor.id, hospital.id)
+    membership = scheduling.bookable_membership(doctor.doctor.id, hospital.id)
+    assert (card.id, card.doctor_id, card.hospital_id, card.fee_minor) == (
+        membership.id,
+        membership.doctor_id,
+        membership.hospital_id,
+        membership.fee_minor,
+    )
+    assert card.doctor == (
+        doctor.doctor.id,
+        doctor.full_name,
+        doctor.doctor.specialty,
+        doctor.doctor.qualifications,
+        doctor.doctor.bio,
+    )
+    assert (card.hospital.name, card.hospital.city, card.hospital.currency, card.hospital.tz) == (
+        hospital.name,
+        hospital.city,
+        hospital.currency,
+        hospital.tz,
+    )
+    assert card.loaded_hours == membership.loaded_hours and len(card.loaded_hours) == 7
+    assert any(h.breaks == ((time(10, 0), time(10, 30)),) for h in card.loaded_hours)
+    first, last = DAY, DAY + timedelta(days=1)
+    assert scheduling.calendar_for(card, first, last).slots(DAY, NOW) == scheduling.calendar_for(
+        membership, first, last
+    ).slots(DAY, NOW)
+    assert scheduling.picker_card(doctor.doctor.id, hospital.id + 1000) is None
+    hospital.status = HospitalStatus.suspended
+    db.session.commit()
+    assert scheduling.picker_card(doctor.doctor.id, hospital.id) is None
+
+
 def test_past_slots_are_not_offered(clinic):
     hospital, doctor, _ = clinic
     clock.set_frozen(at(hospital, DAY, "10:15"))
