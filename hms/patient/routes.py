@@ -19,6 +19,7 @@ from hms.patient.forms import BookingForm, CancelForm, FeedbackForm, RescheduleF
 from hms.services import billing, scheduling
 from hms.services import feedback as feedback_service
 from hms.services.errors import DomainError
+from hms.services.scheduling import PickerCard
 
 bp = Blueprint("patient", __name__)
 bp.before_request(role_required(Role.patient))
@@ -65,7 +66,7 @@ def book(doctor_id: int, hospital_id: int):
     form = BookingForm()
 
     def again(status: int, **extra):  # type: ignore[no-untyped-def]
-        return _picker_again(directory.bookable_or_404(doctor_id, hospital_id), form, status, **extra)
+        return _picker_again(directory.picker_card_or_404(doctor_id, hospital_id), form, status, **extra)
 
     if not form.validate_on_submit():
         return again(422)
@@ -97,7 +98,7 @@ def book(doctor_id: int, hospital_id: int):
     return redirect_to(url)
 
 
-def _picker_again(membership: Membership, form: BookingForm, status: int, **extra):  # type: ignore[no-untyped-def]
+def _picker_again(membership: Membership | PickerCard, form: BookingForm, status: int, **extra):  # type: ignore[no-untyped-def]
     """The picker for the day the patient was looking at, with the errors and what he typed."""
     day = None
     try:
