@@ -12,7 +12,8 @@ client, it measures requests/s of the trivial app, of /login (anonymous), of the
 fragment and of a doctor's page (signed in), twice each, keeping the better round; with `wrk` when it
 is installed (apt-get install wrk), else with a threaded Python client (which caps the trivial app
 well below its real rate, so the ratios are only meaningful with wrk). Last, the load benchmark's
-patients (tests/bench/load.py) search, open doctors, pick days and book for --seconds.
+patients (tests/bench/load.py) search, open doctors, pick days and book for --seconds, twice, the better
+round kept as for the other figures (a round's errors fail the run either way).
 
 It prints each figure as a share of /login's requests/s measured in the same run, the load's p95 per
 step, double bookings found by SQL, the load average, and the targets of issue 18; it exits 1 when a
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 
 import requests
 from sqlalchemy import create_engine, text
@@ -227,9 +229,15 @@ def main() -> int:
                     rates[name] = max(rates.get(name, 0.0), rate)
             lean = not args.requests_client
             sessions = [login(hms, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
-            client_cpu = time.process_time()
-            stats, wall = run_load(hms, sessions, args.seconds, 10**9)
-            client_cpu = time.process_time() - client_cpu  # the load's own client, on the same cores
+            rounds = []
+            for _round in range(2):  # like every figure above, the better of two rounds
+                client_cpu = time.process_time()
+                stats, wall = run_load(hms, sessions, args.seconds, 10**9)
+                client_cpu = time.process_time() - client_cpu  # the load's own client, on the same cores
+                total = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
+                rounds.append((total / wall, stats, wall, client_cpu))
+            _rate, stats, wall, client_cpu = max(rounds, key=lambda r: r[0])
+            errors = sum((r[1].errors for r in rounds), Counter())  # either round's errors count
         found = double_bookings(database_url)
     finally:
         drop()
@@ -259,14 +267,14 @@ def main() -> int:
         p50, p95 = percentile(times, 0.5) * 1000, percentile(times, 0.95) * 1000
         print(f"{action:<28} {len(times):>6} {p50:>8.0f} {p95:>8.0f}")
     print("bookings: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
-    print("errors: " + (", ".join(f"{k} × {v}" for k, v in sorted(stats.errors.items())) or "0"))
+    print("errors (both rounds): " + (", ".join(f"{k} × {v}" for k, v in sorted(errors.items())) or "0"))
     print(
         f"the load's client (Python threads, {client_kind}) used {client_cpu / wall:.0%} of one core, "
         f"{client_cpu * 1000 / max(total, 1):.1f} ms per request"
     )
     print(f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']}")
     print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    ok = found["doctor"] == 0 and found["patient"] == 0 and not stats.errors
+    ok = found["doctor"] == 0 and found["patient"] == 0 and not errors
     return 0 if ok else 1
 
 
