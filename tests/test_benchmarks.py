@@ -14,8 +14,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ON_POSTGRESQL = os.environ.get("HMS_TEST_DATABASE_URL", "").startswith("postgresql")
-# Every script of tests/bench; `common` and `trivial` (the yardstick app limit.py serves) are not scripts.
-SCRIPTS = {path.stem for path in (ROOT / "tests" / "bench").glob("*.py")} - {"__init__", "common", "trivial"}
+# Every script of tests/bench; `common`, `client` (the load's patients' browser, run by the load and
+# limit smoke runs) and `trivial` (the yardstick app limit.py serves) are not scripts.
+SCRIPTS = {path.stem for path in (ROOT / "tests" / "bench").glob("*.py")} - {
+    "__init__",
+    "common",
+    "client",
+    "trivial",
+}
 TINY = {
     "booking": ["--workers", "1", "--clients", "2", "--attempts", "10", "--doctors", "2"],
     "load": ["--workers", "1", "--patients", "2", "--doctors", "2", "--seconds", "2"],
