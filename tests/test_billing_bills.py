@@ -33,6 +33,12 @@ def test_booking_bills_the_doctors_fee_at_that_hospital_in_its_currency(make):
     assert bill.patient_id == visit.patient_id and bill.doctor_id == visit.doctor_id
     assert [(i.kind, i.amount_minor) for i in bill.items] == [(ItemKind.consultation, 80000)]
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.record_type == "bill")).action == "create"
+    # Written as two plain INSERTs: the columns' defaults and every value are there all the same.
+    item = bill.items[0]
+    assert (item.quantity, item.unit_minor) == (1, 80000)
+    assert item.description == f"Consultation with Dr {visit.doctor.name}"
+    assert bill.created_by_id == visit.booked_by_id and bill.refunded_minor == 0
+    assert bill.issued_at is not None and bill.created_at is not None and bill.appointment_id == visit.id
 
 
 def test_the_fee_at_the_booked_hospital_counts_not_elsewhere(make):

@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import gettext
-from sqlalchemy import Select, event, func, or_, select, update
+from sqlalchemy import Select, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -161,13 +161,14 @@ def run_after_commit_tasks(max_rounds: int = 5) -> None:
 # ---------------------------------------------------------------- bills from bookings
 
 
-def _consultation_bill(appointment: Appointment, actor: User, fee: int | None = None) -> Bill | None:
-    """The consultation's bill at the doctor's fee at that hospital; none for a free consultation.
-    `fee` is the booking's (which read the membership already); without it the bill may exist."""
+def _consultation_bill(appointment: Appointment, actor: User, fee: int | None = None) -> int | None:
+    """The consultation's bill (its id) at the doctor's fee at that hospital; none for a free
+    consultation. `fee` is the booking's (which read the membership already); without it the bill may
+    exist."""
     if fee is None:
         existing = db.session.scalar(select(Bill).where(Bill.appointment_id == appointment.id))
         if existing is not None:
-            return existing
+            return existing.id
         fee = db.session.scalar(
             select(Membership.fee_minor).where(
                 Membership.doctor_id == appointment.doctor_id,
@@ -177,33 +178,48 @@ def _consultation_bill(appointment: Appointment, actor: User, fee: int | None = 
     if not fee or fee <= 0:
         return None
     hospital = appointment.hospital
-    now = clock.now()
-    bill = Bill(
-        hospital_id=hospital.id,
-        patient_id=appointment.patient_id,
-        appointment_id=appointment.id,
-        doctor_id=appointment.doctor_id,
-        currency=hospital.currency,
-        status=BillStatus.issued,
-        total_minor=fee,
-        created_by_id=actor.id,
-        issued_at=now,
+    bill_id = _insert_bill(
+        {
+            "hospital_id": hospital.id,
+            "patient_id": appointment.patient_id,
+            "appointment_id": appointment.id,
+            "doctor_id": appointment.doctor_id,
+            "currency": hospital.currency,
+            "status": BillStatus.issued,
+            "total_minor": fee,
+            "created_by_id": actor.id,
+            "issued_at": clock.now(),
+        },
+        {
+            "kind": ItemKind.consultation,
+            "description": f"Consultation with Dr {appointment.doctor.name}"[:200],
+            "quantity": 1,
+            "unit_minor": fee,
+            "amount_minor": fee,
+        },
     )
-    bill.items.append(
-        BillItem(
-            kind=ItemKind.consultation,
-            description=f"Consultation with Dr {appointment.doctor.name}"[:200],
-            quantity=1,
-            unit_minor=fee,
-            amount_minor=fee,
-        )
-    )
-    db.session.add(bill)
-    db.session.flush()
     record_event(
-        "create", "bill", bill.id, patient_id=bill.patient_id, hospital_id=hospital.id, user_id=actor.id
+        "create",
+        "bill",
+        bill_id,
+        patient_id=appointment.patient_id,
+        hospital_id=hospital.id,
+        user_id=actor.id,
     )
-    return bill
+    return bill_id
+
+
+def _insert_bill(bill: dict[str, Any], item: dict[str, Any]) -> int:
+    """Insert a bill with its one item as two plain INSERTs (every booking makes one; through the ORM's
+    unit of work the two objects cost a fifth of a booking's CPU). Column defaults apply as for objects."""
+    bill_id = db.session.execute(_INSERT_BILL, bill).inserted_primary_key[0]
+    db.session.execute(_INSERT_BILL_ITEM, item | {"bill_id": bill_id})
+    return bill_id
+
+
+# Plain INSERTs of the tables (not of the ORM classes, whose INSERT runs through the ORM's bulk machinery),
+# their values given as parameters.
+_INSERT_BILL, _INSERT_BILL_ITEM = insert(Bill.__table__), insert(BillItem.__table__)
 
 
 def on_appointment_booked(
