@@ -166,9 +166,9 @@ def _consultation_bill(appointment: Appointment, actor: User, fee: int | None = 
     consultation. `fee` is the booking's (which read the membership already); without it the bill may
     exist."""
     if fee is None:
-        existing = db.session.scalar(select(Bill).where(Bill.appointment_id == appointment.id))
+        existing = db.session.scalar(select(Bill.id).where(Bill.appointment_id == appointment.id))
         if existing is not None:
-            return existing.id
+            return existing
         fee = db.session.scalar(
             select(Membership.fee_minor).where(
                 Membership.doctor_id == appointment.doctor_id,

@@ -195,10 +195,13 @@ def _schedule_slots(hours: tuple[Hours, ...], day: date, tz: ZoneInfo) -> tuple[
 def _time_off_statement():  # type: ignore[no-untyped-def]
     """The doctor's time off over the days from :first to :last, as (first day, last day) rows."""
     return select(TimeOff.start_date, TimeOff.end_date).where(
-        TimeOff.doctor_id == bindparam("doctor_id"),
-        TimeOff.start_date <= bindparam("last"),
-        TimeOff.end_date >= bindparam("first"),
+        TimeOff.doctor_id == bindparam("doctor_id"), *_time_off_bound()
     )
+
+
+def _time_off_bound():  # type: ignore[no-untyped-def]
+    """Time off over any of the days from :first to :last."""
+    return TimeOff.start_date <= bindparam("last"), TimeOff.end_date >= bindparam("first")
 
 
 @functools.cache
@@ -223,7 +226,7 @@ def _unavailable_statement(page: bool):  # type: ignore[no-untyped-def]
             busy_of, *_live_overlapping_bound()
         ),
         select(TimeOff.doctor_id, moment, moment, TimeOff.start_date, TimeOff.end_date).where(
-            off_of, TimeOff.start_date <= bindparam("last"), TimeOff.end_date >= bindparam("first")
+            off_of, *_time_off_bound()
         ),
     )
 
@@ -595,12 +598,9 @@ def search_doctors(
     return [], total
 
 
-@functools.cache
-def _bookable_membership_statement():  # type: ignore[no-untyped-def]
-    """`bookable_membership`'s statement, built once per process (its loader options cost more CPU to
-    build on every request than the rest of the statement's work in Python). The weekly hours come as
-    plain columns, a row per rule and break, not as ORM objects (building those cost more than the rest
-    of the statement)."""
+def _bookable_with_hours():  # type: ignore[no-untyped-def]
+    """The membership of :doctor_id at :hospital_id if it takes bookings, outer-joined with his weekly
+    rules there and their breaks (a row per rule and break): the picker's statements select from it."""
     return (
         bookable_memberships()
         .outerjoin(
@@ -609,10 +609,21 @@ def _bookable_membership_statement():  # type: ignore[no-untyped-def]
             & (ScheduleRule.hospital_id == Membership.hospital_id),
         )
         .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
-        .add_columns(*_HOURS_COLUMNS)
         .where(
             Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
         )
+    )
+
+
+@functools.cache
+def _bookable_membership_statement():  # type: ignore[no-untyped-def]
+    """`bookable_membership`'s statement, built once per process (its loader options cost more CPU to
+    build on every request than the rest of the statement's work in Python). The weekly hours come as
+    plain columns, a row per rule and break, not as ORM objects (building those cost more than the rest
+    of the statement)."""
+    return (
+        _bookable_with_hours()
+        .add_columns(*_HOURS_COLUMNS)
         .options(
             contains_eager(Membership.hospital),
             contains_eager(Membership.doctor).contains_eager(Doctor.user).load_only(*DOCTOR_NAME),
@@ -662,30 +673,18 @@ class PickerCard(NamedTuple):
 def _picker_card_statement():  # type: ignore[no-untyped-def]
     """`picker_card`'s statement, built once per process: the card's values on every row, with the
     weekly hours' columns (a row per rule and break)."""
-    return (
-        bookable_memberships()
-        .outerjoin(
-            ScheduleRule,
-            (ScheduleRule.doctor_id == Membership.doctor_id)
-            & (ScheduleRule.hospital_id == Membership.hospital_id),
-        )
-        .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
-        .with_only_columns(
-            Membership.id,
-            Membership.fee_minor,
-            User.full_name,
-            Doctor.specialty,
-            Doctor.qualifications,
-            Doctor.bio,
-            Hospital.name,
-            Hospital.city,
-            Hospital.currency,
-            Hospital.timezone,
-            *_HOURS_COLUMNS,
-        )
-        .where(
-            Membership.doctor_id == bindparam("doctor_id"), Membership.hospital_id == bindparam("hospital_id")
-        )
+    return _bookable_with_hours().with_only_columns(
+        Membership.id,
+        Membership.fee_minor,
+        User.full_name,
+        Doctor.specialty,
+        Doctor.qualifications,
+        Doctor.bio,
+        Hospital.name,
+        Hospital.city,
+        Hospital.currency,
+        Hospital.timezone,
+        *_HOURS_COLUMNS,
     )
 
 
