@@ -43,10 +43,19 @@ def locale_code() -> str:
     from flask_babel import get_locale
 
     try:
-        locale = g._flask_babel.babel_locale
+        context = g._flask_babel
+        locale = context.babel_locale
     except (AttributeError, RuntimeError):  # not chosen yet in this request, or no app context
         locale = get_locale()
-    return _locale_text(locale) if locale is not None else "en"
+        return _locale_text(locale) if locale is not None else "en"
+    # The text of the request's locale object, kept beside it: compared by identity, not by Babel's
+    # Locale.__eq__ (five hasattr calls and more on every lookup of a cache keyed by the locale).
+    cached = getattr(context, "hms_locale_code", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    text = _locale_text(locale) if locale is not None else "en"
+    context.hms_locale_code = (locale, text)
+    return text
 
 
 @functools.lru_cache(maxsize=64)

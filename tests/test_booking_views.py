@@ -143,6 +143,35 @@ def test_a_taken_slot_answers_409_marks_it_offers_others_and_keeps_the_reason(cl
     assert count_appointments() == 1
 
 
+def test_a_slot_only_the_unique_key_refuses_answers_409_with_the_nearest_free_times(
+    client, setup, make, monkeypatch
+):
+    """The unique keys are the last guard, behind the checks made under the lock: when only they refuse
+    (here the check is made to miss the rival's booking), the INSERT ran inside its savepoint, so the
+    transaction stays usable and the patient gets the same 409 with the nearest free times, not a 500
+    (PostgreSQL refuses every statement of a transaction whose INSERT failed outside a savepoint)."""
+    from hms.services import scheduling
+
+    hospital, doctor, _ = setup
+    rival = make.patient()
+    make.appointment(rival, doctor, hospital, datetime.fromisoformat("2027-03-03T07:00+00:00"))  # 10:00 local
+    real_around = scheduling._around
+
+    def around_missing_the_rival(*args):  # type: ignore[no-untyped-def]
+        made, _doctors, patients = real_around(*args)
+        return made, [], patients
+
+    monkeypatch.setattr(scheduling, "_around", around_missing_the_rival)
+    response = book(client, doctor, hospital, key(hospital, "10:00"), reason="My knee hurts", headers=HTMX)
+    assert response.status_code == 409
+    html = response.data.decode()
+    assert "Nearest free times" in html and "My knee hurts" in html
+    assert re.search(r"Wed 03 Mar, 10:30", html)
+    assert count_appointments() == 1
+    monkeypatch.setattr(scheduling, "_around", real_around)
+    assert book(client, doctor, hospital, key(hospital, "10:30"), form_key="m" * 24).status_code == 303
+
+
 @pytest.mark.parametrize(
     "slot",
     [

@@ -71,7 +71,9 @@ def record_event(
     detail: str | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Write one audit event (the caller commits); the worker seals it into the chain. Flushes."""
+    """Write one audit event (the caller commits); the worker seals it into the chain. It goes to the
+    database with the transaction's next flush (at the latest its commit), with the other rows written
+    since: a booking's two events (the appointment's and its bill's) are one INSERT."""
     event = _event(
         action,
         record_type,
@@ -83,7 +85,6 @@ def record_event(
         user_id=user_id,
     )
     db.session.add(event)
-    db.session.flush()
     return event
 
 

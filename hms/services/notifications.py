@@ -86,14 +86,11 @@ def channels_for(user: User, kind: str) -> Channels:
 
 def channels_for_users(users: list[User], kind: str) -> dict[int, Channels]:
     """`channels_for` of several users at once (the patient and the doctor of a visit): one statement."""
-    saved = {
-        row.user_id: Channels(row.email, row.sms)
-        for row in db.session.scalars(
-            select(NotificationPreference).where(
-                NotificationPreference.user_id.in_([u.id for u in users]), NotificationPreference.kind == kind
-            )
-        )
-    }
+    query = select(NotificationPreference).where(
+        NotificationPreference.user_id.in_([u.id for u in users]), NotificationPreference.kind == kind
+    )
+    with db.session.no_autoflush:  # what the caller wrote so far cannot change a preference
+        saved = {row.user_id: Channels(row.email, row.sms) for row in db.session.scalars(query)}
     default = KINDS.get(kind, _UNKNOWN_KIND)
     return {u.id: saved.get(u.id, Channels(default.email, default.sms)) for u in users}
 
@@ -169,7 +166,8 @@ def notify(
     """Tell `user` about something, in the caller's transaction: the in-app notice and, as the user
     chose for this kind, an email (with `ics` attached) and a text message (sent through the
     hospital's SMS account, or the platform's). `link` is a path inside HMS; the notice is dated on
-    the clock of `hospital_id`, the hospital it is about."""
+    the clock of `hospital_id`, the hospital it is about. The rows go to the database with the
+    transaction's next flush (at the latest its commit): the notice has no id before."""
     notice = None
     if in_app:
         hospital = db.session.get(Hospital, hospital_id) if hospital_id else None

@@ -833,25 +833,28 @@ def book_appointment(
             ),
             field="slot",
         )
-    appointment = Appointment(
-        patient=patient,
-        doctor_id=doctor_id,
-        hospital_id=hospital.id,
-        start_at=slot.start,
-        end_at=slot.end,
-        reason=reason.strip()[:500],
-        status=AppointmentStatus.booked,
-        active_slot=Appointment.slot_key(slot.start),
-        booked_by_id=booked_by.id,
-        idempotency_key=idempotency_key or None,
-        rescheduled_from=rescheduled_from,
-        status_changed_at=now,
-    )
-    appointment.doctor, appointment.hospital = membership.doctor, hospital
-    db.session.add(appointment)
     try:
+        # Made inside the savepoint: begin_nested() first flushes what is pending, outside it, so an
+        # appointment made before (or an old one pointing at it, when rescheduling) would be written
+        # there, and a unique key's refusal would leave the whole transaction failed (PostgreSQL then
+        # refuses every statement, the nearest free times too).
         with db.session.begin_nested():
-            db.session.flush()
+            appointment = Appointment(
+                patient=patient,
+                doctor_id=doctor_id,
+                hospital_id=hospital.id,
+                start_at=slot.start,
+                end_at=slot.end,
+                reason=reason.strip()[:500],
+                status=AppointmentStatus.booked,
+                active_slot=Appointment.slot_key(slot.start),
+                booked_by_id=booked_by.id,
+                idempotency_key=idempotency_key or None,
+                rescheduled_from=rescheduled_from,
+                status_changed_at=now,
+            )
+            appointment.doctor, appointment.hospital = membership.doctor, hospital
+            db.session.add(appointment)
     except IntegrityError as error:  # the unique keys caught what the checks could not
         raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now)) from error
     record_event(

@@ -1,26 +1,28 @@
 """A lean HTTP client for the load benchmark's patients: what a browser sends (the session cookie,
-Accept-Encoding br/gzip, form posts), on http.client, so that the client spends little of the CPU that
-it shares with the server on the benchmark's machine.
+Accept-Encoding br/gzip, form posts), written straight on a socket, so that the client spends little
+of the CPU that it shares with the server on the benchmark's machine.
 
-The `requests` library spent 2.2 ms of CPU per request of /login on this 2-core machine, this client
-0.7 ms (both decoding the brotli answer): with `requests`, the load benchmark's own client took about a
-third of the CPU the server had for itself, and the load mix measured the client as much as HMS. A real
-patient's browser runs on his own machine. `--requests-client` (tests/bench/load.py, limit.py) keeps the
-old client for comparison."""
+The `requests` library spent 2.2 ms of CPU per request of /login on this 2-core machine, http.client
+0.5–0.7 ms (both decoding the brotli answer), this client less again: http.client parses every answer's
+headers with the email package and checks every header it sends with regular expressions. A real
+patient's browser runs on his own machine; here the client's CPU is taken from the server's, so the
+lighter it is, the closer the load mix measures HMS alone. It speaks only what the benchmark needs of
+HTTP/1.1: one request per connection (gunicorn's sync workers close every connection after its answer,
+and the request says `Connection: close`), bodies with a Content-Length, no redirects followed.
+`--requests-client` (tests/bench/load.py, limit.py) keeps the `requests` library for comparison."""
 
 from __future__ import annotations
 
 import gzip
-import http.client
+import socket
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
 import brotli
 
 # What makes a request fail, as `requests.RequestException` did for the old client: a refused or
-# dropped connection, a timeout, an answer that is not HTTP.
-ERRORS = (OSError, http.client.HTTPException)
+# dropped connection, a timeout (OSError), an answer that is not HTTP (ValueError).
+ERRORS = (OSError, ValueError)
 
 
 @dataclass
@@ -32,13 +34,16 @@ class Answer:
 
 @dataclass
 class LeanClient:
-    """One patient's browser: its cookies and a connection, reopened whenever the server closed it
-    (gunicorn's sync workers close every connection after its answer)."""
+    """One patient's browser: its cookies, and a new connection for every request."""
 
     base: str
     timeout: float = 30
     cookies: dict[str, str] = field(default_factory=dict)
-    _connection: http.client.HTTPConnection | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base)
+        self._address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._host = parts.netloc
 
     def request(  # type: ignore[no-untyped-def]
         self,
@@ -55,40 +60,66 @@ class LeanClient:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if params:
             path += ("&" if "?" in path else "?") + urlencode(params)
-        sent = {"Accept-Encoding": "br, gzip", "Accept": "text/html,*/*"} | (headers or {})
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self._host}",
+            "Accept-Encoding: br, gzip",
+            "Accept: text/html,*/*",
+            "Connection: close",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        body = b""
         if data is not None:
             body = urlencode(data).encode()
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = self._connection or http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port or 80, timeout=self.timeout
-        )
-        self._connection = None
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            raw = response.read()
-        except ERRORS:
-            connection.close()
-            raise
-        for header in response.headers.get_all("Set-Cookie") or ():
-            for name, morsel in SimpleCookie(header).items():
-                if morsel["max-age"] == "0" or morsel["expires"].startswith("Thu, 01 Jan 1970"):
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        if response.will_close:
-            connection.close()
-        else:
-            self._connection = connection
-        encoding = response.getheader("Content-Encoding")
+            lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        raw = self._exchange(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        return self._answer(raw)
+
+    def _exchange(self, sent: bytes) -> bytes:
+        """Send one request on a new connection and read the answer until the server closes it."""
+        with socket.create_connection(self._address, timeout=self.timeout) as connection:
+            connection.sendall(sent)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _answer(self, raw: bytes) -> Answer:
+        head, separator, body = raw.partition(b"\r\n\r\n")
+        if not separator:
+            raise ValueError("an answer without the end of its headers")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        version, status, *_reason = status_line.split(" ", 2)
+        if not version.startswith("HTTP/1."):
+            raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            name, value = name.strip(), value.strip()
+            if name.lower() == "set-cookie":
+                self._keep_cookie(value)
+            headers[name] = value  # the last of repeated headers, as the old client's dict kept
+        length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+        if length is not None and int(length) != len(body):
+            raise ValueError(f"an answer cut short: {len(body)} of {length} bytes")
+        encoding = next((v for k, v in headers.items() if k.lower() == "content-encoding"), None)
         if encoding == "br":
-            raw = brotli.decompress(raw)
+            body = brotli.decompress(body)
         elif encoding == "gzip":
-            raw = gzip.decompress(raw)
-        return Answer(response.status, raw.decode("utf-8", "replace"), dict(response.headers.items()))
+            body = gzip.decompress(body)
+        return Answer(int(status), body.decode("utf-8", "replace"), headers)
+
+    def _keep_cookie(self, header: str) -> None:
+        """A Set-Cookie header: keep the cookie's value, or forget it when it is deleted."""
+        pair, *attributes = header.split(";")
+        name, _, value = pair.strip().partition("=")
+        lowered = [a.strip().lower() for a in attributes]
+        if "max-age=0" in lowered or any(a.startswith("expires=thu, 01 jan 1970") for a in lowered):
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = value  # sent back as it came, as a browser does
 
     def get(self, url: str, **kwargs) -> Answer:  # type: ignore[no-untyped-def]
         return self.request("GET", url, **kwargs)
