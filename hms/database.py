@@ -1,11 +1,12 @@
-"""Engine set-up per database, and the write lock that serializes bookings on every database."""
+"""Engine set-up per database, the write lock that serializes bookings on every database, and savepoints."""
 
 from __future__ import annotations
 
 import functools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, Table, bindparam, event, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from hms.extensions import db
 
@@ -132,6 +133,25 @@ def upsert(table: Table, row: dict[str, Any], keys: tuple[str, ...], changes: li
         return mysql_insert(table).values(row).on_duplicate_key_update(changes)
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return insert(table).values(row).on_conflict_do_update(index_elements=keys, set_=dict(changes))
+
+
+@contextmanager
+def savepoint(refused: Exception) -> Iterator[None]:
+    """Write what the block adds or changes inside a SAVEPOINT of the caller's transaction, and raise
+    `refused` when a constraint refuses it (a unique key that a concurrent request took after our own
+    check). Only the savepoint is rolled back: the block's new objects leave the session, the ones it
+    changed are read again when next used, and the caller's transaction goes on.
+
+    Make the changes inside the block, not before it: `begin_nested()` first flushes whatever is
+    pending, outside the savepoint, so a refusal there fails the whole transaction (every later
+    statement raises PendingRollbackError, and PostgreSQL refuses them anyway). Build a new object
+    there too when it names a loaded parent (`Department(hospital=...)`): the parent's collection
+    changes at once, and flushing it before the object is added makes SQLAlchemy warn."""
+    try:
+        with db.session.begin_nested():
+            yield
+    except IntegrityError as error:
+        raise refused from error
 
 
 def lock_rows(*rows: tuple[type, int]) -> None:

@@ -482,10 +482,9 @@ def open_encounter(appointment: Appointment, doctor: Doctor) -> Encounter:
     # The nurse's triage, when she took one, fills the complaint and the vitals (hms.services.triage).
     for name, value in triage.encounter_prefill(appointment.id).items():
         setattr(encounter, name, value)
-    db.session.add(encounter)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        with db.session.begin_nested():  # added inside: begin_nested() flushes what is pending outside it
+            db.session.add(encounter)
     except IntegrityError:  # a double click created it first
         found = encounter_for_appointment(appointment.id)
         if found is None:

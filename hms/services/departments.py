@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import gettext
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from hms.database import savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import Department, Hospital, User
@@ -34,23 +34,18 @@ def _existing(hospital: Hospital, name: str, except_id: int | None = None) -> De
     return db.session.scalar(query)
 
 
-def _flush_unique(name: str) -> None:
-    """Flush; a concurrent insert of the same name ends as the same clear message."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise Conflict(gettext(NAME_TAKEN, name=name), field="name") from error
+def _taken(name: str) -> Conflict:
+    return Conflict(gettext(NAME_TAKEN, name=name), field="name")
 
 
 def create_department(hospital: Hospital, name: str, actor: User) -> Department:
     name = _clean(name)
     clash = _existing(hospital, name)
     if clash is not None:
-        raise Conflict(gettext(NAME_TAKEN, name=clash.name), field="name")
-    department = Department(hospital=hospital, name=name)
-    db.session.add(department)
-    _flush_unique(name)
+        raise _taken(clash.name)
+    with savepoint(_taken(name)):  # a concurrent request may have taken the name since
+        department = Department(hospital=hospital, name=name)  # inside too: it adds to hospital.departments
+        db.session.add(department)
     record_event(
         "create", "department", department.id, hospital_id=hospital.id, user_id=actor.id, detail=name
     )
@@ -63,10 +58,10 @@ def rename_department(department: Department, name: str, actor: User) -> Departm
         return department
     clash = _existing(department.hospital, name, except_id=department.id)
     if clash is not None:
-        raise Conflict(gettext(NAME_TAKEN, name=clash.name), field="name")
+        raise _taken(clash.name)
     previous = department.name
-    department.name = name
-    _flush_unique(name)
+    with savepoint(_taken(name)):
+        department.name = name
     record_event(
         "update",
         "department",

@@ -4,8 +4,8 @@ in their reports (hms/services/reports.py, "Average rating")."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from hms.database import savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import Appointment, AppointmentStatus, Feedback, User
@@ -45,11 +45,7 @@ def leave_feedback(appointment: Appointment, patient_user: User, rating: int, co
         rating=rating,
         comment=comment,
     )
-    db.session.add(row)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:  # the same form sent twice at once
-        raise Conflict(N_("You have already rated this visit.")) from error
+    with savepoint(Conflict(N_("You have already rated this visit."))):  # the same form sent twice at once
+        db.session.add(row)
     record_event("create", "feedback", row.id, hospital_id=row.hospital_id, user_id=patient_user.id)
     return row

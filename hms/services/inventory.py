@@ -19,11 +19,10 @@ from datetime import date, datetime, timedelta
 from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from hms import clock
-from hms.database import lock_rows
+from hms.database import lock_rows, savepoint
 from hms.extensions import db
 from hms.models import (
     Hospital,
@@ -124,11 +123,8 @@ def create_item(
     item = InventoryItem(
         hospital_id=hospital.id, name=name, kind=kind, unit=unit, reorder_level=reorder_level
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(item)
-    except IntegrityError as error:  # created by someone else a moment ago
-        raise _name_taken_error() from error
+    with savepoint(_name_taken_error()):  # created by someone else a moment ago
+        db.session.add(item)
     record_event("create", "inventory_item", item.id, hospital_id=hospital.id, user_id=actor.id)
     return item
 
@@ -143,12 +139,8 @@ def update_item(
     changed = (name, unit, reorder_level, active) != (item.name, item.unit, item.reorder_level, item.active)
     if not changed:
         return False
-    item.name, item.unit, item.reorder_level, item.active = name, unit, reorder_level, active
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise _name_taken_error() from error
+    with savepoint(_name_taken_error()):
+        item.name, item.unit, item.reorder_level, item.active = name, unit, reorder_level, active
     record_event("update", "inventory_item", item.id, hospital_id=item.hospital_id, user_id=actor.id)
     return True
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 from flask import current_app, url_for
 from flask_babel import force_locale
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from hms import clock
+from hms.database import savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -35,6 +35,7 @@ from hms.services.errors import Conflict, EmailTaken, Invalid, NotFound
 from hms.templating import zoned_time
 
 INVITABLE = (Role.doctor, Role.staff, Role.hospital_admin)
+ALREADY_WAITING = N_("An invitation to this email is already waiting. Revoke it to send a new one.")
 
 
 def hash_token(token: str) -> str:
@@ -94,10 +95,7 @@ def invite(
     )
     if waiting is not None:
         if waiting.expires_at > now:
-            raise Conflict(
-                N_("An invitation to this email is already waiting. Revoke it to send a new one."),
-                field="email",
-            )
+            raise Conflict(ALREADY_WAITING, field="email")
         waiting.open_email = None  # an expired invitation makes way for the new one
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
@@ -115,14 +113,8 @@ def invite(
         created_at=now,
         expires_at=now + timedelta(hours=current_app.config["INVITATION_TTL_HOURS"]),
     )
-    db.session.add(invitation)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:  # the same invitation sent twice at once
-        raise Conflict(
-            N_("An invitation to this email is already waiting. Revoke it to send a new one."), field="email"
-        ) from error
+    with savepoint(Conflict(ALREADY_WAITING, field="email")):  # the same invitation sent twice at once
+        db.session.add(invitation)
     record_event(
         "invite", "invitation", invitation.id, hospital_id=hospital.id, user_id=actor.id, detail=role.value
     )

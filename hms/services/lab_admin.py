@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from hms.database import savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -164,13 +164,9 @@ def _code_taken(model: type, hospital_id: int, code: str, but: int | None = None
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _flush_unique(field: str = "code") -> None:
-    """Flush in a savepoint: a code taken by a concurrent request is the same 422 as one seen before."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Invalid(N_("This code is already used."), field=field) from None
+def _code_used() -> Invalid:
+    """The 422 of a code seen taken, or taken by a concurrent request since (`savepoint`)."""
+    return Invalid(N_("This code is already used."), field="code")
 
 
 # ---------------------------------------------------------------- tests
@@ -204,10 +200,10 @@ def create_test(hospital: Hospital, fields: TestFields, actor: User) -> LabTest:
     """A new test in the hospital's catalogue. Flushes; the caller commits."""
     values = _clean(fields)
     if _code_taken(LabTest, hospital.id, values["code"]):
-        raise Invalid(N_("This code is already used."), field="code")
+        raise _code_used()
     test = LabTest(hospital_id=hospital.id, active=True, **values)
-    db.session.add(test)
-    _flush_unique()
+    with savepoint(_code_used()):
+        db.session.add(test)
     record_event("create", "lab_test", test.id, hospital_id=hospital.id, detail=test.code)
     return test
 
@@ -217,12 +213,12 @@ def update_test(test: LabTest, fields: TestFields, actor: User) -> bool:
     changed. Flushes; the caller commits."""
     values = _clean(fields)
     if values["code"] != test.code and _code_taken(LabTest, test.hospital_id, values["code"], test.id):
-        raise Invalid(N_("This code is already used."), field="code")
+        raise _code_used()
     changed = [name for name, value in values.items() if getattr(test, name) != value]
-    for name in changed:
-        setattr(test, name, values[name])
     if changed:
-        _flush_unique()
+        with savepoint(_code_used()):
+            for name in changed:
+                setattr(test, name, values[name])
         record_event("update", "lab_test", test.id, hospital_id=test.hospital_id, detail=",".join(changed))
     return bool(changed)
 
@@ -356,12 +352,12 @@ def create_panel(
 ) -> LabPanel:
     values = _panel_values(hospital.id, code, name, loinc, price_minor)
     if _code_taken(LabPanel, hospital.id, values["code"]):
-        raise Invalid(N_("This code is already used."), field="code")
+        raise _code_used()
     tests = _panel_tests(hospital.id, test_ids)
     panel = LabPanel(hospital_id=hospital.id, active=True, **values)
     panel.members = [LabPanelTest(test=t, position=n) for n, t in enumerate(tests)]
-    db.session.add(panel)
-    _flush_unique()
+    with savepoint(_code_used()):
+        db.session.add(panel)
     record_event("create", "lab_panel", panel.id, hospital_id=hospital.id, detail=panel.code)
     return panel
 
@@ -379,21 +375,24 @@ def update_panel(
 ) -> bool:
     values = _panel_values(panel.hospital_id, code, name, loinc, price_minor)
     if values["code"] != panel.code and _code_taken(LabPanel, panel.hospital_id, values["code"], panel.id):
-        raise Invalid(N_("This code is already used."), field="code")
+        raise _code_used()
     tests = _panel_tests(panel.hospital_id, test_ids)
     values["active"] = active
     changed = [name for name, value in values.items() if getattr(panel, name) != value]
-    for name in changed:
-        setattr(panel, name, values[name])
-    if [t.id for t in panel.tests] != [t.id for t in tests]:
-        panel.members.clear()
-        db.session.flush()
-        panel.members.extend(LabPanelTest(test=t, position=n) for n, t in enumerate(tests))
-        changed.append("tests")
-    if changed:
-        _flush_unique()
-        record_event("update", "lab_panel", panel.id, hospital_id=panel.hospital_id, detail=",".join(changed))
-    return bool(changed)
+    # Read before any change: loading the members would flush the changes outside the savepoint.
+    new_tests = [t.id for t in panel.tests] != [t.id for t in tests]
+    if not changed and not new_tests:
+        return False
+    with savepoint(_code_used()):
+        for name in changed:
+            setattr(panel, name, values[name])
+        if new_tests:
+            panel.members.clear()
+            db.session.flush()  # the old rows go first: a test is in a panel once
+            panel.members.extend(LabPanelTest(test=t, position=n) for n, t in enumerate(tests))
+            changed.append("tests")
+    record_event("update", "lab_panel", panel.id, hospital_id=panel.hospital_id, detail=",".join(changed))
+    return True
 
 
 # ---------------------------------------------------------------- critical values

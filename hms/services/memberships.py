@@ -7,14 +7,15 @@ end in the state last asked for, with one audit event per real change."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError
 
 from hms import clock
-from hms.database import lock_rows
+from hms.database import lock_rows, savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -59,12 +60,13 @@ def _check_department(hospital: Hospital, department: Department | None) -> None
         raise Invalid(N_("Choose one of this hospital's departments."), field="department")
 
 
-def _flush_new(membership: Membership, name: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:  # the same doctor added twice at once
-        raise Conflict(gettext(ALREADY_LINKED, name=name), field="email") from error
+def _add_new(name: str, **fields: Any) -> Membership:
+    """A new membership of Dr `name`; the same doctor linked twice at once is the clear Conflict. It is
+    built inside the savepoint too: it names its doctor and hospital, which then count as changed."""
+    with savepoint(Conflict(gettext(ALREADY_LINKED, name=name), field="email")):
+        membership = Membership(**fields)
+        db.session.add(membership)
+    return membership
 
 
 def _lock(membership_id: int) -> None:
@@ -115,7 +117,8 @@ def add_doctor(
         existing.fee_minor = fee_minor or existing.fee_minor
         answer_request(existing, accept=True, actor=actor)
         return existing
-    membership = Membership(
+    membership = _add_new(
+        user.full_name,
         doctor=user.doctor,
         hospital=hospital,
         department=department,
@@ -123,8 +126,6 @@ def add_doctor(
         status=MembershipStatus.active,
         since=clock.now(),
     )
-    db.session.add(membership)
-    _flush_new(membership, user.full_name)
     _audit("create", membership, actor, detail="added by email")
     return membership
 
@@ -218,11 +219,14 @@ def request_to_join(doctor: Doctor, hospital: Hospital, actor: User) -> Membersh
         if existing.status == MembershipStatus.requested:
             raise Conflict(gettext("You already asked to join %(hospital)s.", hospital=hospital.name))
         raise Conflict(gettext("You are already linked to %(hospital)s.", hospital=hospital.name))
-    membership = Membership(
-        doctor=doctor, hospital=hospital, status=MembershipStatus.requested, fee_minor=0, since=clock.now()
+    membership = _add_new(
+        doctor.name,
+        doctor=doctor,
+        hospital=hospital,
+        status=MembershipStatus.requested,
+        fee_minor=0,
+        since=clock.now(),
     )
-    db.session.add(membership)
-    _flush_new(membership, doctor.name)
     _audit("request", membership, actor)
     return membership
 

@@ -18,10 +18,9 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import get_currency_precision
 from flask_babel import gettext
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from hms import clock
-from hms.database import lock_rows
+from hms.database import lock_rows, savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import Admission, Bed, BedStatus, BedStay, Hospital, User, Ward, WardKind
@@ -198,15 +197,6 @@ def _name_taken(hospital_id: int, name: str, but: int | None = None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _flush_unique(message: str, field_name: str) -> None:
-    """Flush in a savepoint: a name or label taken by a concurrent request is the same 422."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Invalid(message, field=field_name) from None
-
-
 def _held(bed_id: int):  # type: ignore[no-untyped-def]
     """An open admission lies in the bed (the UNIQUE admissions.bed_id)."""
     return exists().where(Admission.bed_id == bed_id)
@@ -224,8 +214,9 @@ def create_ward(
     if _name_taken(hospital.id, name):
         raise Invalid(gettext(NAME_TAKEN, name=name), field="name")
     ward = Ward(hospital_id=hospital.id, name=name, active=True, **values)
-    db.session.add(ward)
-    _flush_unique(gettext(NAME_TAKEN, name=name), "name")
+    # A name (or, below, a label) taken by a concurrent request since the check: the same 422.
+    with savepoint(Invalid(gettext(NAME_TAKEN, name=name), field="name")):
+        db.session.add(ward)
     record_event("create", "ward", ward.id, hospital_id=hospital.id, detail=name)
     return ward
 
@@ -241,10 +232,10 @@ def update_ward(ward: Ward, actor: User, *, name: str, kind: str, daily_rate: De
     if values["name"] != ward.name and _name_taken(ward.hospital_id, values["name"], ward.id):
         raise Invalid(gettext(NAME_TAKEN, name=values["name"]), field="name")
     changed = [key for key, value in values.items() if getattr(ward, key) != value]
-    for key in changed:
-        setattr(ward, key, values[key])
     if changed:
-        _flush_unique(gettext(NAME_TAKEN, name=values["name"]), "name")
+        with savepoint(Invalid(gettext(NAME_TAKEN, name=values["name"]), field="name")):
+            for key in changed:
+                setattr(ward, key, values[key])
         record_event("update", "ward", ward.id, hospital_id=ward.hospital_id, detail=",".join(changed))
     return bool(changed)
 
@@ -289,16 +280,16 @@ def add_beds(ward: Ward, spec: str, actor: User) -> list[Bed]:
         raise Invalid(gettext(LABELS_TAKEN, labels=", ".join(taken)), field="labels")
     now = clock.now()
     added = []
-    for label in labels:
-        bed = existing.get(label.lower())
-        if bed is None:
-            bed = Bed(ward_id=ward.id, hospital_id=ward.hospital_id, label=label, changed_at=now)
-            db.session.add(bed)
-        else:
-            bed.retired, bed.status, bed.label = False, BedStatus.free, label
-            bed.version, bed.changed_at = bed.version + 1, now
-        added.append(bed)
-    _flush_unique(gettext(LABELS_TAKEN, labels=", ".join(labels)), "labels")
+    with savepoint(Invalid(gettext(LABELS_TAKEN, labels=", ".join(labels)), field="labels")):
+        for label in labels:
+            bed = existing.get(label.lower())
+            if bed is None:
+                bed = Bed(ward_id=ward.id, hospital_id=ward.hospital_id, label=label, changed_at=now)
+                db.session.add(bed)
+            else:
+                bed.retired, bed.status, bed.label = False, BedStatus.free, label
+                bed.version, bed.changed_at = bed.version + 1, now
+            added.append(bed)
     record_event("create", "bed", ward.id, hospital_id=ward.hospital_id, detail=",".join(labels)[:500])
     return added
 
@@ -316,9 +307,9 @@ def rename_bed(bed: Bed, label: str, actor: User) -> bool:
     if clash is not None:
         raise Invalid(gettext(LABELS_TAKEN, labels=label), field="label")
     previous = bed.label
-    bed.label = label
-    bed.changed_at = clock.now()
-    _flush_unique(gettext(LABELS_TAKEN, labels=label), "label")
+    with savepoint(Invalid(gettext(LABELS_TAKEN, labels=label), field="label")):
+        bed.label = label
+        bed.changed_at = clock.now()
     record_event("update", "bed", bed.id, hospital_id=bed.hospital_id, detail=f"{previous} → {label}"[:500])
     return True
 
