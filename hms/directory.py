@@ -115,6 +115,9 @@ def picker_context(  # type: ignore[no-untyped-def]
         if calendar.covers(day)
         else scheduling.day_slots(membership.doctor_id, hospital, day, now)
     )
+    refused = extra.pop("refused", None)
+    if refused is not None:  # a time taken meanwhile: the nearest free ones, from this calendar
+        extra["alternatives"] = refused.nearest_in(calendar, now)
     shown = {extra.get("taken_key"), keep_key}
     return {
         "membership": membership,
@@ -131,11 +134,12 @@ def picker_context(  # type: ignore[no-untyped-def]
 def refusal(form, error: DomainError) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
     """A refused booking or move, for the picker shown again: the transaction rolled back, the error on
     the form, and the answer's status with what the picker adds: for a time taken meanwhile, 409 with
-    that time struck and the nearest free ones; else the error's 409 or 422."""
+    that time struck and the nearest free ones (`picker_context` takes them from its calendar); else
+    the error's 409 or 422."""
     db.session.rollback()
     attach_error(form, error)
     if isinstance(error, scheduling.SlotTaken):
-        return 409, {"taken_key": form.slot.data, "alternatives": error.alternatives}
+        return 409, {"taken_key": form.slot.data, "refused": error}
     return (error.status if error.status in (409, 422) else 422), {}
 
 

@@ -248,6 +248,26 @@ def test_a_taken_slot_is_refused_with_the_nearest_free_slots(clinic, make):
     assert hhmm(refused.value.alternatives) == ["10:00", "10:30", "11:00"]
 
 
+def test_the_nearest_free_slots_come_from_the_pickers_calendar_or_past_its_end(clinic, make):
+    """A refusal shown with the picker takes the nearest free times from the picker's own calendar (no
+    statement of its own); when that fortnight holds fewer than three from the taken time on, they are
+    read over the whole horizon, as `alternatives` reads them."""
+    hospital, doctor, patient = clinic
+    book(patient, doctor, hospital, at(hospital, DAY, "09:30"))
+    with pytest.raises(scheduling.SlotTaken) as refused:
+        book(make.patient(), doctor, hospital, at(hospital, DAY, "09:30"))
+    db.session.rollback()
+    today = scheduling.local_today(hospital)
+    fortnight = scheduling.Calendar(doctor.doctor.id, hospital, today, today + timedelta(days=13))
+    assert hhmm(refused.value.nearest_in(fortnight, clock.now())) == ["10:00", "10:30", "11:00"]
+    # A calendar that ends on the taken day, as seen while the rest of that morning was booked too.
+    full = [(at(hospital, DAY, "09:30"), at(hospital, DAY, "12:00"))]
+    short = scheduling.Calendar(doctor.doctor.id, hospital, today, DAY, busy=full, time_off=[])
+    assert short.nearest_free(at(hospital, DAY, "09:30"), clock.now()) == []
+    assert refused.value.nearest_in(short, clock.now()) == refused.value.alternatives
+    assert hhmm(refused.value.alternatives) == ["10:00", "10:30", "11:00"]
+
+
 def test_a_patient_cannot_hold_two_overlapping_appointments_anywhere(clinic, make):
     hospital, doctor, patient = clinic
     other_hospital = make.hospital(timezone="Africa/Nairobi")

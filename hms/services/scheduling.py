@@ -48,6 +48,7 @@ from hms.services.audit import record_event
 from hms.services.errors import Conflict, Invalid, NotAllowed
 
 PICKER_DAYS = 14
+NEAREST = 3  # free slots offered in place of a taken one
 # No visit lasts longer: every "overlaps [start, end)" query also bounds start_at from below by it, so
 # that the (doctor_id, start_at) and (patient_id, start_at) indexes read only the days around, however
 # many years of appointments lie before them.
@@ -58,11 +59,23 @@ _SLOT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
 
 
 class SlotTaken(Conflict):
-    """The slot was booked by someone else; `alternatives` are the nearest free slots."""
+    """The slot at `around` was booked by someone else. The nearest free slots are worked out only when
+    asked for, after the booking's transaction (and its locks) ended: `nearest_in` takes them from the
+    calendar the picker shown again reads anyway; `alternatives` reads them on its own. A walk-in
+    that just tries the next time asks for neither."""
 
-    def __init__(self, alternatives: list[Slot]) -> None:
+    def __init__(self, doctor_id: int, hospital: Hospital, around: datetime, now: datetime) -> None:
         super().__init__(N_("Sorry, someone has just booked that time. Please pick another."), field="slot")
-        self.alternatives = alternatives
+        self.doctor_id, self.hospital, self.around, self.now = doctor_id, hospital, around, now
+
+    @functools.cached_property
+    def alternatives(self) -> list[Slot]:
+        return nearest_free_slots(self.doctor_id, self.hospital, self.around, now=self.now)
+
+    def nearest_in(self, calendar: Calendar, now: datetime) -> list[Slot]:
+        """The nearest free slots, from `calendar` (the picker's fortnight) when it holds all of them."""
+        found = calendar.nearest_free(self.around, now)
+        return found if len(found) == NEAREST else self.alternatives
 
 
 @dataclass(frozen=True)
@@ -345,6 +358,15 @@ class Calendar:
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last
 
+    def nearest_free(self, around: datetime, now: datetime, count: int = NEAREST) -> list[Slot]:
+        """The first `count` free slots from `around` on, within the calendar's days."""
+        found: list[Slot] = []
+        day = max(self.first, around.astimezone(self.tz).date())
+        while day <= self.last and len(found) < count:
+            found += [s for s in self.slots(day, now) if s.free and s.start >= around][: count - len(found)]
+            day += timedelta(days=1)
+        return found
+
 
 def calendar_for(membership: Membership | PickerCard, first: date, last: date) -> Calendar:
     """The calendar of a doctor at a hospital; the membership's weekly hours are used when already
@@ -383,7 +405,7 @@ def day_strip(
 
 
 def nearest_free_slots(
-    doctor_id: int, hospital: Hospital, around: datetime, count: int = 3, now: datetime | None = None
+    doctor_id: int, hospital: Hospital, around: datetime, count: int = NEAREST, now: datetime | None = None
 ) -> list[Slot]:
     """The first `count` free slots from `around` on, within the picker's horizon."""
     now = now or clock.now()
@@ -391,13 +413,7 @@ def nearest_free_slots(
     last = local_today(hospital, now) + timedelta(days=PICKER_DAYS)
     if first > last:
         return []
-    calendar = Calendar(doctor_id, hospital, first, last)
-    found: list[Slot] = []
-    day = first
-    while day <= last and len(found) < count:
-        found += [s for s in calendar.slots(day, now) if s.free and s.start >= around][: count - len(found)]
-        day += timedelta(days=1)
-    return found
+    return Calendar(doctor_id, hospital, first, last).nearest_free(around, now, count)
 
 
 # The rules' statement of a page of search results, built once per process (building it cost more
@@ -823,7 +839,7 @@ def book_appointment(
         raise Invalid(N_("Bookings open at most six months ahead."), field="slot")
     slot = _schedule_slot(membership, start, [(a.start_at, a.end_at) for a in doctors])
     if not slot.free:
-        raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now))
+        raise SlotTaken(doctor_id, hospital, slot.start, now)
     clash = next((a for a in patients if _overlaps(a.start_at, a.end_at, slot.start, slot.end)), None)
     if clash is not None:
         raise Conflict(
@@ -856,7 +872,7 @@ def book_appointment(
             appointment.doctor, appointment.hospital = membership.doctor, hospital
             db.session.add(appointment)
     except IntegrityError as error:  # the unique keys caught what the checks could not
-        raise SlotTaken(nearest_free_slots(doctor_id, hospital, slot.start, now=now)) from error
+        raise SlotTaken(doctor_id, hospital, slot.start, now) from error
     record_event(
         "create",
         "appointment",
