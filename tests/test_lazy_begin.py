@@ -112,3 +112,49 @@ def test_a_page_that_reads_opens_no_transaction_and_one_that_audits_commits(app,
     db.session.remove()
     events = db.session.scalar(text("SELECT count(*) FROM audit_events WHERE action = 'view'"))
     assert events >= 1  # committed, not left in a transaction that was never opened
+
+
+def _prepared(conn) -> int:  # type: ignore[no-untyped-def]
+    """How many statements psycopg keeps prepared on this connection."""
+    return len(conn.connection.dbapi_connection._prepared._names)
+
+
+def test_a_transaction_that_only_locked_ends_without_forgetting_the_prepared_statements(make):
+    """A refused booking took its locks, read, and wrote nothing: ending it releases the locks and, being
+    sent as COMMIT, keeps what psycopg prepared (a ROLLBACK makes it deallocate every statement, and
+    PostgreSQL then plans each one again on the next requests)."""
+    patient = make.patient()
+    db.session.commit()
+    count = select(func.count()).select_from(User)
+    lock = select(Patient.id).where(Patient.id == patient.patient.id).with_for_update()
+    with db.engine.connect() as conn, db.engine.connect() as other:
+        for _ in range(6):  # psycopg prepares a statement on its fifth run
+            conn.execute(count)
+        assert _prepared(conn) >= 1
+        conn.execute(lock)
+        conn.execute(count)
+        assert _status(conn) == TransactionStatus.INTRANS
+        conn.rollback()
+        assert _status(conn) == TransactionStatus.IDLE
+        assert _prepared(conn) >= 1  # still prepared
+        other.execute(text("SET lock_timeout = '200ms'"))
+        other.execute(lock)  # the lock was released
+        other.rollback()
+
+
+@pytest.mark.parametrize("inside_a_savepoint", [False, True])
+def test_a_write_after_a_locking_read_is_still_rolled_back(make, inside_a_savepoint):
+    """The transaction opened by a lock, then a write (perhaps in a savepoint rolled back to, which does
+    not undo the transaction's writes before it): ending it is a real ROLLBACK, and the write is gone."""
+    patient = make.patient()
+    db.session.commit()
+    with db.engine.connect() as conn:
+        conn.execute(select(Patient.id).where(Patient.id == patient.patient.id).with_for_update())
+        conn.execute(update(User).where(User.id == patient.id).values(full_name="Never Written"))
+        if inside_a_savepoint:
+            savepoint = conn.begin_nested()
+            conn.execute(select(func.count()).select_from(User))
+            savepoint.rollback()
+        conn.rollback()
+        assert _status(conn) == TransactionStatus.IDLE
+    assert db.session.scalar(select(User.full_name).where(User.id == patient.id)) != "Never Written"

@@ -81,6 +81,12 @@ class LeanClient:
         """Send one request on a new connection and read the answer until the server closes it."""
         with socket.create_connection(self._address, timeout=self.timeout) as connection:
             connection.sendall(sent)
+            # Nothing more to send: say so at once. gunicorn's sync worker, once it has answered, waits
+            # for the peer to close its side (RFC 9112's lingering close) before it takes the next
+            # request; a client thread waiting for the GIL on the server's own cores kept it waiting
+            # (5.5% of the workers' time under the load mix, sampled with py-spy). In production nginx
+            # is that peer, and closes at once.
+            connection.shutdown(socket.SHUT_WR)
             chunks = []
             while chunk := connection.recv(65536):
                 chunks.append(chunk)

@@ -34,7 +34,15 @@ from collections import Counter
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.bench.common import create_database, double_bookings, gunicorn, login, percentile, seed
+from tests.bench.common import (
+    cpu_seconds,
+    create_database,
+    double_bookings,
+    gunicorn,
+    login,
+    percentile,
+    seed,
+)
 from tests.bench.load import EXPECTED, REQUESTS_CLIENT_HELP, run_load
 
 HX = {"HX-Request": "true"}
@@ -231,12 +239,13 @@ def main() -> int:
             sessions = [login(hms, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
             rounds = []
             for _round in range(2):  # like every figure above, the better of two rounds
-                client_cpu = time.process_time()
+                client_cpu, before = time.process_time(), cpu_seconds()
                 stats, wall = run_load(hms, sessions, args.seconds, 10**9)
                 client_cpu = time.process_time() - client_cpu  # the load's own client, on the same cores
+                used = {k: v - before[k] for k, v in cpu_seconds().items()}
                 total = sum(len(v) for v in stats.latency.values()) + sum(stats.errors.values())
-                rounds.append((total / wall, stats, wall, client_cpu))
-            _rate, stats, wall, client_cpu = max(rounds, key=lambda r: r[0])
+                rounds.append((total / wall, stats, wall, client_cpu, used))
+            _rate, stats, wall, client_cpu, used = max(rounds, key=lambda r: r[0])
             errors = sum((r[1].errors for r in rounds), Counter())  # either round's errors count
         found = double_bookings(database_url)
     finally:
@@ -271,6 +280,10 @@ def main() -> int:
     print(
         f"the load's client (Python threads, {client_kind}) used {client_cpu / wall:.0%} of one core, "
         f"{client_cpu * 1000 / max(total, 1):.1f} ms per request"
+    )
+    print(
+        f"the load's CPU per request: gunicorn {used['gunicorn'] * 1000 / max(total, 1):.2f} ms, "
+        f"PostgreSQL {used['postgres'] * 1000 / max(total, 1):.2f} ms"
     )
     print(f"double bookings found by SQL: doctor {found['doctor']}, patient {found['patient']}")
     print(f"machine load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

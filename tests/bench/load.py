@@ -35,6 +35,7 @@ import requests
 from tests.bench.client import ERRORS as CLIENT_ERRORS
 from tests.bench.common import (
     SPECIALTIES,
+    cpu_seconds,
     create_database,
     csrf_from,
     double_bookings,
@@ -173,7 +174,10 @@ def main() -> int:
         with gunicorn(database_url, workers=args.workers) as base:
             lean = not args.requests_client
             sessions = [login(base, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
+            before, client = cpu_seconds(), time.process_time()
             stats, wall = run_load(base, sessions, args.seconds, args.max_requests)
+            used = {k: v - before[k] for k, v in cpu_seconds().items()}
+            used["this client"] = time.process_time() - client
         found = double_bookings(database_url)
     finally:
         drop()
@@ -184,6 +188,10 @@ def main() -> int:
         f"doctors {args.doctors} at 2 hospitals"
     )
     print(f"requests: {total} in {wall:.1f} s = {total / wall:.1f} requests/s")
+    print(
+        "CPU per request (the steadier figure): "
+        + ", ".join(f"{k} {v * 1000 / max(total, 1):.2f} ms" for k, v in used.items())
+    )
     print(f"{'action':<12} {'count':>6} {'p50 ms':>8} {'p95 ms':>8}")
     for action in EXPECTED:
         times = stats.latency.get(action, [])
