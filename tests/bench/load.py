@@ -9,12 +9,16 @@ port and logs every patient in through the real login form. Then each patient, i
 with his own session and CSRF token, repeats what people do: searches doctors as he types (the HTMX
 results fragment), opens a doctor from the results, looks at a few days in the slot picker (the HTMX
 day fragment) and, one time in two, books one of the earliest free times he was shown, within the next
-three days, so that patients collide. It stops after `seconds` or `max-requests`, whichever comes first.
-Each patient's browser is tests/bench/client.py (http.client with his cookies, br/gzip answers): it
-shares the machine's cores with the server, and the requests library cost three times its CPU.
+three days (not one he holds already), so that patients collide. It stops after `seconds` or
+`max-requests`, whichever comes first.
+Each patient's browser is tests/bench/client.py (straight on a socket, with his cookies, br/gzip
+answers; the booking sent as the page's hx-post): it shares the machine's cores with the server, and
+the requests library cost five times its CPU.
 
-It prints requests/s, p50/p95 latency per action, errors (5xx, timeouts, refused connections, any
-status a browser would not expect) and the double bookings counted by SQL afterwards. It exits 1 when
+It prints requests/s, the CPU per request of gunicorn, PostgreSQL and the client (from /proc: the
+figure to compare versions with on a noisy machine), p50/p95 latency per action, errors (5xx,
+timeouts, refused connections, any status a browser would not expect) and the double bookings counted
+by SQL afterwards. It exits 1 when
 a double booking or an error was found. Only 127.0.0.1 is used."""
 
 from __future__ import annotations
@@ -125,6 +129,10 @@ def patient(base: str, session, stats: Stats, rng: random.Random) -> None:  # ty
             picker = stats.timed("day picker", session, "GET", doctor_url, params={"day": day}, headers=HX)
             if picker is not None and picker.status_code == 200:
                 shown = FREE_SLOT.findall(picker.text) or shown
+        # A patient knows his own appointments: he picks a time he is not booked at already (with this
+        # doctor or another), so that refusals come from other patients taking the time first.
+        mine = booked_times(session)
+        shown = [key for key in shown if key not in mine]
         if not shown or rng.random() < 0.5 or not stats.go_on():
             continue
         form = {
@@ -134,7 +142,16 @@ def patient(base: str, session, stats: Stats, rng: random.Random) -> None:  # ty
             "csrf_token": token,
         }
         book_url = doctor_url + "/book"
-        stats.timed("book", session, "POST", book_url, data=form, headers=HX, allow_redirects=False)
+        answer = stats.timed("book", session, "POST", book_url, data=form, headers=HX, allow_redirects=False)
+        if answer is not None and answer.status_code == 200:
+            mine.add(form["slot"])
+
+
+def booked_times(session) -> set[str]:  # type: ignore[no-untyped-def]
+    """The times (slot keys) this patient's browser booked, kept with it from one round to the next."""
+    if not hasattr(session, "booked_times"):
+        session.booked_times = set()
+    return session.booked_times
 
 
 def run_load(
