@@ -9,8 +9,8 @@ port and logs every patient in through the real login form. Then each patient, i
 with his own session and CSRF token, repeats what people do: searches doctors as he types (the HTMX
 results fragment), opens a doctor from the results, looks at a few days in the slot picker (the HTMX
 day fragment) and, one time in two, books one of the earliest free times he was shown, within the next
-three days (not one he holds already), so that patients collide. It stops after `seconds` or
-`max-requests`, whichever comes first.
+three days that have free times (not a time he holds already), so that patients collide. It stops
+after `seconds` or `max-requests`, whichever comes first.
 Each patient's browser is tests/bench/client.py (straight on a socket, with his cookies, br/gzip
 answers; the booking sent as the page's hx-post): it shares the machine's cores with the server, and
 the requests library cost five times its CPU.
@@ -54,13 +54,15 @@ REQUESTS_CLIENT_HELP = (
     "patients on the requests library (2-3x the client's CPU) instead of tests/bench/client.py"
 )
 DOCTOR_LINK = re.compile(r'href="(/patient/doctors/\d+/at/\d+)"')
-DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
+# A day of the strip that has free times (a full one is marked `class="day full"`).
+OPEN_DAY = re.compile(r'href="[^"]*\?day=(\d{4}-\d{2}-\d{2})" hx-get="[^"]*"\s+class="day"')
 FREE_SLOT = re.compile(r'<input type="radio" name="slot" value="([^"]+)" required')
 SEARCHES = ["Doctor", "Doctor 1", "Doctor 2", "Bench", "Nairobi", *SPECIALTIES, "Card", "paed"]
 # A booking is sent as the page's form sends it with JavaScript on (hx-post): it answers with the
 # confirmation itself (200), or with the form again and the nearest free times (409).
 EXPECTED = {"search": {200}, "doctor page": {200}, "day picker": {200}, "book": {200, 409}}
-BOOKING_DAYS = 3  # only the first days are booked, so that patients contend for the same times
+BOOKING_DAYS = 3  # only the first days with free times are booked, so that patients contend for them
+SLOTS_PER_DAY = 8  # the seeded doctors work 08:00–12:00 in 30-minute slots
 
 
 class Stats:
@@ -121,7 +123,10 @@ def patient(base: str, session, stats: Stats, rng: random.Random) -> None:  # ty
         if page is None or page.status_code != 200:
             continue
         token = csrf_from(page.text)
-        days = sorted(set(DAY_LINK.findall(page.text)))[:BOOKING_DAYS]
+        # The first days with free times, leaving out those he is booked all morning on himself.
+        mine = booked_times(session)
+        full = {day for day, n in Counter(key[:10] for key in mine).items() if n >= SLOTS_PER_DAY}
+        days = [day for day in sorted(set(OPEN_DAY.findall(page.text))) if day not in full][:BOOKING_DAYS]
         shown: list[str] = []
         for day in rng.sample(days, k=min(2, len(days))):
             if not stats.go_on():
@@ -131,7 +136,6 @@ def patient(base: str, session, stats: Stats, rng: random.Random) -> None:  # ty
                 shown = FREE_SLOT.findall(picker.text) or shown
         # A patient knows his own appointments: he picks a time he is not booked at already (with this
         # doctor or another), so that refusals come from other patients taking the time first.
-        mine = booked_times(session)
         shown = [key for key in shown if key not in mine]
         if not shown or rng.random() < 0.5 or not stats.go_on():
             continue
