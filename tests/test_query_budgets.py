@@ -104,6 +104,21 @@ def test_a_full_page_and_the_bells_poll_read_the_bells_count_with_the_session(cl
     assert not any("notifications" in s for s in seen), seen
 
 
+def test_the_pickers_search_and_bell_fragments_read_the_session_without_the_profile(client, login_as, busy):
+    """The fragments asked for over and over (the bell's poll, the search's results, the picker's days)
+    never use the patient's row: the session's statement leaves it out, and nothing reads it later; a
+    full page, whose shell uses it, reads it with the session."""
+    login_as(busy.patient)
+    page, day = picker_paths(busy)
+    for path, headers in ((day, HX), ("/patient/doctors?q=a", HX), ("/notifications/bell", HX)):
+        seen = statements(client, path, headers=headers)
+        assert "user_sessions" in seen[0]
+        assert not any("patients" in s for s in seen), (path, seen)
+    for path in (page, "/patient/doctors"):
+        seen = statements(client, path)
+        assert "user_sessions" in seen[0] and "patients" in seen[0], (path, seen)
+
+
 def test_the_session_is_touched_at_most_once_a_minute_and_never_by_a_poll(client, login_as, busy):
     from hms.models import UserSession
 

@@ -52,9 +52,11 @@ def load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     token, role = session.get(SESSION_KEY), session.get(ROLE_KEY)
-    counting = _shows_the_bell()
+    counting, profile = _shows_the_bell(), _uses_the_profile()
     found = first_read(
-        lambda: sessions.find_session(token, role if isinstance(role, str) else None, unread=counting)
+        lambda: sessions.find_session(
+            token, role if isinstance(role, str) else None, unread=counting, profile=profile
+        )
     )
     row, unread = found if found is not None else (None, None)
     user = row.user if row is not None else None
@@ -78,6 +80,22 @@ def load_user(user_id: str) -> User | None:
     if sessions.idle_logout_on():
         g.idle_seconds_left = sessions.seconds_left(row, user, last_seen=clock.now() if touching else None)
     return user
+
+
+# Fragments asked for over and over that never use the signed-in user's profile (his patient, doctor,
+# staff or administrator row): the bell's poll, the doctor search's results and the slot picker's days.
+# The session's statement leaves the profile out for them (nineteen columns and an object fewer for a
+# patient); their full pages draw the shell, which uses it. Were one of them to use it, it would be read
+# then, one statement more, which their statement budgets (tests/test_query_budgets.py) would show.
+PROFILE_FREE_FRAGMENTS = frozenset({"notifications.bell", "patient.find_doctors", "patient.doctor_page"})
+
+
+def _uses_the_profile() -> bool:
+    return not (
+        request.method == "GET"
+        and request.endpoint in PROFILE_FREE_FRAGMENTS
+        and (is_htmx() or request.endpoint == "notifications.bell")
+    )
 
 
 def _shows_the_bell() -> bool:

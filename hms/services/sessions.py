@@ -67,18 +67,18 @@ def _profile(role: str | None) -> list:  # type: ignore[type-arg]
 # The statement of `find_session` per role (None: any role) and with or without the bell's count, built
 # once per process: building its joined loads took a tenth of the CPU time of a small page. The token's
 # hash is its only parameter.
-_FIND_SESSION: dict[tuple[str | None, bool], object] = {}
+_FIND_SESSION: dict[tuple[str | None, bool, bool], object] = {}
 _ROLES = frozenset(role.value for role in Role)
 
 
-def _find_session_statement(role: str | None, unread: bool):  # type: ignore[no-untyped-def]
-    key = (role if role in _ROLES else None, unread)
+def _find_session_statement(role: str | None, unread: bool, profile: bool = True):  # type: ignore[no-untyped-def]
+    key = (role if role in _ROLES else None, unread, profile)
     statement = _FIND_SESSION.get(key)
     if statement is None:
         statement = (
             select(UserSession)
             .where(UserSession.token_hash == bindparam("token_hash"))
-            .options(joinedload(UserSession.user).options(*_profile(key[0])))
+            .options(joinedload(UserSession.user).options(*(_profile(key[0]) if profile else [])))
         )
         if unread:
             statement = statement.add_columns(
@@ -91,16 +91,18 @@ def _find_session_statement(role: str | None, unread: bool):  # type: ignore[no-
 
 
 def find_session(
-    token: str | None, role: str | None = None, *, unread: bool = False
+    token: str | None, role: str | None = None, *, unread: bool = False, profile: bool = True
 ) -> tuple[UserSession, int | None] | None:
     """The session of the cookie's token, with its user and his role's profile (and hospital), in one
     statement: every signed-in request starts with this and reads neither again. `role` (kept in the
     signed cookie at login) narrows the statement to that role's profile: fewer columns to read.
-    With `unread`, the same statement counts his unread notifications (the bell of a full page, or
-    the bell's poll: one round trip fewer); else the count is None."""
+    Without `profile`, the profile is left out (a request known not to use it; were it used, it would
+    be read then). With `unread`, the same statement counts his unread notifications (the bell of a
+    full page, or the bell's poll: one round trip fewer); else the count is None."""
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
-    found = db.session.execute(_find_session_statement(role, unread), {"token_hash": _hash(token)}).first()
+    statement = _find_session_statement(role, unread, profile)
+    found = db.session.execute(statement, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
     return found[0], (found[1] if unread else None)
