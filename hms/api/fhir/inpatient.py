@@ -352,9 +352,12 @@ def search_encounters(user: User, search: Search) -> tuple[list[dict[str, Any]],
                 select(Admission).where(Admission.id.in_(wanted_admissions)).options(*ADMISSION_OPTIONS)
             ).unique()
         }
-    audit_views(
-        [audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in visits_by_id.values()]
-        + [_audited_admission(a) for a in admissions_by_id.values()]
+    audit_views(  # by record id, as the answer lists them (each dict holds its rows in no set order)
+        [
+            audited_record("encounter", e.id, e.patient_id, e.hospital_id)
+            for e in (visits_by_id[key] for key in sorted(visits_by_id))
+        ]
+        + [_audited_admission(admissions_by_id[key]) for key in sorted(admissions_by_id)]
     )
     resources = [
         clean(clinical.encounter_resource(visits_by_id[row.record_id]))

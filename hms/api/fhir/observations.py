@@ -356,10 +356,13 @@ def search_observations(user: User, search: Search) -> tuple[list[dict[str, Any]
                 .options(*lab.RESULT_OPTIONS)
             )
         }
+    # By record id, as the answer lists them: each dict holds its statement's rows in no set order.
+    shown_encounters = [encounters[key] for key in sorted(encounters)]
+    shown_triages = [triages[key] for key in sorted(triages)]
     audit_views(
-        [audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in encounters.values()]
-        + [audited_record("vital_signs", v.id, v.patient_id, v.hospital_id) for v in triages.values()]
-        + [lab.audited_result(r) for r in results.values()]
+        [audited_record("encounter", e.id, e.patient_id, e.hospital_id) for e in shown_encounters]
+        + [audited_record("vital_signs", v.id, v.patient_id, v.hospital_id) for v in shown_triages]
+        + [lab.audited_result(results[key]) for key in sorted(results)]
     )
     found = []
     for row in page:
