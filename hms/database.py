@@ -107,25 +107,22 @@ def lazy_begin(engine: Engine) -> None:
     psycopg forgets its prepared statements on every ROLLBACK."""
     import psycopg
 
-    idle = psycopg.pq.TransactionStatus.IDLE
+    idle, in_transaction = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
     wrote: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()  # their open transaction wrote
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_before_a_write(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         dbapi_connection = cursor.connection
-        reads = _PLAIN_READ.match(statement) or _NESTED.match(statement)
-        if dbapi_connection.info.transaction_status != idle:
-            if not reads:
-                wrote.add(dbapi_connection)
-            return
-        if (
-            _PLAIN_READ.match(statement)
-            and not _LOCKING_READ.search(statement)
-            and not isinstance(cursor, psycopg.ServerCursor)  # DECLARE needs a transaction
-        ):
-            return
-        dbapi_connection.execute("BEGIN")
-        if not reads:
+        read = _PLAIN_READ.match(statement)
+        if dbapi_connection.info.transaction_status == idle:
+            if (
+                read
+                and not _LOCKING_READ.search(statement)
+                and not isinstance(cursor, psycopg.ServerCursor)  # DECLARE needs a transaction
+            ):
+                return
+            dbapi_connection.execute("BEGIN")
+        if not read and not _NESTED.match(statement):
             wrote.add(dbapi_connection)
 
     @event.listens_for(engine, "commit")
@@ -151,7 +148,6 @@ def lazy_begin(engine: Engine) -> None:
         finally:
             wrote.discard(raw)
 
-    in_transaction = psycopg.pq.TransactionStatus.INTRANS
     engine.dialect.do_rollback = end_without_rollback  # type: ignore[method-assign]
 
 

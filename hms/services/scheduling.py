@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext
 from sqlalchemy import Date, and_, bindparam, func, null, or_, select, type_coerce, union_all
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from hms import clock, events
-from hms.database import lock_rows
+from hms.database import lock_rows, savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -849,30 +848,26 @@ def book_appointment(
             ),
             field="slot",
         )
-    try:
-        # Made inside the savepoint: begin_nested() first flushes what is pending, outside it, so an
-        # appointment made before (or an old one pointing at it, when rescheduling) would be written
-        # there, and a unique key's refusal would leave the whole transaction failed (PostgreSQL then
-        # refuses every statement, the nearest free times too).
-        with db.session.begin_nested():
-            appointment = Appointment(
-                patient=patient,
-                doctor_id=doctor_id,
-                hospital_id=hospital.id,
-                start_at=slot.start,
-                end_at=slot.end,
-                reason=reason.strip()[:500],
-                status=AppointmentStatus.booked,
-                active_slot=Appointment.slot_key(slot.start),
-                booked_by_id=booked_by.id,
-                idempotency_key=idempotency_key or None,
-                rescheduled_from=rescheduled_from,
-                status_changed_at=now,
-            )
-            appointment.doctor, appointment.hospital = membership.doctor, hospital
-            db.session.add(appointment)
-    except IntegrityError as error:  # the unique keys caught what the checks could not
-        raise SlotTaken(doctor_id, hospital, slot.start, now) from error
+    # The unique keys catch what the checks could not: the same refusal, the transaction still usable.
+    # Built inside the block, so that it is written inside the savepoint; when rescheduling, so is the
+    # old appointment, which points at it.
+    with savepoint(SlotTaken(doctor_id, hospital, slot.start, now)):
+        appointment = Appointment(
+            patient=patient,
+            doctor_id=doctor_id,
+            hospital_id=hospital.id,
+            start_at=slot.start,
+            end_at=slot.end,
+            reason=reason.strip()[:500],
+            status=AppointmentStatus.booked,
+            active_slot=Appointment.slot_key(slot.start),
+            booked_by_id=booked_by.id,
+            idempotency_key=idempotency_key or None,
+            rescheduled_from=rescheduled_from,
+            status_changed_at=now,
+        )
+        appointment.doctor, appointment.hospital = membership.doctor, hospital
+        db.session.add(appointment)
     record_event(
         "create",
         "appointment",
