@@ -18,8 +18,7 @@ the requests library cost five times its CPU.
 It prints requests/s, the CPU per request of gunicorn, PostgreSQL and the client (from /proc: the
 figure to compare versions with on a noisy machine), p50/p95 latency per action, errors (5xx,
 timeouts, refused connections, any status a browser would not expect) and the double bookings counted
-by SQL afterwards. It exits 1 when
-a double booking or an error was found. Only 127.0.0.1 is used."""
+by SQL afterwards. It exits 1 when a double booking or an error was found. Only 127.0.0.1 is used."""
 
 from __future__ import annotations
 
@@ -51,7 +50,7 @@ from tests.bench.common import (
 
 HX = {"HX-Request": "true"}
 REQUESTS_CLIENT_HELP = (
-    "patients on the requests library (2-3x the client's CPU) instead of tests/bench/client.py"
+    "patients on the requests library (about five times the client's CPU) instead of tests/bench/client.py"
 )
 DOCTOR_LINK = re.compile(r'href="(/patient/doctors/\d+/at/\d+)"')
 # A day of the strip that has free times (a full one is marked `class="day full"`).
@@ -163,10 +162,12 @@ def run_load(
     sessions: list,
     seconds: float,
     max_requests: int,  # type: ignore[type-arg]
-) -> tuple[Stats, float]:
+) -> tuple[Stats, float, dict[str, float]]:
     """Every logged-in patient in a thread of his own for `seconds` (or `max_requests` in all);
-    returns the figures and the wall time."""
+    returns the figures, the wall time and the CPU seconds used meanwhile by gunicorn, PostgreSQL and
+    this client (which shares their cores)."""
     stats = Stats(max_requests, time.monotonic() + seconds)
+    before, client = cpu_seconds(), time.process_time()
     began = time.perf_counter()
     threads = [
         threading.Thread(target=patient, args=(base, s, stats, random.Random(i)))  # noqa: S311
@@ -176,7 +177,10 @@ def run_load(
         t.start()
     for t in threads:
         t.join(timeout=seconds + 120)
-    return stats, time.perf_counter() - began
+    wall = time.perf_counter() - began
+    used = {k: v - before[k] for k, v in cpu_seconds().items()}
+    used["this client"] = time.process_time() - client
+    return stats, wall, used
 
 
 def main() -> int:
@@ -195,10 +199,7 @@ def main() -> int:
         with gunicorn(database_url, workers=args.workers) as base:
             lean = not args.requests_client
             sessions = [login(base, f"pat{i}@example.org", lean=lean) for i in range(args.patients)]
-            before, client = cpu_seconds(), time.process_time()
-            stats, wall = run_load(base, sessions, args.seconds, args.max_requests)
-            used = {k: v - before[k] for k, v in cpu_seconds().items()}
-            used["this client"] = time.process_time() - client
+            stats, wall, used = run_load(base, sessions, args.seconds, args.max_requests)
         found = double_bookings(database_url)
     finally:
         drop()
