@@ -8,7 +8,7 @@ from datetime import date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time, get_day_names
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
 from jinja2 import pass_context
@@ -279,7 +279,30 @@ def state_word(value: object) -> str:
     return gettext(_STATE_WORDS.get(str(raw), str(raw)))
 
 
+# How many pieces `cached_markup` keeps per app before it starts again (a card is about 600 bytes).
+MARKUP_CACHE_SIZE = 4096
+
+
+def cached_markup(template: str, **values: object) -> Markup:
+    """A small template drawn with `values` (all hashable: plain values, named tuples, dates), kept per
+    app and reused by later requests: for pieces that many requests draw the same and that were most of
+    their page's work (the ten cards of a search's results, the fourteen days of the slot picker's
+    strip). The key is everything the piece shows (the template, the values, the reader's language and
+    the address the app is served under), so a changed value is another entry and nothing goes stale;
+    the piece must read nothing else (no user, no clock, no CSRF token). Another app (the tests make
+    many) has its own pieces."""
+    key = (template, locale_code(), request.script_root, *values.items())
+    pieces = current_app.extensions["hms_markup"]
+    piece = pieces.get(key)
+    if piece is None:
+        if len(pieces) >= MARKUP_CACHE_SIZE:
+            pieces.clear()
+        piece = pieces[key] = Markup(current_app.jinja_env.get_template(template).render(values))  # noqa: S704 - our template's autoescaped output
+    return piece
+
+
 def register(app: Flask) -> None:
+    app.extensions["hms_markup"] = {}
     from hms.services.consultations import call_is_open
 
     app.jinja_env.globals.update(
@@ -293,6 +316,7 @@ def register(app: Flask) -> None:
         unread_notifications=unread_notifications,
         account_zone=account_zone,
         zone_abbreviation=zone_abbreviation,
+        cached_markup=cached_markup,
     )
     app.jinja_env.filters.update(
         local_time=local_time,

@@ -55,6 +55,32 @@ def test_the_home_page_searches_doctors_without_an_account(client, world):
     assert 'href="/doctors/' in html and "/patient/" not in html  # links stay on the public pages
 
 
+def test_a_card_is_drawn_once_for_what_it_shows_and_again_in_another_language_or_when_that_changes(
+    app, client, world, make
+):
+    """The search's cards (and the strip's days) are kept by `hms.templating.cached_markup` under
+    everything they show: asked again, a card is reused; in Spanish, or once the doctor's name or next
+    free time changed, it is drawn anew, never an old one shown."""
+    hospital, doctor = world
+    pieces = app.extensions["hms_markup"]
+    pieces.clear()  # the app is the session's: other tests' pieces may be there
+    results = {"HX-Request": "true"}
+    first = client.get("/doctors", headers=results).data.decode()
+    kept = len(pieces)
+    assert kept == 1 and "Next free: Mon 01 Mar, 09:30" in first
+    assert client.get("/doctors", headers=results).data.decode() == first
+    assert len(pieces) == kept  # the same card, not drawn again
+    spanish = client.get("/doctors", headers=results | {"Accept-Language": "es"}).data.decode()
+    assert "Próximo hueco libre" in spanish and len(pieces) == kept + 1
+    doctor.full_name = "Chinedu Okafor-Eze"
+    db.session.commit()
+    assert "Dr Chinedu Okafor-Eze" in client.get("/doctors", headers=results).data.decode()
+    make.appointment(make.patient(), doctor, hospital, datetime(2027, 3, 1, 6, 30, tzinfo=UTC))
+    assert "Next free: Mon 01 Mar, 10:00" in client.get("/doctors", headers=results).data.decode()
+    page = client.get(patient_page(doctor, hospital).replace("/patient", "")).data.decode()
+    assert re.search(r'class="day" aria-current="date"\s+aria-label="Monday 01 March: 4 free times"', page)
+
+
 def test_each_doctor_shows_his_next_free_time(client, world, make):
     hospital, doctor = world
     # 09:00 has passed; 09:30 is the first free time, until someone books it.

@@ -109,6 +109,30 @@ def test_a_page_of_doctors_gets_each_ones_first_time_past_his_bookings_and_time_
     assert scheduling.day_slots(away.doctor.id, hospital, DAY + timedelta(days=1)) == []
 
 
+def test_the_first_free_time_is_the_first_free_slot_of_the_days_shown_whatever_the_clock(clinic, make):
+    """`Calendar.first_free` (the search's next free time) walks the schedule's slots without making
+    each day's list: it must find what the picker's days show as the first free one, past a full day,
+    a break, time off and the slots already gone, and nothing when the fortnight is full."""
+    hospital, doctor, patient = clinic
+    rule = db.session.scalars(select(ScheduleRule).where(ScheduleRule.weekday == DAY.weekday())).one()
+    scheduling.add_break(rule, time(10, 0), time(10, 30), actor=doctor)
+    for hhmm_ in ("09:00", "09:30", "10:30", "11:00", "11:30"):  # DAY full (10:00 is the break)
+        book(make.patient(), doctor, hospital, at(hospital, DAY, hhmm_))
+    book(patient, doctor, hospital, at(hospital, DAY + timedelta(days=2), "09:00"))
+    off = DAY + timedelta(days=1)
+    scheduling.add_time_off(doctor=doctor.doctor, start_date=off, end_date=off, actor=doctor)
+    db.session.commit()
+    membership = scheduling.bookable_membership(doctor.doctor.id, hospital.id)
+    calendar = scheduling.calendar_for(membership, DAY, DAY + timedelta(days=scheduling.PICKER_DAYS - 1))
+    days = [DAY + timedelta(days=n) for n in range(scheduling.PICKER_DAYS)]
+    moments = [at(hospital, DAY, "06:00")] + [at(hospital, days[2], t) for t in ("09:10", "11:40", "23:00")]
+    for now in moments:
+        shown = next((s for d in days for s in calendar.slots(d, now) if s.free), None)
+        assert calendar.first_free(now) == shown
+    assert calendar.first_free(at(hospital, DAY, "06:00")).start == at(hospital, days[2], "09:30")
+    assert calendar.first_free(at(hospital, days[-1], "12:00")) is None
+
+
 def test_the_pickers_card_shows_what_the_membership_holds(clinic, make):
     """The picker's pages read plain values; they must be the membership's, with the same weekly hours,
     and nothing for a doctor who takes no bookings there."""

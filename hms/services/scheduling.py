@@ -334,9 +334,13 @@ class Calendar:
         last = bisect_left(self._starts, end)
         return any(b1 > start for _b0, b1 in self.busy[first:last])
 
+    def is_off(self, day: date) -> bool:
+        """Whether the doctor has time off on `day`."""
+        return any(off_first <= day <= off_last for off_first, off_last in self.time_off)
+
     def slots(self, day: date, now: datetime) -> list[Slot]:
         """The day's schedule slots in the future, each marked free or taken."""
-        if any(off_first <= day <= off_last for off_first, off_last in self.time_off):
+        if self.is_off(day):
             return []
         result = []
         for slot in _schedule_slots(self.hours, day, self.tz):
@@ -353,6 +357,19 @@ class Calendar:
             day = self.first + timedelta(days=offset)
             out.append((day, sum(1 for s in self.slots(day, now) if s.free)))
         return out
+
+    def first_free(self, now: datetime) -> Slot | None:
+        """The first free slot in the future within the calendar's days (a search result's "next free
+        time"): the schedule's slots are looked at in order until one is free, and no day's list of
+        slots marked free or taken is made (a busy doctor's first days have only taken ones)."""
+        day = self.first
+        while day <= self.last:
+            if not self.is_off(day):
+                for slot in _schedule_slots(self.hours, day, self.tz):
+                    if slot.start > now and not self.taken(slot.start, slot.end):
+                        return slot
+            day += timedelta(days=1)
+        return None
 
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last
@@ -464,15 +481,7 @@ def next_free_slots(
             busy=busy_of[m.doctor_id],
             time_off=time_off_of[m.doctor_id],
         )
-        found[m.id] = next(
-            (
-                slot
-                for n in range(PICKER_DAYS)
-                for slot in calendar.slots(calendar.first + timedelta(days=n), now)
-                if slot.free
-            ),
-            None,
-        )
+        found[m.id] = calendar.first_free(now)
     return found
 
 

@@ -53,11 +53,19 @@ def create_database(base_url: str = BASE_URL) -> tuple[str, Callable[[], None]]:
 
 
 def seed(
-    database_url: str, doctors: int, patients: int, *, hospitals: int = 1, slots_per_doctor: int = 4
+    database_url: str,
+    doctors: int,
+    patients: int,
+    *,
+    hospitals: int = 1,
+    slots_per_doctor: int = 4,
+    booked_days: int = 0,
 ) -> dict:
     """Migrate the database and add `hospitals` active hospitals, `doctors` doctors (spread over them,
     working 08:00–12:00 every day, 30-minute slots) and `patients` patients (pat0@example.org, ... with
-    PASSWORD). Returns the hospital of each doctor and the first free slots from tomorrow on."""
+    PASSWORD). With `booked_days`, every time of each doctor's first that many days from today is
+    booked (by patients in turn, none at two places at once: at most `patients` doctors per time), as a
+    long load leaves them. Returns the hospital of each doctor and the first free slots from tomorrow on."""
     os.environ["DATABASE_URL"] = database_url
     from flask_migrate import upgrade
 
@@ -118,6 +126,8 @@ def seed(
             )
             db.session.add(user)
         db.session.commit()
+        if booked_days:
+            book_first_days(hospital_of, booked_days)
         tomorrow = clock.now() + timedelta(days=1)
         slots = {
             d: [s.key for s in scheduling.nearest_free_slots(d, h, tomorrow, count=slots_per_doctor)]
@@ -131,6 +141,41 @@ def seed(
     with app.app_context():
         db.engine.dispose()
     return world
+
+
+def book_first_days(hospital_of: dict, days: int) -> None:  # type: ignore[type-arg]
+    """Book the times of each doctor's first `days` days (inside seed's app context), in bulk."""
+    from hms import clock
+    from hms.extensions import db
+    from hms.models import Appointment, AppointmentStatus, Patient
+    from hms.services import scheduling
+
+    now = clock.now()
+    patient_ids = db.session.scalars(db.select(Patient.id).order_by(Patient.id)).all()
+    rows = []
+    for n, (doctor_id, hospital) in enumerate(hospital_of.items()):
+        if n >= len(patient_ids):
+            break
+        first = scheduling.local_today(hospital, now)
+        last = first + timedelta(days=days - 1)
+        for slot in scheduling.slots_between(doctor_id, hospital, first, last, now):
+            rows.append(
+                {
+                    "patient_id": patient_ids[n],
+                    "doctor_id": doctor_id,
+                    "hospital_id": hospital.id,
+                    "start_at": slot.start,
+                    "end_at": slot.end,
+                    "reason": "Bench",
+                    "status": AppointmentStatus.booked,
+                    "active_slot": slot.key,
+                    "created_at": now,
+                    "status_changed_at": now,
+                }
+            )
+    if rows:
+        db.session.execute(db.insert(Appointment), rows)
+    db.session.commit()
 
 
 @contextlib.contextmanager

@@ -1,10 +1,11 @@
 """CPU per request, measured in-process (not wall-clock: the figures hold on a busy machine).
 
-    .venv/bin/python -m tests.bench.profile_request [--requests 300] [--top 35] [--sqlite]
+    .venv/bin/python -m tests.bench.profile_request [--requests 300] [--top 35] [--sqlite] [--booked-days 0]
                                                     [--only fragment|doctor|login|search] [--sort cumulative]
 
 It seeds a database as tests/bench/limit.py does (tests.bench.common.seed: 20 doctors at 2 hospitals,
-10 patients; a fresh PostgreSQL database next to HMS_BENCH_DATABASE_URL's, or with --sqlite a SQLite
+10 patients, and with --booked-days N every time of ten doctors' first N days booked, as a long load
+leaves them; a fresh PostgreSQL database next to HMS_BENCH_DATABASE_URL's, or with --sqlite a SQLite
 file in a temporary folder), builds the app with the benchmark's settings (DevelopmentConfig, as
 gunicorn runs it there), signs pat0@example.org in on a Flask test client, and sends the same requests
 as the limit benchmark: the slot picker's day fragment (HTMX), the doctor page with its 14-day strip,
@@ -30,10 +31,13 @@ import time
 from pathlib import Path
 
 HX = {"HX-Request": "true"}
+BOOKED_HELP = (
+    "first book every time of ten doctors' first N days (a busy fortnight, as a long load leaves it)"
+)
 DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
 
 
-def build(sqlite: bool):  # type: ignore[no-untyped-def]
+def build(sqlite: bool, booked_days: int = 0):  # type: ignore[no-untyped-def]
     """A seeded database, the app on it, a signed-in patient's client and the URLs; and a clean-up."""
     from tests.bench.common import create_database, seed
 
@@ -42,7 +46,7 @@ def build(sqlite: bool):  # type: ignore[no-untyped-def]
         database_url, drop = f"sqlite:///{Path(folder.name) / 'profile.sqlite3'}", folder.cleanup
     else:
         database_url, drop = create_database()
-    world = seed(database_url, doctors=20, patients=10, hospitals=2)
+    world = seed(database_url, doctors=20, patients=10, hospitals=2, booked_days=booked_days)
 
     from config import DevelopmentConfig
     from hms import create_app
@@ -104,9 +108,10 @@ def main() -> int:
     parser.add_argument("--only", choices=["fragment", "doctor", "login", "search"], action="append")
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--match", help="list only functions whose file matches (e.g. 'hms/|templates/')")
+    parser.add_argument("--booked-days", type=int, default=0, help=BOOKED_HELP)
     parser.add_argument("--echo", action="store_true", help="log one request's SQL (is it cached?)")
     args = parser.parse_args()
-    targets, clean_up = build(args.sqlite)
+    targets, clean_up = build(args.sqlite, args.booked_days)
     try:
         chosen = args.only or list(targets)
         if args.echo:
