@@ -19,8 +19,9 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
-from sqlalchemy import Date, and_, bindparam, func, null, or_, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, and_, any_, bindparam, func, null, or_, select, type_coerce, union_all
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager, joinedload
 
 from hms import clock, events
@@ -146,20 +147,30 @@ _HOURS_COLUMNS = (
 )
 
 
-def _hours_from_rows(rows: Iterable[tuple]) -> dict[object, list[Hours]]:  # type: ignore[type-arg]
-    """Weekly hours by owner from rows of (owner, *_HOURS_COLUMNS); a row without a rule (the outer join
-    found none) gives nothing."""
-    by_rule: dict[int, tuple[object, Hours]] = {}
-    for owner, rule_id, weekday, start, end, minutes, b0, b1 in rows:
-        if rule_id is None:
-            continue
+def _hours_from_rows(rows: Iterable[tuple], owners: int = 1) -> dict[object, tuple[Hours, ...]]:  # type: ignore[type-arg]
+    """Weekly hours by owner (in `weekly_hours`' order) from rows of (owner, *_HOURS_COLUMNS), or of
+    (*owner, *_HOURS_COLUMNS) where the owner is `owners` columns (then a tuple of them); a row
+    without a rule (the outer join found none) gives nothing. The same rows give the same hours, so
+    they are worked out once per process for each owner's rows (`_hours_of_rows`): a page of search
+    results reads seventy rules on every request, and building them was a fifth of its next free times."""
+    by_owner: dict[object, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
+    for row in rows:
+        if row[owners] is not None:
+            by_owner[row[:owners] if owners > 1 else row[0]].append(tuple(row[owners:]))
+    # Sorted, so that the same rules read in another order are the same key (a rule id comes first,
+    # and the rows of one rule differ only by their break's times).
+    return {owner: _hours_of_rows(tuple(sorted(rules))) for owner, rules in by_owner.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours_of_rows(rows: tuple[tuple, ...]) -> tuple[Hours, ...]:  # type: ignore[type-arg]
+    """One owner's weekly hours from his rows of _HOURS_COLUMNS (a row per rule and break)."""
+    by_rule: dict[int, Hours] = {}
+    for rule_id, weekday, start, end, minutes, b0, b1 in rows:
         known = by_rule.get(rule_id)
-        breaks = (known[1].breaks if known else ()) + (((b0, b1),) if b0 is not None else ())
-        by_rule[rule_id] = (owner, Hours(weekday, start, end, minutes, tuple(sorted(breaks))))
-    hours_of: dict[object, list[Hours]] = defaultdict(list)
-    for owner, hours in by_rule.values():
-        hours_of[owner].append(hours)
-    return hours_of
+        breaks = (known.breaks if known else ()) + (((b0, b1),) if b0 is not None else ())
+        by_rule[rule_id] = Hours(weekday, start, end, minutes, tuple(sorted(breaks)))
+    return tuple(sorted(by_rule.values()))
 
 
 def weekly_hours(rules: Iterable[ScheduleRule | Hours]) -> tuple[Hours, ...]:
@@ -216,8 +227,24 @@ def _time_off_bound():  # type: ignore[no-untyped-def]
     return TimeOff.start_date <= bindparam("last"), TimeOff.end_date >= bindparam("first")
 
 
+def _among(column, name: str, arrays: bool):  # type: ignore[no-untyped-def]
+    """`column` among the ids bound as :name (a list). With `arrays` (PostgreSQL), one array parameter
+    (`= ANY (:name)`): the statement's text is the same for every number of ids, one prepared statement
+    serves them all, and nothing is rendered per execution (an expanding IN renders a parameter and
+    its cast per id on every execution: a sixth of a search page's next free times); elsewhere an
+    expanding IN."""
+    if arrays:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _arrays() -> bool:
+    """Whether the database takes an array parameter (`_among`)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 @functools.cache
-def _unavailable_statement(page: bool):  # type: ignore[no-untyped-def]
+def _unavailable_statement(page: bool, arrays: bool = False):  # type: ignore[no-untyped-def]
     """When the doctor (`page`: each of :doctor_ids) cannot be booked, in one statement (one round trip
     instead of two): his live appointments overlapping [:start, :end) (`_live_overlapping_bound`) and
     his time off over the days from :first to :last, as rows of (doctor, start, end, first day off, last
@@ -226,8 +253,8 @@ def _unavailable_statement(page: bool):  # type: ignore[no-untyped-def]
     statements of their own."""
     moment, day = type_coerce(null(), UTCDateTime()), type_coerce(null(), Date())
     if page:
-        busy_of = Appointment.doctor_id.in_(bindparam("doctor_ids", expanding=True))
-        off_of = TimeOff.doctor_id.in_(bindparam("doctor_ids", expanding=True))
+        busy_of = _among(Appointment.doctor_id, "doctor_ids", arrays)
+        off_of = _among(TimeOff.doctor_id, "doctor_ids", arrays)
     else:
         busy_of, off_of = (
             Appointment.doctor_id == bindparam("doctor_id"),
@@ -308,7 +335,8 @@ class Calendar:
                 .unique()
                 .all()
             )
-        self.hours = weekly_hours(rules)
+        # A tuple is weekly hours already in order (`_hours_from_rows`, `weekly_hours`, a PickerCard's).
+        self.hours = rules if isinstance(rules, tuple) else weekly_hours(rules)
         if time_off is None and busy is None:
             window = {"doctor_id": doctor_id, "first": first, "last": last} | _busy_window(
                 first, last, self.tz
@@ -436,13 +464,13 @@ def nearest_free_slots(
 # than running it). The weekly hours come as plain rows, a rule once per break, not as ORM objects: a
 # page of ten doctors has seventy rules, and building them as objects cost more than the rest.
 @functools.cache
-def _page_rules_statement():  # type: ignore[no-untyped-def]
+def _page_rules_statement(arrays: bool):  # type: ignore[no-untyped-def]
     return (
         select(ScheduleRule.doctor_id, ScheduleRule.hospital_id, *_HOURS_COLUMNS)
         .outerjoin(ScheduleBreak, ScheduleBreak.rule_id == ScheduleRule.id)
         .where(
-            ScheduleRule.doctor_id.in_(bindparam("doctor_ids", expanding=True)),
-            ScheduleRule.hospital_id.in_(bindparam("hospital_ids", expanding=True)),
+            _among(ScheduleRule.doctor_id, "doctor_ids", arrays),
+            _among(ScheduleRule.hospital_id, "hospital_ids", arrays),
         )
     )
 
@@ -460,13 +488,11 @@ def next_free_slots(
     firsts = {m.id: local_today(m.hospital, now) for m in memberships}
     first, last = min(firsts.values()), max(firsts.values()) + timedelta(days=PICKER_DAYS - 1)
     ids = {"doctor_ids": list(doctor_ids), "hospital_ids": list({m.hospital_id for m in memberships})}
-    hours_of = _hours_from_rows(
-        ((doctor_id, hospital_id), *rule)
-        for doctor_id, hospital_id, *rule in db.session.execute(_page_rules_statement(), ids)
-    )
+    arrays = _arrays()
+    hours_of = _hours_from_rows(db.session.execute(_page_rules_statement(arrays), ids), owners=2)
     busy_of, time_off_of = _split_unavailable(
         db.session.execute(
-            _unavailable_statement(True),
+            _unavailable_statement(True, arrays),
             ids | {"first": first, "last": last} | _busy_window(first, last, UTC),
         )
     )
@@ -477,7 +503,7 @@ def next_free_slots(
             m.hospital,
             firsts[m.id],
             firsts[m.id] + timedelta(days=PICKER_DAYS - 1),
-            rules=hours_of[m.doctor_id, m.hospital_id],
+            rules=hours_of.get((m.doctor_id, m.hospital_id), ()),
             busy=busy_of[m.doctor_id],
             time_off=time_off_of[m.doctor_id],
         )
@@ -664,7 +690,7 @@ def bookable_membership(doctor_id: int, hospital_id: int) -> Membership | None:
     if not rows:
         return None
     membership = rows[0][0]
-    membership.loaded_hours = weekly_hours(_hours_from_rows(rows)[membership])
+    membership.loaded_hours = _hours_from_rows(rows).get(membership, ())
     return membership
 
 
@@ -721,7 +747,7 @@ def picker_card(doctor_id: int, hospital_id: int) -> PickerCard | None:
     if not rows:
         return None
     m_id, fee, name, specialty, qualifications, bio, *place = rows[0][:10]
-    hours = _hours_from_rows((None, *row[10:]) for row in rows)[None]
+    hours = _hours_from_rows((None, *row[10:]) for row in rows).get(None, ())
     return PickerCard(
         m_id,
         doctor_id,
@@ -729,7 +755,7 @@ def picker_card(doctor_id: int, hospital_id: int) -> PickerCard | None:
         fee,
         DoctorInfo(doctor_id, name, specialty, qualifications, bio),
         HospitalCard(hospital_id, *place),
-        weekly_hours(hours),
+        hours,
     )
 
 
