@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import contains_eager, joinedload
 
 from hms import clock, events
-from hms.database import lock_rows, savepoint
+from hms.database import lock_rows, read_columns, savepoint
 from hms.extensions import db
 from hms.i18n import N_
 from hms.models import (
@@ -341,12 +341,10 @@ class Calendar:
             window = {"doctor_id": doctor_id, "first": first, "last": last} | _busy_window(
                 first, last, self.tz
             )
-            busy_of, time_off_of = _split_unavailable(
-                db.session.execute(_unavailable_statement(False), window)
-            )
+            busy_of, time_off_of = _split_unavailable(read_columns(_unavailable_statement(False), window))
             busy, time_off = busy_of[doctor_id], time_off_of[doctor_id]
         if time_off is None:
-            time_off = db.session.execute(
+            time_off = read_columns(
                 _time_off_statement(), {"doctor_id": doctor_id, "first": first, "last": last}
             ).all()
         self.time_off = [(off_first, off_last) for off_first, off_last in time_off]  # days, inclusive
@@ -489,9 +487,9 @@ def next_free_slots(
     first, last = min(firsts.values()), max(firsts.values()) + timedelta(days=PICKER_DAYS - 1)
     ids = {"doctor_ids": list(doctor_ids), "hospital_ids": list({m.hospital_id for m in memberships})}
     arrays = _arrays()
-    hours_of = _hours_from_rows(db.session.execute(_page_rules_statement(arrays), ids), owners=2)
+    hours_of = _hours_from_rows(read_columns(_page_rules_statement(arrays), ids), owners=2)
     busy_of, time_off_of = _split_unavailable(
-        db.session.execute(
+        read_columns(
             _unavailable_statement(True, arrays),
             ids | {"first": first, "last": last} | _busy_window(first, last, UTC),
         )
@@ -634,7 +632,7 @@ def search_doctors(
     if hospital_id:
         values["hospital_id"] = hospital_id
     given = ("text" in values, "specialty" in values, "city" in values, "hospital_id" in values)
-    found = db.session.execute(_search_page_statement(*given), values).all()
+    found = read_columns(_search_page_statement(*given), values).all()
     if found:
         hospitals: dict[int, HospitalCard] = {}
         cards = []
@@ -741,9 +739,7 @@ def _picker_card_statement():  # type: ignore[no-untyped-def]
 def picker_card(doctor_id: int, hospital_id: int) -> PickerCard | None:
     """The doctor at the hospital as the slot picker shows him, if he takes bookings there: one
     statement, plain values (`PickerCard`)."""
-    rows = db.session.execute(
-        _picker_card_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}
-    ).all()
+    rows = read_columns(_picker_card_statement(), {"doctor_id": doctor_id, "hospital_id": hospital_id}).all()
     if not rows:
         return None
     m_id, fee, name, specialty, qualifications, bio, *place = rows[0][:10]
