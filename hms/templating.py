@@ -284,14 +284,19 @@ MARKUP_CACHE_SIZE = 4096
 
 
 def cached_markup(template: str, **values: object) -> Markup:
-    """A small template drawn with `values` (all hashable: plain values, named tuples, dates), kept per
-    app and reused by later requests: for pieces that many requests draw the same and that were most of
-    their page's work (the ten cards of a search's results, the fourteen days of the slot picker's
-    strip). The key is everything the piece shows (the template, the values, the reader's language and
-    the address the app is served under), so a changed value is another entry and nothing goes stale;
-    the piece must read nothing else (no user, no clock, no CSRF token). Another app (the tests make
-    many) has its own pieces."""
-    key = (template, locale_code(), request.script_root, *values.items())
+    """A small template drawn with `values` (hashable: plain values, named tuples, dates; or lists of
+    them), kept per app and reused by later requests: for pieces that many requests draw the same and
+    that were most of their page's work (the ten cards of a search's results, the fourteen days of the
+    slot picker's strip, a day's times). The key is everything the piece shows (the template, the
+    values, the reader's language and the address the app is served under), so a changed value is
+    another entry and nothing goes stale; the piece must read nothing else (no user, no clock, no CSRF
+    token). Another app (the tests make many) has its own pieces."""
+    key = (
+        template,
+        locale_code(),
+        request.script_root,
+        *((name, tuple(value) if isinstance(value, list) else value) for name, value in values.items()),
+    )
     pieces = current_app.extensions["hms_markup"]
     piece = pieces.get(key)
     if piece is None:
