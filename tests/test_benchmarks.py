@@ -29,6 +29,7 @@ TINY = {
     "page_weight": ["--fast"],
     "limit": ["--seconds", "1", "--connections", "2", "--patients", "2", "--scale", "500", "--workers", "1"],
     "profile_request": ["--requests", "3", "--rounds", "1", "--top", "3"],
+    "compare": ["--base", "HEAD", "--rounds", "1", "--seconds", "1", "--patients", "2", "--only=login,load"],
 }
 # The last line each prints when it ran to the end.
 FINISHED = {
@@ -38,6 +39,7 @@ FINISHED = {
     "page_weight": "booking journey",
     "limit": "machine load average",
     "profile_request": "CPU ms/request  search",
+    "compare": "machine load average",
 }
 
 
@@ -61,7 +63,7 @@ def test_every_benchmark_has_a_smoke_run():
 
 @pytest.mark.commits
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the benchmarks serve PostgreSQL: run in the PostgreSQL suite")
-@pytest.mark.parametrize("name", ["booking", "load", "reports", "limit", "profile_request"])
+@pytest.mark.parametrize("name", ["booking", "load", "reports", "limit", "profile_request", "compare"])
 def test_the_benchmark_runs_to_the_end(name):
     result = run_benchmark(name)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]

@@ -178,13 +178,22 @@ def book_first_days(hospital_of: dict, days: int) -> None:  # type: ignore[type-
     db.session.commit()
 
 
+# The process group of each gunicorn started here, by its base URL (`cpu_seconds(per_server=True)`).
+SERVERS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def gunicorn(
-    database_url: str, workers: int = 4, env: dict[str, str] | None = None, app: str = "wsgi:app"
+    database_url: str,
+    workers: int = 4,
+    env: dict[str, str] | None = None,
+    app: str = "wsgi:app",
+    root: Path = ROOT,
 ) -> Iterator[str]:
     """gunicorn (our gunicorn.conf.py) with `workers` workers on a free loopback port, serving
     `database_url`; yields its base URL once /healthz answers, and stops it afterwards. Rate limits
-    are lifted unless `env` sets them."""
+    are lifted unless `env` sets them. `root` is the checkout whose code it serves (this one, or
+    another commit's worktree: tests/bench/compare.py)."""
     port = free_port()
     full_env = os.environ | {
         "DATABASE_URL": database_url,
@@ -199,12 +208,13 @@ def gunicorn(
     }
     full_env.update(env or {})
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
-        [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), app],
-        cwd=ROOT,
+        [sys.executable, "-m", "gunicorn", "--config", str(root / "gunicorn.conf.py"), app],
+        cwd=root,
         env=full_env,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = server.pid  # its process group (start_new_session)
     try:
         deadline = time.monotonic() + 180  # a busy machine starts slowly
         while True:
@@ -229,11 +239,12 @@ def gunicorn(
             server.wait(timeout=10)
 
 
-def cpu_seconds() -> dict[str, float]:
+def cpu_seconds(per_server: bool = False) -> dict[str, float]:
     """CPU time (user + system) used so far by the gunicorns this process started (each runs in a
     process group of its own: the master and its workers) and by the machine's PostgreSQL processes,
     read from /proc. Unlike requests/s it hardly moves with what else the machine runs: the figure to
-    compare two versions of the code with on a noisy machine (empty where there is no /proc)."""
+    compare two versions of the code with on a noisy machine (empty where there is no /proc). With
+    `per_server`, also each gunicorn's own, as "gunicorn <its process group>"."""
     tick = os.sysconf("SC_CLK_TCK")
     ours = set()
     for task in Path("/proc/self/task").glob("*/children"):
@@ -250,6 +261,8 @@ def cpu_seconds() -> dict[str, float]:
         group, seconds = int(fields[2]), sum(int(t) for t in fields[11:15]) / tick
         if group in ours:
             used["gunicorn"] += seconds
+            if per_server:
+                used[f"gunicorn {group}"] = used.get(f"gunicorn {group}", 0.0) + seconds
         elif name == "postgres":
             used["postgres"] += seconds
     return used
