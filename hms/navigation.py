@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from hms.i18n import N_, locale_code
 from hms.models import Role, StaffKind
+from hms.url_cache import keep
 
 
 @dataclass(frozen=True)
@@ -220,19 +221,16 @@ def shell_markup() -> dict[str, Markup]:
         locale_code(),
         request.script_root,
     )
-    drawn = current_app.extensions.setdefault("hms_navigation", {})
-    markup = drawn.get(key)
-    if markup is None:
-        nav = shell()
-        markup = {
-            "bar": _entries_markup(nav["main"], menu=False),
-            "menu": _entries_markup(nav["main"], menu=True),
-            "account": _entries_markup(nav["account"], menu=False),
-        }
-        if len(drawn) >= 4096:
-            drawn.clear()
-        drawn[key] = markup
-    return markup
+    return keep(current_app.extensions.setdefault("hms_navigation", {}), key, _drawn_shell)
+
+
+def _drawn_shell() -> dict[str, Markup]:
+    nav = shell()
+    return {
+        "bar": _entries_markup(nav["main"], menu=False),
+        "menu": _entries_markup(nav["main"], menu=True),
+        "account": _entries_markup(nav["account"], menu=False),
+    }
 
 
 def _entries_markup(entries: list[Entry], *, menu: bool) -> Markup:

@@ -20,6 +20,7 @@ from hms.i18n import LANGUAGES, locale_code, text_direction
 from hms.models import Role
 from hms.money import format_money
 from hms.navigation import shell_markup
+from hms.url_cache import keep
 
 # strftime directives and their CLDR (Unicode date pattern) equivalents, so that existing formats
 # keep their shape while weekday and month names follow the reader's language. %Z is the zone's
@@ -279,10 +280,6 @@ def state_word(value: object) -> str:
     return gettext(_STATE_WORDS.get(str(raw), str(raw)))
 
 
-# How many pieces `cached_markup` keeps per app before it starts again (a card is about 600 bytes).
-MARKUP_CACHE_SIZE = 4096
-
-
 def cached_markup(template: str, **values: object) -> Markup:
     """A small template drawn with `values` (hashable: plain values, named tuples, dates; or lists of
     them), kept per app and reused by later requests: for pieces that many requests draw the same and
@@ -290,20 +287,19 @@ def cached_markup(template: str, **values: object) -> Markup:
     slot picker's strip, a day's times). The key is everything the piece shows (the template, the
     values, the reader's language and the address the app is served under), so a changed value is
     another entry and nothing goes stale; the piece must read nothing else (no user, no clock, no CSRF
-    token). Another app (the tests make many) has its own pieces."""
+    token). Another app (the tests make many) has its own pieces; 4,096 at most (`keep`), about 600 bytes
+    each."""
     key = (
         template,
         locale_code(),
         request.script_root,
         *((name, tuple(value) if isinstance(value, list) else value) for name, value in values.items()),
     )
-    pieces = current_app.extensions["hms_markup"]
-    piece = pieces.get(key)
-    if piece is None:
-        if len(pieces) >= MARKUP_CACHE_SIZE:
-            pieces.clear()
-        piece = pieces[key] = Markup(current_app.jinja_env.get_template(template).render(values))  # noqa: S704 - our template's autoescaped output
-    return piece
+    return keep(
+        current_app.extensions["hms_markup"],
+        key,
+        lambda: Markup(current_app.jinja_env.get_template(template).render(values)),  # noqa: S704 - our template's autoescaped output
+    )
 
 
 def register(app: Flask) -> None:

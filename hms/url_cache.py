@@ -9,11 +9,27 @@ The map does not change once the app serves, and no `url_defaults` of ours touch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
 from flask import Flask
 from flask.globals import _cv_request
 
-LIMIT = 4096  # addresses kept per process; the cache starts over when full (ids in URLs vary)
+LIMIT = 4096  # entries kept per process in each cache; a cache starts over when full (ids in URLs vary)
 PLAIN = (str, int)
+T = TypeVar("T")
+
+
+def keep(cache: dict[Hashable, T], key: Hashable, make: Callable[[], T]) -> T:
+    """`cache[key]`, made by `make()` the first time; the cache starts over when it holds LIMIT entries.
+    For what is drawn the same for the same key on many requests (the shell's navigation, the pieces
+    of hms.templating.cached_markup); `url_for` below does the same inline, on its hotter path."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= LIMIT:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 def register(app: Flask) -> None:
