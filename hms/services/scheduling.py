@@ -12,9 +12,10 @@ import functools
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -384,30 +385,29 @@ class Calendar:
             out.append((day, sum(1 for s in self.slots(day, now) if s.free)))
         return out
 
-    def first_free(self, now: datetime) -> Slot | None:
-        """The first free slot in the future within the calendar's days (a search result's "next free
-        time"): the schedule's slots are looked at in order until one is free, and no day's list of
-        slots marked free or taken is made (a busy doctor's first days have only taken ones)."""
-        day = self.first
+    def free_slots(self, now: datetime, around: datetime | None = None) -> Iterator[Slot]:
+        """The free slots in the future (from `around` on, when given), in order, within the calendar's
+        days: the schedule's slots are looked at one by one, and no day's list of slots marked free or
+        taken is made (a busy doctor's first days have only taken ones)."""
+        around = around or now
+        day = max(self.first, around.astimezone(self.tz).date())
         while day <= self.last:
             if not self.is_off(day):
                 for slot in _schedule_slots(self.hours, day, self.tz):
-                    if slot.start > now and not self.taken(slot.start, slot.end):
-                        return slot
+                    if slot.start > now and slot.start >= around and not self.taken(slot.start, slot.end):
+                        yield slot
             day += timedelta(days=1)
-        return None
+
+    def first_free(self, now: datetime) -> Slot | None:
+        """The first free slot in the future (a search result's "next free time")."""
+        return next(self.free_slots(now), None)
 
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last
 
     def nearest_free(self, around: datetime, now: datetime, count: int = NEAREST) -> list[Slot]:
         """The first `count` free slots from `around` on, within the calendar's days."""
-        found: list[Slot] = []
-        day = max(self.first, around.astimezone(self.tz).date())
-        while day <= self.last and len(found) < count:
-            found += [s for s in self.slots(day, now) if s.free and s.start >= around][: count - len(found)]
-            day += timedelta(days=1)
-        return found
+        return list(islice(self.free_slots(now, around), count))
 
 
 def calendar_for(membership: Membership | PickerCard, first: date, last: date) -> Calendar:
