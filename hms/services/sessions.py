@@ -64,9 +64,9 @@ def _profile(role: str | None) -> list:  # type: ignore[type-arg]
     return profiles.get(role or "", [option for options in profiles.values() for option in options])
 
 
-# The statement of `find_session` per role (None: any role) and with or without the bell's count, built
-# once per process: building its joined loads took a tenth of the CPU time of a small page. The token's
-# hash is its only parameter.
+# The statement of `find_session` per role (None: any role), with or without the bell's count and with
+# or without the profile, built once per process: building its joined loads took a tenth of the CPU
+# time of a small page. The token's hash is its only parameter.
 _FIND_SESSION: dict[tuple[str | None, bool, bool], object] = {}
 _ROLES = frozenset(role.value for role in Role)
 

@@ -268,6 +268,28 @@ def cpu_seconds(per_server: bool = False) -> dict[str, float]:
     return used
 
 
+HX = {"HX-Request": "true"}
+DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
+
+
+def measured_pages(base: str, world: dict) -> dict[str, tuple[str, dict[str, str]]]:  # type: ignore[type-arg]
+    """The pages that tests/bench/limit.py and compare.py measure on the server at `base`, as (address,
+    headers) with pat0@example.org signed in: `login` (anonymous), `fragment` (the first doctor's slot
+    picker, a day of his strip, HTMX), `doctor` (his page with the strip) and `search` (the results for
+    "Doctor", HTMX)."""
+    patient = login(base, "pat0@example.org")
+    cookie = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in patient.cookies)}
+    doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
+    page = f"{base}/patient/doctors/{doctor_id}/at/{hospital_id}"
+    day = sorted(DAY_LINK.findall(patient.get(page, timeout=30).text))[2]
+    return {
+        "login": (f"{base}/login", {}),
+        "fragment": (f"{page}?day={day}", cookie | HX),
+        "doctor": (page, cookie),
+        "search": (f"{base}/patient/doctors?q=Doctor", cookie | HX),
+    }
+
+
 def csrf_from(html: str) -> str:
     match = CSRF.search(html)
     if not match:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,12 +32,12 @@ from tests.bench.common import (
     create_database,
     gunicorn,
     login,
+    measured_pages,
     seed,
 )
 from tests.bench.limit import with_threads, with_wrk
 from tests.bench.load import run_load
 
-HX = {"HX-Request": "true"}
 PAGES = ("login", "search", "fragment", "doctor", "load")
 # What git does not keep but the app serves: the bundled front-end and the compiled catalogs.
 BUILT = ("static/vendor", "static/bundle")
@@ -72,18 +71,9 @@ def worktree(revision: str):  # type: ignore[no-untyped-def]
 
 
 def targets(base: str, world: dict, patients: int) -> dict:  # type: ignore[type-arg]
-    """The URLs and headers of each page, and the load's logged-in patients, for one server."""
-    patient = login(base, "pat0@example.org")
-    cookie = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in patient.cookies)}
-    doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
-    page = f"{base}/patient/doctors/{doctor_id}/at/{hospital_id}"
-    day = sorted(set(re.findall(r"\?day=(\d{4}-\d{2}-\d{2})", patient.get(page, timeout=30).text)))[2]
-    return {
-        "login": (f"{base}/login", {}),
-        "search": (f"{base}/patient/doctors?q=Doctor", cookie | HX),
-        "fragment": (f"{page}?day={day}", cookie | HX),
-        "doctor": (page, cookie),
-        "load": [login(base, f"pat{i}@example.org", lean=True) for i in range(patients)],
+    """The pages' addresses and headers, and the load's logged-in patients, for one server."""
+    return measured_pages(base, world) | {
+        "load": [login(base, f"pat{i}@example.org", lean=True) for i in range(patients)]
     }
 
 

@@ -34,11 +34,18 @@ from collections import Counter
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.bench.common import create_database, double_bookings, gunicorn, login, percentile, seed
+from tests.bench.common import (
+    HX,
+    create_database,
+    double_bookings,
+    gunicorn,
+    login,
+    measured_pages,
+    percentile,
+    seed,
+)
 from tests.bench.load import EXPECTED, REQUESTS_CLIENT_HELP, run_load
 
-HX = {"HX-Request": "true"}
-DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
 TARGETS = {"slot picker day (HTMX)": 0.40, "doctor page": 0.30, "load mix (all steps)": 0.30}
 
 # --scale: hospitals with doctors, then appointments spread over them, two years back and half a year
@@ -210,17 +217,13 @@ def main() -> int:
             gunicorn(database_url, workers=args.workers, env=env, app="tests.bench.trivial:app") as trivial,
             gunicorn(database_url, workers=args.workers, env=env) as hms,
         ):
-            patient = login(hms, "pat0@example.org")
-            cookie = "; ".join(f"{c.name}={c.value}" for c in patient.cookies)
-            doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
-            page = f"{hms}/patient/doctors/{doctor_id}/at/{hospital_id}"
-            day = sorted(DAY_LINK.findall(patient.get(page, timeout=30).text))[2]
+            pages = measured_pages(hms, world)
             targets = [
                 ("trivial Flask app", f"{trivial}/", {}),
-                ("/login (anonymous)", f"{hms}/login", {}),
-                ("slot picker day (HTMX)", f"{page}?day={day}", {"Cookie": cookie} | HX),
-                ("doctor page", page, {"Cookie": cookie}),
-                ("search results (HTMX)", f"{hms}/patient/doctors?q=Doctor", {"Cookie": cookie} | HX),
+                ("/login (anonymous)", *pages["login"]),
+                ("slot picker day (HTMX)", *pages["fragment"]),
+                ("doctor page", *pages["doctor"]),
+                ("search results (HTMX)", *pages["search"]),
             ]
             rates: dict[str, float] = {}
             for _round in range(2):  # alternate, keep each one's better round

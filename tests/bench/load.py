@@ -37,6 +37,7 @@ import requests
 
 from tests.bench.client import ERRORS as CLIENT_ERRORS
 from tests.bench.common import (
+    HX,
     SPECIALTIES,
     cpu_seconds,
     create_database,
@@ -48,7 +49,6 @@ from tests.bench.common import (
     seed,
 )
 
-HX = {"HX-Request": "true"}
 REQUESTS_CLIENT_HELP = (
     "patients on the requests library (about five times the client's CPU) instead of tests/bench/client.py"
 )

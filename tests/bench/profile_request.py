@@ -24,23 +24,20 @@ import cProfile
 import gc
 import io
 import pstats
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-HX = {"HX-Request": "true"}
+from tests.bench.common import DAY_LINK, HX, create_database, seed
+
 BOOKED_HELP = (
     "first book every time of ten doctors' first N days (a busy fortnight, as a long load leaves it)"
 )
-DAY_LINK = re.compile(r"\?day=(\d{4}-\d{2}-\d{2})")
 
 
 def build(sqlite: bool, booked_days: int = 0):  # type: ignore[no-untyped-def]
     """A seeded database, the app on it, a signed-in patient's client and the URLs; and a clean-up."""
-    from tests.bench.common import create_database, seed
-
     if sqlite:
         folder = tempfile.TemporaryDirectory()
         database_url, drop = f"sqlite:///{Path(folder.name) / 'profile.sqlite3'}", folder.cleanup
