@@ -1,11 +1,12 @@
 """Limit benchmark: what HMS serves, as shares of what the same server serves doing nothing, in one run.
 
     .venv/bin/python -m tests.bench.limit [--seconds 10] [--connections 10] [--patients 10]
-                                          [--scale 0] [--workers 2]
+                                          [--scale 0] [--workers 2] [--explain]
 
 It creates a fresh PostgreSQL database (HMS_BENCH_DATABASE_URL's server), seeds two hospitals with
-doctors and patients (and, with --scale N, N past and future appointments over 50 hospitals, written in
-bulk with INSERT … SELECT over generate_series), and starts two gunicorns with the same settings
+doctors and patients (and, with --scale N, N past and future appointments over 50 hospitals with their
+doctors and patients, written in bulk with INSERT … SELECT over generate_series; --explain then prints
+the plans of the slot picker's and the search's statements), and starts two gunicorns with the same settings
 (gunicorn.conf.py, --workers sync workers, max_requests off): HMS, and a Flask app that answers 2 KB
 of text and nothing else (tests/bench/trivial.py). Then, alternating between them with the same
 client, it measures requests/s of the trivial app, of /login (anonymous), of the slot picker's day
@@ -48,8 +49,10 @@ from tests.bench.load import EXPECTED, REQUESTS_CLIENT_HELP, run_load
 
 TARGETS = {"slot picker day (HTMX)": 0.40, "doctor page": 0.30, "load mix (all steps)": 0.30}
 
-# --scale: hospitals with doctors, then appointments spread over them, two years back and half a year
-# ahead; the future ones booked (each doctor's times distinct), the past ones mostly done.
+# --scale: hospitals with doctors who work 08:00–16:00 every day, patients of their own, then appointments
+# spread evenly over each doctor's days from two years back to half a year ahead (each doctor's and each
+# patient's times distinct): the future ones booked, the past ones mostly done. The benchmark's own
+# doctors and patients get none of them, so that its pages show what they showed without the scale.
 SCALE_SQL = [
     """
     INSERT INTO hospitals (name, address, city, timezone, currency, status, cancel_cutoff_minutes,
@@ -76,6 +79,26 @@ SCALE_SQL = [
           WHERE name LIKE 'Scale Hospital %') h ON h.r = 1 + (d.r - 1) % :hospitals
     """,
     """
+    INSERT INTO schedule_rules (doctor_id, hospital_id, weekday, start_time, end_time, slot_minutes,
+                                created_at)
+    SELECT m.doctor_id, m.hospital_id, w, time '08:00', time '16:00', 30, now()
+    FROM memberships m CROSS JOIN generate_series(0, 6) AS w
+    WHERE m.hospital_id IN (SELECT id FROM hospitals WHERE name LIKE 'Scale Hospital %')
+    """,
+    """
+    INSERT INTO users (email, password_hash, full_name, role, active, session_version, created_at)
+    SELECT 'scale.patient' || n || '@example.org', 'x', 'Scale Patient ' || n, 'patient', true, 1, now()
+    FROM generate_series(1, :patients) AS n
+    """,
+    """
+    INSERT INTO patients (user_id, mrn, date_of_birth, sex, phone)
+    SELECT id, 'S' || lpad(id::text, 9, '0'), date '1980-01-01', 'female', '+254 700 000 001'
+    FROM users WHERE email LIKE 'scale.patient%'
+    """,
+    # The k-th appointment of a doctor (k = n / doctors) is on day k * DAYS / per_doctor at slot k % 16:
+    # fewer than 16 of a doctor's fall on one day, so his times are distinct; the 500 appointments that
+    # share a time (one per doctor) have 500 consecutive n, so as many distinct patients.
+    """
     INSERT INTO appointments (patient_id, doctor_id, hospital_id, start_at, end_at, reason, status,
                               active_slot, created_at, status_changed_at)
     SELECT p.id, m.doctor_id, m.hospital_id, s.at, s.at + interval '30 minutes', 'Scale',
@@ -87,23 +110,37 @@ SCALE_SQL = [
     JOIN (SELECT doctor_id, hospital_id, row_number() OVER (ORDER BY id) - 1 AS r FROM memberships
           WHERE hospital_id IN (SELECT id FROM hospitals WHERE name LIKE 'Scale Hospital %')) m
       ON m.r = n % :doctors
-    JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM patients) p ON p.r = n % :patients
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM patients
+          WHERE mrn LIKE 'S%') p ON p.r = n % :patients
     CROSS JOIN LATERAL (
         SELECT date_trunc('day', now()) - interval '730 days'
-               + ((n / :doctors) / 16) * interval '1 day'
+               + ((n / :doctors) * :days / :per_doctor) * interval '1 day'
                + ((n / :doctors) % 16) * interval '30 minutes' + interval '8 hours' AS at
     ) s
     """,
 ]
+SCALE_DAYS = 730 + 182  # two years back, half a year ahead
 
 
 def scale_up(database_url: str, appointments: int) -> None:
-    """Add `appointments` appointments (and 50 hospitals with 10 doctors each) in bulk, then ANALYZE."""
+    """Add `appointments` appointments (and 50 hospitals with 10 doctors each, a patient for every ten
+    appointments) in bulk, then ANALYZE."""
+    # Ten appointments per patient; at least as many patients as doctors (see SCALE_SQL).
     hospitals, doctors = 50, 500
+    patients = max(doctors, appointments // 10)
+    per_doctor = max(1, -(-appointments // doctors))
+    if per_doctor > SCALE_DAYS * 16:
+        raise ValueError(f"--scale {appointments}: more appointments than the doctors' times")
+    values = {
+        "hospitals": hospitals,
+        "doctors": doctors,
+        "patients": patients,
+        "appointments": appointments,
+        "days": SCALE_DAYS,
+        "per_doctor": per_doctor,
+    }
     engine = create_engine(database_url)
-    values = {"hospitals": hospitals, "doctors": doctors, "appointments": appointments}
     with engine.begin() as conn:
-        values["patients"] = conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
         for statement in SCALE_SQL:
             started = time.perf_counter()
             result = conn.execute(text(statement), values)
@@ -113,9 +150,10 @@ def scale_up(database_url: str, appointments: int) -> None:
     engine.dispose()
 
 
-def explain_fragment(database_url: str, doctor_id: int, hospital_id: int, day: str) -> None:
-    """Print PostgreSQL's plan of every statement of one slot-picker day fragment (as the README shows):
-    run the request in-process, catch its statements with their parameters, and EXPLAIN ANALYZE each."""
+def explain(database_url: str, url: str) -> None:
+    """Print PostgreSQL's plan of every statement of one HTMX request of a signed-in patient (as the README
+    shows): run the request in-process, catch its statements with their parameters, and EXPLAIN ANALYZE
+    each."""
     import psycopg
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
@@ -133,7 +171,7 @@ def explain_fragment(database_url: str, doctor_id: int, hospital_id: int, day: s
     with app.app_context():
         sign_in(client, db.session.scalar(db.select(User).where(User.email == "pat0@example.org")))
         engine = db.engine
-    url = f"/patient/doctors/{doctor_id}/at/{hospital_id}?day={day}"
+    print(f"\n## {url}")
     client.get(url, headers=HX)  # each request in an app context of its own, as a server's
 
     def catch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
@@ -198,7 +236,9 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=0, help="also seed this many appointments in bulk")
     parser.add_argument("--threads-client", action="store_true", help="do not use wrk even if installed")
     parser.add_argument("--requests-client", action="store_true", help=REQUESTS_CLIENT_HELP)
-    parser.add_argument("--explain", action="store_true", help="print the fragment's query plans first")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the query plans of the fragment and the search first"
+    )
     args = parser.parse_args()
     measure = with_wrk if shutil.which("wrk") and not args.threads_client else with_threads
 
@@ -212,7 +252,8 @@ def main() -> int:
         if args.explain:
             doctor_id, hospital_id = next(iter(world["hospital_of"].items()))
             first = min(world["slots"][doctor_id])[:10]
-            explain_fragment(database_url, doctor_id, hospital_id, first)
+            explain(database_url, f"/patient/doctors/{doctor_id}/at/{hospital_id}?day={first}")
+            explain(database_url, "/patient/doctors?q=Doctor")
         with (
             gunicorn(database_url, workers=args.workers, env=env, app="tests.bench.trivial:app") as trivial,
             gunicorn(database_url, workers=args.workers, env=env) as hms,
