@@ -56,8 +56,9 @@ def redirect_to(url: str, *, external: bool = False) -> Response:
 def show_page(page: Callable[[], Response], url: str) -> Response:
     """Answer an HTMX post with the next page itself rather than a redirect to it: one round trip
     fewer (2 s on a slow network). htmx swaps the page's <main> in and puts `url` in the address bar;
-    without JavaScript the view redirects as usual. Only <main> is used, so the page is rendered
-    without the header's bell count (`main_only`); the bell fetches its own when told to."""
+    without JavaScript the view redirects as usual. Only <main> is used, so only <main> and the page's
+    title are rendered (`main_only`, templates/base.html: no header, footer or bell count, which the
+    bell fetches itself when told to); htmx takes the title from the answer."""
     g.main_only = True
     response = page()
     response.headers["HX-Push-Url"] = url

@@ -256,13 +256,9 @@ def _template_ngettext(context: Context, singular: str, plural: str, num: int, *
 
 def unread_notifications() -> int:
     """The bell's count, rendered with the page (the bell then only polls, no request on load)."""
-    from flask import g
-
     from hms.auth.session import bell_count
 
-    if g.get("main_only") or not current_user.is_authenticated:
-        return 0  # an answer of which htmx keeps only <main> (hms.htmx.show_page)
-    return bell_count(current_user)
+    return bell_count(current_user) if current_user.is_authenticated else 0
 
 
 def weekday_short(weekday: int) -> str:

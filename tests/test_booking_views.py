@@ -113,8 +113,16 @@ def test_htmx_booking_answers_with_the_confirmation_page_itself(client, setup):
     assert (response.headers["HX-Retarget"], response.headers["HX-Reselect"]) == ("#main", "#main")
     assert response.headers["HX-Reswap"] == "outerHTML"
     assert b"Your appointment is booked." in response.data and b"Appointment with Dr" in response.data
+    # Only what htmx keeps is sent: the page's <main> and its title (htmx sets the tab's title from it),
+    # not the header, the footer or the document around them.
+    answer = response.get_data(as_text=True)
+    assert answer.startswith('<title>Appointment · HMS</title>\n<main class="container" id="main"')
+    assert answer.rstrip().endswith("</main>")
     # The flash was shown once: the page itself no longer carries it.
-    assert b"Your appointment is booked." not in client.get(response.headers["HX-Push-Url"]).data
+    page = client.get(response.headers["HX-Push-Url"]).get_data(as_text=True)
+    assert "Your appointment is booked." not in page
+    assert page.startswith("<!doctype html>") and '<header class="shell">' in page and "<footer" in page
+    assert len(answer.encode()) < len(page.encode()) * 0.6
 
 
 def test_double_click_books_once(client, setup):

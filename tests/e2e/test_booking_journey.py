@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -47,6 +49,13 @@ def test_patient_books_and_cancels_a_visit(page, live_server, make):
 
     expect(page.get_by_text("Your appointment is booked.")).to_be_visible()
     expect(page.get_by_text("Chest pain when climbing stairs")).to_be_visible()
+    # The answer was the confirmation's <main> and title alone: the address, the tab's title and the
+    # page around it (one header, one footer) are those of the appointment's page.
+    expect(page).to_have_url(re.compile(r"/patient/appointments/\d+$"))
+    expect(page).to_have_title("Appointment · HMS")
+    expect(page.locator("header.shell")).to_have_count(1)
+    expect(page.locator("body > footer")).to_have_count(1)
+    expect(page.locator("main#main")).to_have_count(1)
 
     page.get_by_role("link", name="My appointments", exact=True).click()
     row = page.locator("table.appointments tbody tr").first
