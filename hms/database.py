@@ -198,11 +198,7 @@ def lock_rows(*rows: tuple[type, int]) -> None:
         if session.in_transaction():
             # End the read transaction without expiring what was read: what matters is read again
             # under the lock by the caller; the rest (the user, his profile) need not be reloaded.
-            session.expire_on_commit, before = False, session.expire_on_commit
-            try:
-                session.commit()
-            finally:
-                session.expire_on_commit = before
+            commit_keeping_loaded()
         token = _begin_immediate.set(True)
         try:
             db.session.execute(select(1))
@@ -217,6 +213,18 @@ def lock_rows(*rows: tuple[type, int]) -> None:
 def _lock_statement(model: type):  # type: ignore[no-untyped-def]
     """SELECT id … FOR UPDATE of one row of `model`, built once per process."""
     return select(model.id).where(model.id == bindparam("pk")).with_for_update()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded. For a page whose only write is its audit
+    event and which then shows what it read (expiring it would read it all again), and for ending a
+    read transaction before taking a lock."""
+    session = db.session()
+    session.expire_on_commit, before = False, session.expire_on_commit
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = before
 
 
 def read_columns(statement: Any, params: dict[str, Any] | None = None) -> Any:

@@ -436,3 +436,78 @@ def test_the_doctors_queue_reads_a_fixed_number_of_statements(client, login_as, 
     many = statements(client, "/doctor/queue", headers=HX)
     listing = "\n".join(" ".join(s.split())[:150] for s in many)
     assert len(many) == len(one) <= DOCTOR_QUEUE_BUDGET, listing
+
+
+# Every main page of every role (tests/busy_hospital.main_pages, 70-odd): at most issue 18's largest
+# budget, 8 statements, unless named here with what it reads. A page that reads a statement more fails.
+MAIN_PAGE_BUDGET = 8
+MAIN_PAGE_BUDGETS = {
+    # the ward's sections: the stay, its beds, notes, vitals, visits, bill and prescriptions, the move
+    # form's wards and beds, and the admitting doctor's memberships
+    ("doctor", "/ward/admissions/N"): 14,
+    # the patient's history: encounters with diagnoses, prescriptions and their items, lab orders,
+    # admissions and vitals, each kind one statement
+    ("patient", "/patient/encounters"): 12,
+    ("doctor", "/ward/beds"): 11,  # the board's stamp, wards, beds, stays and patients, his admissions
+    ("staff", "/staff/desk/patients/N"): 9,  # the patient's visits, bills, claims and duplicates
+    ("doctor", "/doctor/prescriptions/N"): 9,
+    ("hospital_admin", "/ward/beds"): 9,
+}
+
+
+def test_every_main_page_of_every_role_stays_within_its_statement_budget(app, busy, login_as):
+    """And a page view writes nothing but its audit events."""
+    with app.test_request_context():
+        pages = busy_hospital.main_pages(busy)
+    over, writes = [], []
+    for label, user, path in pages:
+        browser = app.test_client() if user is None else login_as(user)
+        seen = statements(browser, path)
+        budget = MAIN_PAGE_BUDGETS.get((label, re.sub(r"/\d+", "/N", path)), MAIN_PAGE_BUDGET)
+        if len(seen) > budget:
+            listing = "\n".join("    " + " ".join(s.split())[:150] for s in seen)
+            over.append(f"{label} {path}: {len(seen)} > {budget}\n{listing}")
+        writes += [f"{label} {path}: {w[:80]}" for w in only_audit_writes(seen)]
+    assert len(pages) >= 60
+    assert not over, "\n".join(over)
+    assert not writes, "\n".join(writes)
+
+
+def test_a_lab_orders_page_and_label_read_as_much_for_one_test_as_for_six(client, login_as, make):
+    """The order's items, their tests, results (with who entered them) and specimens: a statement per
+    kind of row, not per row."""
+    from hms.services import lab
+
+    first = make.collected_lab_order()
+    hospital = first.hospital
+    technician = make.lab_technician(hospital)
+    visit = make.encounter(make.appointment(hospital_row=hospital))
+    tests = [make.lab_test(hospital, code=f"SIX{n}") for n in range(6)]
+    second = make.collected_lab_order(visit, tests=tests, collector=technician)
+    for order in (first, second):
+        for item in order.items:
+            lab.enter_result(item, technician, "4.2")
+    db.session.commit()
+    login_as(technician)
+    for page in ("/staff/lab/orders/{}", "/staff/lab/orders/{}/label"):
+        one, six = (statements(client, page.format(order.id)) for order in (first, second))
+        listing = "\n".join(" ".join(s.split())[:150] for s in six)
+        assert len(six) == len(one) <= MAIN_PAGE_BUDGET, listing
+
+
+def test_the_doctors_schedule_reads_as_much_for_one_weekly_rule_as_for_a_week_with_breaks(
+    client, login_as, make
+):
+    """Rules and breaks of every hospital he works at: one statement each, not one per hospital or rule."""
+    doctor = make.doctor()
+    first, second = make.hospital(), make.hospital()
+    make.membership(doctor, first)
+    login_as(doctor)
+    make.schedule(doctor, first, weekdays=[0])
+    one = statements(client, "/doctor/schedule")
+    make.membership(doctor, second)
+    make.schedule(doctor, first, weekdays=range(1, 7), breaks=[("12:00", "13:00")])
+    make.schedule(doctor, second, breaks=[("12:00", "12:30"), ("15:00", "15:15")])
+    many = statements(client, "/doctor/schedule")
+    listing = "\n".join(" ".join(s.split())[-150:] for s in many)
+    assert len(many) == len(one) <= 6, listing

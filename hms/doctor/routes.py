@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from hms import clock
 from hms import query as query_args
@@ -21,6 +22,7 @@ from hms.i18n import N_
 from hms.models import (
     Appointment,
     AppointmentStatus,
+    Hospital,
     Membership,
     MembershipStatus,
     Role,
@@ -57,6 +59,7 @@ def dashboard():
 
 
 def _active_memberships() -> list[Membership]:
+    """The doctor's active memberships (read once per request, kept on his record)."""
     return [m for m in current_user.doctor.memberships if m.status == MembershipStatus.active]
 
 
@@ -67,21 +70,31 @@ def _own_rule(rule_id: int) -> ScheduleRule:
     return rule
 
 
+def _rules_by_hospital(hospital_ids: list[int]) -> dict[int, list[ScheduleRule]]:
+    """The doctor's weekly rules at each of these hospitals, with their breaks: two statements however
+    many hospitals, rules and breaks."""
+    rules: dict[int, list[ScheduleRule]] = {hospital_id: [] for hospital_id in hospital_ids}
+    for rule in db.session.scalars(
+        select(ScheduleRule)
+        .options(selectinload(ScheduleRule.breaks))
+        .where(ScheduleRule.doctor_id == current_user.doctor.id, ScheduleRule.hospital_id.in_(hospital_ids))
+        .order_by(ScheduleRule.weekday, ScheduleRule.start_time, ScheduleRule.id)
+    ):
+        rules[rule.hospital_id].append(rule)
+    return rules
+
+
 def _rules(hospital_id: int) -> list[ScheduleRule]:
-    return list(
-        db.session.scalars(
-            select(ScheduleRule)
-            .where(ScheduleRule.doctor_id == current_user.doctor.id, ScheduleRule.hospital_id == hospital_id)
-            .order_by(ScheduleRule.weekday, ScheduleRule.start_time)
-        )
-    )
+    return _rules_by_hospital([hospital_id])[hospital_id]
 
 
-def _time_off() -> list[TimeOff]:
+def _time_off(memberships: list[Membership] | None = None) -> list[TimeOff]:
     return list(
         db.session.scalars(
             select(TimeOff)
-            .where(TimeOff.doctor_id == current_user.doctor.id, TimeOff.end_date >= _doctor_today())
+            .where(
+                TimeOff.doctor_id == current_user.doctor.id, TimeOff.end_date >= _doctor_today(memberships)
+            )
             .order_by(TimeOff.start_date)
         )
     )
@@ -117,13 +130,17 @@ def _section(membership: Membership, status: int = 200, **state):  # type: ignor
 
 def _schedule_page(status: int = 200, **state):  # type: ignore[no-untyped-def]
     memberships = _active_memberships()
+    # Their hospitals in one statement (each membership's would be read on its own as it is shown). The
+    # list keeps them while the page is drawn: the session's identity map holds only what is held.
+    ids = [m.hospital_id for m in memberships]
+    hospitals = db.session.scalars(select(Hospital).where(Hospital.id.in_(ids))).all()  # noqa: F841
     state.setdefault("time_off_form", TimeOffForm(formdata=None))
     return render(
         "doctor/schedule.html",
         status=status,
         memberships=memberships,
-        rules_by_hospital={m.hospital_id: _rules(m.hospital_id) for m in memberships},
-        time_off=_time_off(),
+        rules_by_hospital=_rules_by_hospital([m.hospital_id for m in memberships]),
+        time_off=_time_off(memberships),
         **_form_factories(state),
         **state,
     )
@@ -335,9 +352,10 @@ def delete_time_off(time_off_id: int):
 # ------------------------------------------------------------------ agenda
 
 
-def _doctor_today() -> date:
-    """Today where the doctor works: the date in his first active hospital's time zone (UTC without one)."""
-    active = _active_memberships()
+def _doctor_today(active: list[Membership] | None = None) -> date:
+    """Today where the doctor works: the date in his first active hospital's time zone (UTC without one);
+    `active` is his active memberships when the caller has them already."""
+    active = _active_memberships() if active is None else active
     return scheduling.local_today(active[0].hospital) if active else clock.now().date()
 
 

@@ -24,11 +24,13 @@ from wtforms.validators import Length, Optional
 
 from hms import clock
 from hms import query as query_args
+from hms.database import commit_keeping_loaded
 from hms.extensions import db
 from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import (
+    Doctor,
     LabOrder,
     LabOrderItem,
     LabOrderStatus,
@@ -199,9 +201,28 @@ def lab_work_list():
 # ---------------------------------------------------------------- one order
 
 
-def order_or_404(order_id: int) -> LabOrder:
-    """The order, if it is one of the technician's hospital (anything else reads as not there)."""
-    order = db.session.get(LabOrder, order_id)
+# What an order's page and its label show, read with the order: a statement per kind of row, however
+# many tests, results and specimens it has (the page read each item's test and results on its own).
+_PAGE_OPTIONS = (
+    joinedload(LabOrder.hospital),
+    joinedload(LabOrder.patient).joinedload(Patient.user),
+    joinedload(LabOrder.doctor).joinedload(Doctor.user),
+    selectinload(LabOrder.items).options(
+        joinedload(LabOrderItem.test),
+        joinedload(LabOrderItem.panel),
+        joinedload(LabOrderItem.specimen),
+        selectinload(LabOrderItem.results).options(
+            joinedload(LabResult.entered_by), joinedload(LabResult.verified_by)
+        ),
+    ),
+    selectinload(LabOrder.specimens),
+)
+
+
+def order_or_404(order_id: int, *, page: bool = False) -> LabOrder:
+    """The order, if it is one of the technician's hospital (anything else reads as not there); with
+    `page`, with everything its page shows."""
+    order = db.session.get(LabOrder, order_id, options=_PAGE_OPTIONS if page else ())
     if order is None or not lab.can_see_order(current_user, order):
         db.session.rollback()
         record_event("view", "lab_order", order_id, outcome="denied")  # another hospital's patient unnamed
@@ -211,9 +232,10 @@ def order_or_404(order_id: int) -> LabOrder:
 
 
 def _viewed(order: LabOrder) -> LabOrder:
-    """Write the technician's look at the order's patient data to the audit log."""
+    """Write the technician's look at the order's patient data to the audit log (what was read for the
+    page stays loaded: the page shows it)."""
     record_event("view", "lab_order", order.id, patient_id=order.patient_id, hospital_id=order.hospital_id)
-    db.session.commit()
+    commit_keeping_loaded()
     return order
 
 
@@ -264,7 +286,7 @@ def _item_response(order: LabOrder, item: LabOrderItem, *, status: int = 200, **
 @bp.get("/lab/orders/<int:order_id>")
 @lab_only
 def lab_order(order_id: int):
-    return _order_page(_viewed(order_or_404(order_id)))
+    return _order_page(_viewed(order_or_404(order_id, page=True)))
 
 
 @bp.post("/lab/orders/<int:order_id>/collect")
@@ -286,7 +308,7 @@ def lab_collect(order_id: int):
 @bp.get("/lab/orders/<int:order_id>/label")
 @lab_only
 def lab_label(order_id: int):
-    order = order_or_404(order_id)
+    order = order_or_404(order_id, page=True)
     if not order.specimens:
         return redirect_to(url_for("staff.lab_order", order_id=order.id))
     _viewed(order)
