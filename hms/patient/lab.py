@@ -16,12 +16,11 @@ from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from hms.charts import line_chart
 from hms.extensions import db
 from hms.htmx import render
-from hms.models import Doctor, LabOrder, LabOrderItem, LabOrderStatus, LabResult, Patient
+from hms.models import LabOrder, LabOrderItem, LabOrderStatus, LabResult
 from hms.patient.routes import bp
 from hms.services import clinical, lab
 from hms.services.lab_report_pdf import lab_report_pdf
@@ -33,18 +32,7 @@ TREND_POINTS = 12
 
 def _details(query):  # type: ignore[no-untyped-def]
     """An order with all the page and the report show, in a fixed number of statements."""
-    return query.options(
-        joinedload(LabOrder.hospital),
-        joinedload(LabOrder.patient).joinedload(Patient.user),
-        joinedload(LabOrder.doctor).joinedload(Doctor.user),
-        selectinload(LabOrder.items).options(
-            joinedload(LabOrderItem.test),
-            joinedload(LabOrderItem.panel),
-            selectinload(LabOrderItem.results).options(
-                joinedload(LabResult.verified_by), joinedload(LabResult.entered_by)
-            ),
-        ),
-    )
+    return query.options(*lab.order_loading())
 
 
 def _orders(patient_id: int) -> list[LabOrder]:

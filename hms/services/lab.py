@@ -30,6 +30,7 @@ from hms.database import lock_rows
 from hms.extensions import db
 from hms.i18n import N_, in_language_of
 from hms.models import (
+    Doctor,
     Encounter,
     Hospital,
     HospitalAdmin,
@@ -224,6 +225,28 @@ def visible_result(user: User, item: LabOrderItem) -> LabResult | None:
     if user.role == Role.patient and not item.status.is_released:
         return None
     return item.result
+
+
+def order_loading(*, specimens: bool = False) -> tuple[Any, ...]:
+    """Loader options for an order with all its pages show, in a statement per kind of row however many
+    tests it has: its hospital, patient and doctor, its tests and panels with their results and who
+    entered and verified them; with `specimens`, the specimens too (the lab's own page and label)."""
+    item_options = [
+        joinedload(LabOrderItem.test),
+        joinedload(LabOrderItem.panel),
+        selectinload(LabOrderItem.results).options(
+            joinedload(LabResult.entered_by), joinedload(LabResult.verified_by)
+        ),
+    ]
+    options = [
+        joinedload(LabOrder.hospital),
+        joinedload(LabOrder.patient).joinedload(Patient.user),
+        joinedload(LabOrder.doctor).joinedload(Doctor.user),
+    ]
+    if specimens:
+        item_options.append(joinedload(LabOrderItem.specimen))
+        options.append(selectinload(LabOrder.specimens))
+    return (*options, selectinload(LabOrder.items).options(*item_options))
 
 
 # ---------------------------------------------------------------- ordering

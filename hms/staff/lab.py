@@ -30,7 +30,6 @@ from hms.forms import EmptyForm, attach_error
 from hms.htmx import is_htmx, redirect_to, render
 from hms.i18n import N_
 from hms.models import (
-    Doctor,
     LabOrder,
     LabOrderItem,
     LabOrderStatus,
@@ -201,22 +200,9 @@ def lab_work_list():
 # ---------------------------------------------------------------- one order
 
 
-# What an order's page and its label show, read with the order: a statement per kind of row, however
-# many tests, results and specimens it has (the page read each item's test and results on its own).
-_PAGE_OPTIONS = (
-    joinedload(LabOrder.hospital),
-    joinedload(LabOrder.patient).joinedload(Patient.user),
-    joinedload(LabOrder.doctor).joinedload(Doctor.user),
-    selectinload(LabOrder.items).options(
-        joinedload(LabOrderItem.test),
-        joinedload(LabOrderItem.panel),
-        joinedload(LabOrderItem.specimen),
-        selectinload(LabOrderItem.results).options(
-            joinedload(LabResult.entered_by), joinedload(LabResult.verified_by)
-        ),
-    ),
-    selectinload(LabOrder.specimens),
-)
+# What an order's page and its label show, read with the order (the page read each item's test and
+# results on its own).
+_PAGE_OPTIONS = lab.order_loading(specimens=True)
 
 
 def order_or_404(order_id: int, *, page: bool = False) -> LabOrder:
