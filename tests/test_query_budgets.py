@@ -5,6 +5,7 @@ nothing but its audit events, and no list grows its statement count with its row
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -450,16 +451,17 @@ MAIN_PAGE_BUDGETS = {
     ("patient", "/patient/encounters"): 12,
     ("doctor", "/ward/beds"): 11,  # the board's stamp, wards, beds, stays and patients, his admissions
     ("staff", "/staff/desk/patients/N"): 9,  # the patient's visits, bills, claims and duplicates
-    ("doctor", "/doctor/prescriptions/N"): 9,
     ("hospital_admin", "/ward/beds"): 9,
 }
 
 
 def test_every_main_page_of_every_role_stays_within_its_statement_budget(app, busy, login_as):
-    """And a page view writes nothing but its audit events."""
+    """And a page view writes nothing but its audit events, and sends no statement more than twice: the
+    busy hospital's lists have several rows, so a statement per row (N+1) shows as one sent again and
+    again with other values."""
     with app.test_request_context():
         pages = busy_hospital.main_pages(busy)
-    over, writes = [], []
+    over, writes, repeated = [], [], []
     for label, user, path in pages:
         browser = app.test_client() if user is None else login_as(user)
         seen = statements(browser, path)
@@ -468,9 +470,12 @@ def test_every_main_page_of_every_role_stays_within_its_statement_budget(app, bu
             listing = "\n".join("    " + " ".join(s.split())[:150] for s in seen)
             over.append(f"{label} {path}: {len(seen)} > {budget}\n{listing}")
         writes += [f"{label} {path}: {w[:80]}" for w in only_audit_writes(seen)]
+        sent = Counter(" ".join(s.split()) for s in seen)
+        repeated += [f"{label} {path}: {n} × {s[:150]}" for s, n in sent.items() if n > 2]
     assert len(pages) >= 60
     assert not over, "\n".join(over)
     assert not writes, "\n".join(writes)
+    assert not repeated, "\n".join(repeated)
 
 
 def test_a_lab_orders_page_and_label_read_as_much_for_one_test_as_for_six(client, login_as, make):

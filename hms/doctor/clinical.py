@@ -24,6 +24,7 @@ from hms.clinical_forms import (
     NoteForm,
     PatientSearchForm,
 )
+from hms.database import commit_keeping_loaded
 from hms.doctor import lab_section
 from hms.doctor.routes import bp
 from hms.extensions import db
@@ -447,7 +448,7 @@ def _prescription_page(
             patient_id=prescription.patient_id,
             hospital_id=prescription.hospital_id,
         )
-        db.session.commit()
+        commit_keeping_loaded()  # the page shows what was read
     return render(
         "doctor/prescription.html",
         block,
