@@ -283,8 +283,9 @@ def cached_markup(template: str, **values: object) -> Markup:
     slot picker's strip, a day's times). The key is everything the piece shows (the template, the
     values, the reader's language and the address the app is served under), so a changed value is
     another entry and nothing goes stale; the piece must read nothing else (no user, no clock, no CSRF
-    token). Another app (the tests make many) has its own pieces; 4,096 at most (`keep`), about 600 bytes
-    each."""
+    token), and its values must come from the server, not from what a request sent (each would be another
+    entry). Another app (the tests make many) has its own pieces; 4,096 at most (`keep`), from about 600
+    bytes (a card) to about 10 KB (a long day's times) each."""
     key = (
         template,
         locale_code(),

@@ -288,3 +288,24 @@ def test_a_failed_reschedule_keeps_the_old_booking(client, setup, make):
     )
     assert response.status_code == 409
     assert old.status == AppointmentStatus.booked and old.active_slot
+
+
+def test_a_form_sent_back_keeps_the_chosen_time_and_adds_nothing_to_the_kept_pieces(app, client, setup):
+    """A day's times are kept by hms.templating.cached_markup under what they show; a refused form's
+    time is what the request sent, so that form is drawn each time: made-up times cannot fill the kept
+    pieces (and empty them for everyone), and a real chosen time is still shown chosen."""
+    hospital, doctor, _ = setup
+    pieces = app.extensions["hms_markup"]
+    pieces.clear()  # the app is the session's: other tests' pieces may be there
+    assert client.get(page_url(doctor, hospital) + f"?day={DAY.isoformat()}", headers=HTMX).status_code == 200
+    kept = set(pieces)
+    for n in range(3):
+        refused = book(client, doctor, hospital, f"made-up-{n}", headers=HTMX)
+        assert refused.status_code == 422
+    chosen = key(hospital, "10:30")
+    no_reason = book(client, doctor, hospital, chosen, reason="", headers=HTMX)
+    assert no_reason.status_code == 422 and b"Tell the doctor briefly why you come." in no_reason.data
+    assert re.search(rf'value="{re.escape(chosen)}" required checked', no_reason.get_data(as_text=True))
+    times = [k for k in set(pieces) - kept if k[0] == "patient/_slot_times.html"]
+    assert times == []
+    assert count_appointments() == 0
