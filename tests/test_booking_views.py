@@ -276,6 +276,26 @@ def test_reschedule_moves_the_appointment(client, setup):
     assert old.status == AppointmentStatus.cancelled
 
 
+def test_htmx_reschedule_answers_with_the_moved_visits_page_itself(client, setup):
+    """As a booking does: no redirect round trip; htmx swaps in <main> and pushes the new visit's URL."""
+    hospital, doctor, _ = setup
+    book(client, doctor, hospital, key(hospital, "10:00"))
+    old = db.session.scalar(select(Appointment))
+    response = client.post(
+        f"/patient/appointments/{old.id}/reschedule",
+        data={"slot": key(hospital, "11:30"), "key": "m" * 24},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    new = db.session.scalar(select(Appointment).where(Appointment.id != old.id))
+    assert response.headers["HX-Push-Url"] == f"/patient/appointments/{new.id}"
+    assert (response.headers["HX-Retarget"], response.headers["HX-Reselect"]) == ("#main", "#main")
+    answer = response.get_data(as_text=True)
+    assert answer.startswith("<title>Appointment · HMS</title>") and 'header class="shell"' not in answer
+    assert "Your appointment is moved." in answer and "11:30" in answer
+    assert old.status == AppointmentStatus.cancelled and new.status == AppointmentStatus.booked
+
+
 def test_a_failed_reschedule_keeps_the_old_booking(client, setup, make):
     hospital, doctor, _ = setup
     book(client, doctor, hospital, key(hospital, "10:00"))

@@ -265,7 +265,10 @@ def reschedule(appointment_id: int):
             status, extra = directory.refusal(form, error)
         else:
             flash(N_("Your appointment is moved."), "success")
-            return redirect_to(url_for("patient.appointment", appointment_id=new.id))
+            url = url_for("patient.appointment", appointment_id=new.id)
+            if is_htmx():  # the moved visit's page comes in this answer, as a booking's does
+                return show_page(lambda: _appointment_page(new), url)
+            return redirect_to(url)
     elif form.is_submitted():
         status = 422
     context = directory.picker_context(
