@@ -151,3 +151,14 @@ def expect_logged_in(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     expect(page.locator("#bell")).to_be_visible()
+
+
+def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
+    """Log in through the login form, as a person does, and wait for the signed-in shell."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect_logged_in(page)

@@ -15,16 +15,8 @@ from hms.models import HospitalStatus, PrescriptionStatus
 from hms.services import lab
 from hms.services.notifications import notify
 from tests.e2e import axe
-from tests.e2e.conftest import expect_logged_in, log_out
+from tests.e2e.conftest import log_in, log_out
 from tests.factories import PASSWORD
-
-
-def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
 
 
 def audit(page, live_server: str, paths: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import AppointmentStatus
 from tests.e2e import axe
-from tests.e2e.test_accessibility import log_in
+from tests.e2e.conftest import log_in
 from tests.e2e.test_fits_every_screen import OVERFLOW, WIDTHS
 
 # Wednesday 3 March 2027, 09:00 in Nairobi: Monday and Tuesday are before today.

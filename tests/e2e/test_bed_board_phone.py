@@ -10,17 +10,12 @@ from hms.extensions import db
 from hms.models import BedStatus, StaffKind
 from hms.services import inpatient
 from tests.e2e import axe
-from tests.e2e.conftest import expect_logged_in, log_out
+from tests.e2e.conftest import log_in, log_out
 from tests.e2e.test_fits_every_screen import OVERFLOW
-from tests.factories import PASSWORD
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, email)
 
 
 def _fits(page, path: str, found: dict[str, list[str]]) -> None:  # type: ignore[no-untyped-def]

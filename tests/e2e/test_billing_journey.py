@@ -14,17 +14,8 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import Bill, BillStatus, Payment
-from tests.e2e.conftest import expect_logged_in, log_out
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in, log_out
 from tests.stripe_fake import WEBHOOK_URL, event, sign
-
-
-def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
 
 
 def sign_out(page) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 
 def test_patient_books_and_cancels_a_visit(page, live_server, make):
@@ -19,11 +18,9 @@ def test_patient_books_and_cancels_a_visit(page, live_server, make):
     make.schedule(doctor, hospital, start="09:00", end="12:00")
     make.patient(email="amina@example.org", name="Amina Hassan")
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("amina@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)  # the login page's own header also offers "Find a doctor" (the public one)
+    log_in(
+        page, live_server, "amina@example.org"
+    )  # the login page's own header also offers "Find a doctor" (the public one)
     page.get_by_role("link", name="Find a doctor").first.click()
 
     # Live search: typing narrows the list without a page load.

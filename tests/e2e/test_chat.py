@@ -7,16 +7,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from hms import clock
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
-
-
-def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+from tests.e2e.conftest import log_in
 
 
 def test_messages_appear_on_the_other_side_without_reload(browser, live_server, make):

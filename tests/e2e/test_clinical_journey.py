@@ -15,15 +15,7 @@ from hms import clock
 from hms.extensions import db
 from hms.models import Notification, Prescription, PrescriptionStatus, ScheduleRule
 from hms.models.scheduling import WEEKDAYS
-from tests.e2e.conftest import follow, log_out
-from tests.factories import PASSWORD
-
-
-def log_in(page, live_server, email):  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+from tests.e2e.conftest import follow, log_in, log_out
 
 
 def add_medicine(page, drug, strength, dose, frequency, duration, quantity):  # type: ignore[no-untyped-def]

@@ -9,8 +9,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from hms.extensions import db
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 
 def test_a_walk_in_without_email_is_registered_at_the_desk(page, live_server, make):
@@ -20,11 +19,7 @@ def test_a_walk_in_without_email_is_registered_at_the_desk(page, live_server, ma
     earlier.patient.registered_hospital_id = hospital.id
     db.session.commit()
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("reception@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, "reception@example.org")
     page.get_by_role("button", name="Open the registration desk").click()
 
     # The results come as she types (debounced), without a page load.

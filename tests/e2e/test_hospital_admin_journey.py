@@ -12,16 +12,7 @@ from sqlalchemy import select
 
 from hms.extensions import db
 from hms.models import AuditEvent, Membership, MembershipStatus
-from tests.e2e.conftest import follow
-from tests.factories import PASSWORD
-
-
-def log_in(page, live_server, email):  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+from tests.e2e.conftest import follow, log_in
 
 
 def test_admin_adds_a_doctor_and_toggles_him_off_and_on(page, browser, live_server, make):

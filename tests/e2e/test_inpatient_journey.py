@@ -20,16 +20,11 @@ from hms.extensions import db
 from hms.models import Admission, StaffKind
 from hms.services import inpatient
 from tests.e2e.axe import violations
-from tests.e2e.conftest import expect_logged_in, follow, log_out
-from tests.factories import PASSWORD
+from tests.e2e.conftest import follow, log_in, log_out
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, email)
 
 
 def _fits_a_phone(page, live_server: str, paths: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, email)
 
 
 def test_the_technician_collects_a_specimen_and_enters_a_critical_value_inline(page, live_server, make):

@@ -11,18 +11,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 IN_FLIGHT_MS = 1500  # each request waits this long; the indicator must show well within it
-
-
-def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
 
 
 def throttle(page) -> None:  # type: ignore[no-untyped-def]

@@ -11,8 +11,7 @@ from playwright.sync_api import expect
 from hms.extensions import db
 from hms.models import Sex
 from hms.services import desk
-from tests.e2e.conftest import emailed_link, expect_logged_in, log_out
-from tests.factories import PASSWORD
+from tests.e2e.conftest import emailed_link, expect_logged_in, log_in, log_out
 
 NEW_PASSWORD = "river stone lantern morning"
 
@@ -32,11 +31,7 @@ def test_a_phone_booking_appears_in_the_patients_account_after_he_claims_it(page
     )
     db.session.commit()
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("reception@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, "reception@example.org")
     page.goto(f"{live_server}/staff/desk/patients/{patient.id}")
     page.get_by_role("button", name="Book a visit (phone)").click()
     page.get_by_role("link", name="Dr Achieng Odhiambo").click()

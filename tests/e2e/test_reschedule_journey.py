@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from hms import clock
 from hms.models import Appointment
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 
 def test_patient_moves_a_visit_to_another_time(page, live_server, make):
@@ -23,11 +22,7 @@ def test_patient_moves_a_visit_to_another_time(page, live_server, make):
     start = datetime.combine(day, time(10, 0), tzinfo=hospital.tz).astimezone(UTC)
     visit = make.appointment(patient, doctor, hospital, start)
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("amina@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, "amina@example.org")
     page.goto(f"{live_server}/patient/appointments/{visit.id}")
     page.get_by_role("button", name="Move", exact=True).click()  # a link drawn as a button
     expect(page.get_by_role("heading", name="Move my appointment")).to_be_visible()

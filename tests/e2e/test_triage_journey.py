@@ -10,16 +10,11 @@ from playwright.sync_api import expect
 
 from hms import clock
 from hms.models import AppointmentStatus
-from tests.e2e.conftest import expect_logged_in, log_out
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in, log_out
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, email)
 
 
 def test_the_doctor_finds_the_nurses_vitals_in_his_encounter(page, live_server, make):

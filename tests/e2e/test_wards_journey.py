@@ -12,16 +12,11 @@ from hms import clock
 from hms.extensions import db
 from hms.models import Admission, AdmissionStatus, Bed, BedStatus, Ward
 from tests.e2e import axe
-from tests.e2e.conftest import expect_logged_in, follow
-from tests.factories import PASSWORD
+from tests.e2e.conftest import follow, log_in
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
+    log_in(page, live_server, email)
 
 
 def _occupy(make, ward: Ward, label: str) -> None:  # type: ignore[no-untyped-def]

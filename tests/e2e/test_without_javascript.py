@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from hms import clock
 from hms.models import HospitalStatus
-from tests.e2e.conftest import expect_logged_in
-from tests.factories import PASSWORD
+from tests.e2e.conftest import log_in
 
 
 @pytest.fixture
@@ -24,14 +23,6 @@ def page(browser, request) -> Iterator[object]:  # type: ignore[no-untyped-def]
     tab = context.new_page()
     yield tab
     context.close()
-
-
-def log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect_logged_in(page)
 
 
 def test_scripts_really_are_off(page, live_server):
