@@ -139,7 +139,7 @@ def _schedule_page(status: int = 200, **state):  # type: ignore[no-untyped-def]
         "doctor/schedule.html",
         status=status,
         memberships=memberships,
-        rules_by_hospital=_rules_by_hospital([m.hospital_id for m in memberships]),
+        rules_by_hospital=_rules_by_hospital(ids),
         time_off=_time_off(memberships),
         **_form_factories(state),
         **state,
