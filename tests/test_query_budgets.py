@@ -36,6 +36,11 @@ def statements(client, path: str, *, method: str = "GET", **kwargs) -> list[str]
     return seen
 
 
+def statement_lines(seen: list[str], width: int = 150, indent: str = "") -> str:
+    """The statements, one a line with its whitespace folded, cut to `width`: a failure's message."""
+    return "\n".join(indent + " ".join(s.split())[:width] for s in seen)
+
+
 def only_audit_writes(seen: list[str]) -> list[str]:
     return [s for s in seen if WRITE.match(s) and "audit_events" not in s]
 
@@ -68,7 +73,7 @@ def test_pages_stay_within_their_statement_budget(client, login_as, busy, who, p
     page, day = picker_paths(busy)
     path = {"picker": page, "picker-day": day}.get(path, path)
     seen = statements(client, path, headers=headers)
-    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    listing = statement_lines(seen)
     assert len(seen) <= budget, f"{path}: {len(seen)} statements > {budget}\n{listing}"
     assert only_audit_writes(seen) == [], f"a page view wrote:\n{listing}"
 
@@ -152,7 +157,7 @@ def test_booking_stays_within_its_budget(client, login_as, busy):
             page + "/book", data={"slot": slot, "reason": "Cough for a week", "key": key}, headers=HX
         )
     assert response.status_code == 200, response.data[:300]
-    listing = "\n".join(" ".join(s.split())[:400] for s in seen)
+    listing = statement_lines(seen, 400)
     print(f"booking: {len(seen)} statements")
     assert len(seen) <= 15, f"booking: {len(seen)} statements > 15\n{listing}"
 
@@ -178,7 +183,7 @@ def test_fhir_search_pages_stay_within_budget_whatever_their_size(app, client, b
                     break
                 assert response.status_code == 200, (path, response.data[:200])
                 counts[size] = len(seen)
-                listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+                listing = statement_lines(seen)
                 assert len(seen) <= 6, f"{user.role} {path}: {len(seen)} > 6\n{listing}"
             if counts:
                 assert counts[1] == counts[50], f"{user.role} {resource}: {counts}"
@@ -261,7 +266,7 @@ def test_the_desk_search_reads_a_fixed_number_of_statements(client, login_as, ma
     for n in range(2, 42):
         amina(n)
     many = statements(client, path, headers=HX)
-    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= DESK_SEARCH_BUDGET, listing
     assert only_audit_writes(many) == []
 
@@ -286,7 +291,7 @@ def test_the_triage_list_reads_a_fixed_number_of_statements(client, login_as, ma
         arrive(n)
     many = statements(client, "/staff/triage")
     assert "Waiting Number30" in client.get("/staff/triage").get_data(as_text=True)
-    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= TRIAGE_LIST_BUDGET, listing
     assert only_audit_writes(many) == []
 
@@ -302,7 +307,7 @@ def test_the_desk_picker_day_reads_a_fixed_number_of_statements(client, login_as
     patient, doctor = busy.patient.patient.id, busy.doctor.doctor.id
     path = f"/hospital/desk/patients/{patient}/book/{doctor}?day={day.isoformat()}"
     seen = statements(client, path, headers=HX)
-    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    listing = statement_lines(seen)
     assert len(seen) <= DESK_PICKER_DAY_BUDGET, f"{len(seen)}\n{listing}"
     assert only_audit_writes(seen) == [], listing
 
@@ -348,7 +353,7 @@ def test_the_flow_board_poll_reads_a_fixed_number_of_statements(client, login_as
         walk_in(n)
     many = statements(client, path, headers=HX)
     assert "Queued Number30" in client.get(path, headers=HX).get_data(as_text=True)
-    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= BOARD_BUDGET, listing
     assert only_audit_writes(many) == []
 
@@ -356,7 +361,7 @@ def test_the_flow_board_poll_reads_a_fixed_number_of_statements(client, login_as
     with recorded() as seen:
         response = client.get(path, headers={**HX, "If-None-Match": etag})
     assert response.status_code == 304
-    listing = "\n".join(" ".join(s.split())[:150] for s in seen)
+    listing = statement_lines(seen)
     assert len(seen) <= BOARD_NOT_MODIFIED_BUDGET, listing
     assert not any(WRITE.match(s) for s in seen), listing
 
@@ -400,7 +405,7 @@ def test_the_agenda_with_checked_in_patients_stays_within_budget_whatever_their_
     for visit in todays[1:6]:
         check_in(visit)
     many = statements(client, "/doctor/agenda")
-    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= AGENDA_BUDGET, listing
     assert "flow-where" in client.get("/doctor/agenda").get_data(as_text=True)
     assert only_audit_writes(many) == []
@@ -435,7 +440,7 @@ def test_the_doctors_queue_reads_a_fixed_number_of_statements(client, login_as, 
     for n in range(2, 21):
         walk_in(n)
     many = statements(client, "/doctor/queue", headers=HX)
-    listing = "\n".join(" ".join(s.split())[:150] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= DOCTOR_QUEUE_BUDGET, listing
 
 
@@ -467,7 +472,7 @@ def test_every_main_page_of_every_role_stays_within_its_statement_budget(app, bu
         seen = statements(browser, path)
         budget = MAIN_PAGE_BUDGETS.get((label, re.sub(r"/\d+", "/N", path)), MAIN_PAGE_BUDGET)
         if len(seen) > budget:
-            listing = "\n".join("    " + " ".join(s.split())[:150] for s in seen)
+            listing = statement_lines(seen, indent="    ")
             over.append(f"{label} {path}: {len(seen)} > {budget}\n{listing}")
         writes += [f"{label} {path}: {w[:80]}" for w in only_audit_writes(seen)]
         sent = Counter(" ".join(s.split()) for s in seen)
@@ -496,7 +501,7 @@ def test_a_lab_orders_page_and_label_read_as_much_for_one_test_as_for_six(client
     login_as(technician)
     for page in ("/staff/lab/orders/{}", "/staff/lab/orders/{}/label"):
         one, six = (statements(client, page.format(order.id)) for order in (first, second))
-        listing = "\n".join(" ".join(s.split())[:150] for s in six)
+        listing = statement_lines(six)
         assert len(six) == len(one) <= MAIN_PAGE_BUDGET, listing
 
 
@@ -514,5 +519,5 @@ def test_the_doctors_schedule_reads_as_much_for_one_weekly_rule_as_for_a_week_wi
     make.schedule(doctor, first, weekdays=range(1, 7), breaks=[("12:00", "13:00")])
     make.schedule(doctor, second, breaks=[("12:00", "12:30"), ("15:00", "15:15")])
     many = statements(client, "/doctor/schedule")
-    listing = "\n".join(" ".join(s.split())[-150:] for s in many)
+    listing = statement_lines(many)
     assert len(many) == len(one) <= 6, listing
