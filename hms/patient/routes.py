@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hms import clock, directory
 from hms import query as query_args
 from hms.auth.session import role_required
-from hms.database import retry_on_deadlock
+from hms.database import commit_keeping_loaded, retry_on_deadlock
 from hms.extensions import db, limiter
 from hms.forms import attach_error
 from hms.htmx import is_htmx, redirect_to, render, show_page, trigger
@@ -83,8 +83,7 @@ def book(doctor_id: int, hospital_id: int):
                 booked_by=current_user,
                 idempotency_key=form.key.data,
             )
-            db.session().expire_on_commit = False  # the page below shows what was just written
-            db.session.commit()
+            commit_keeping_loaded()  # the page below shows what was just written
             return appointment
 
         appointment = retry_on_deadlock(attempt)
