@@ -211,7 +211,8 @@ def test_missing_reason_is_422_and_keeps_the_choice(client, setup):
 
 def test_unknown_or_inactive_doctor_pages_are_404(client, setup, make):
     hospital, doctor, _ = setup
-    assert client.get(f"/patient/doctors/{doctor.doctor.id}/at/999").status_code == 404
+    elsewhere = make.hospital()  # one he does not work at (a fixed id may be his own on PostgreSQL)
+    assert client.get(f"/patient/doctors/{doctor.doctor.id}/at/{elsewhere.id}").status_code == 404
     doctor.doctor.memberships[0].status = MembershipStatus.inactive
     db.session.commit()
     assert client.get(page_url(doctor, hospital)).status_code == 404

@@ -202,7 +202,10 @@ def test_another_doctors_rules_breaks_and_time_off_are_404(client, doc, make):
     assert client.post(f"/doctor/schedule/rules/{rule.id}/delete").status_code == 404
     assert client.post(f"/doctor/schedule/breaks/{rule.breaks[0].id}/delete").status_code == 404
     assert client.post(f"/doctor/time-off/{off.id}/delete").status_code == 404
-    assert client.post("/doctor/schedule/999/rules", data={}).status_code == 404
+    # A hospital he does not work at (a fixed id such as 999 can be his own once the database's
+    # sequences have run that far: PostgreSQL's do not roll back with the tests' transactions).
+    elsewhere = make.hospital()
+    assert client.post(f"/doctor/schedule/{elsewhere.id}/rules", data={}).status_code == 404
 
 
 def test_agenda_day_and_week(client, doc, make):
